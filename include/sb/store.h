@@ -1,0 +1,452 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The storage contract. Everything Switchboard keeps — tenants, inboxes, contacts and their
+ * per-channel identities, conversations, messages, agents, API keys, sessions, the append-only
+ * event log and the outbox — is reached through `struct sb_store_ops`, so that SQLite (the
+ * default, src/store/sqlite.c) and a later PostgreSQL backend are interchangeable and run the
+ * same test suite.
+ *
+ * Rules every backend keeps:
+ *  - Every call that reads or changes tenant data takes the tenant id and never touches rows of
+ *    another tenant (a row of another tenant is SB_ENOTFOUND).
+ *  - A call that returns 0 has committed durably (fsync'd) before returning, when it changed
+ *    anything. A failing call changed nothing.
+ *  - Calls are thread-safe: any thread may call any function at any time.
+ *  - Output structs are filled only on success; free them with the matching _cleanup /
+ *    _list_free function. Input pointers are borrowed for the duration of the call.
+ *  - Times are milliseconds since the Unix epoch (UTC). Ids are positive 64-bit integers.
+ *  - JSON columns (parts, annotations, tags, config, payload) are stored and returned as JSON
+ *    text; the store does not interpret them.
+ */
+#ifndef SB_STORE_H
+#define SB_STORE_H
+
+#include "sb/error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef int64_t sb_id;
+
+struct sb_store; /* opaque */
+
+/* Conversation states, in the order a conversation usually passes through them. */
+#define SB_CONV_BOT "bot"           /* the bot is handling it */
+#define SB_CONV_QUEUED "queued"     /* waiting for a human */
+#define SB_CONV_ASSIGNED "assigned" /* an agent has it */
+#define SB_CONV_RESOLVED "resolved" /* closed; a new customer message reopens it */
+
+/* Message sender kinds and directions. */
+#define SB_SENDER_CUSTOMER "customer"
+#define SB_SENDER_BOT "bot"
+#define SB_SENDER_AGENT "agent"
+#define SB_SENDER_SYSTEM "system"
+#define SB_DIR_IN "in"
+#define SB_DIR_OUT "out"
+
+/* Roles of agents and API keys. */
+#define SB_ROLE_ADMIN "admin"
+#define SB_ROLE_SUPERVISOR "supervisor"
+#define SB_ROLE_AGENT "agent"
+
+struct sb_tenant {
+    sb_id id;
+    char slug[64];
+    char name[128];
+    int64_t created_ms;
+};
+
+struct sb_inbox {
+    sb_id id;
+    sb_id tenant_id;
+    char kind[32]; /* "api", "web", "telegram", ... */
+    char name[128];
+    char *config_json; /* channel settings, "{}" when none */
+    int64_t created_ms;
+};
+
+struct sb_contact {
+    sb_id id;
+    sb_id tenant_id;
+    char name[128];
+    char *attributes_json; /* "{}" when none */
+    int64_t created_ms;
+};
+
+/* One way of reaching a contact: (inbox, external id) is unique per inbox. */
+struct sb_contact_identity {
+    sb_id inbox_id;
+    char external_id[256];
+};
+
+struct sb_conversation {
+    sb_id id;
+    sb_id tenant_id;
+    sb_id inbox_id;
+    sb_id contact_id;
+    char status[16];  /* SB_CONV_* */
+    int priority;     /* higher first; 0 normal */
+    sb_id assignee_id; /* agent id, 0 when unassigned */
+    char *tags_json;  /* JSON array of strings, "[]" when none */
+    int64_t created_ms;
+    int64_t updated_ms;
+    int64_t last_message_ms;
+    char *last_message_preview; /* first <=200 bytes (UTF-8 safe) of the last text, "" if none */
+    char contact_name[128];
+};
+
+struct sb_message {
+    sb_id id;
+    sb_id tenant_id;
+    sb_id conversation_id;
+    sb_id inbox_id;
+    char direction[4];     /* SB_DIR_* */
+    char sender_kind[16];  /* SB_SENDER_* */
+    sb_id sender_id;       /* contact id for customers, agent id for agents, 0 otherwise */
+    char *provider_msg_id; /* NULL when none */
+    char *text;            /* plain-text rendering of the parts, "" if none */
+    char *parts_json;      /* JSON array of {"type": "text"|"image"|"audio"|"file", ...} */
+    char *annotations_json; /* JSON object, "{}" until enrichment writes it */
+    int64_t created_ms;
+};
+
+struct sb_agent {
+    sb_id id;
+    sb_id tenant_id;
+    char email[256];
+    char name[128];
+    char role[16];        /* SB_ROLE_* */
+    char pw_hash[256];    /* libsodium crypto_pwhash_str (argon2id) */
+    int64_t created_ms;
+};
+
+struct sb_api_key {
+    sb_id id;
+    sb_id tenant_id;
+    char name[128];
+    char role[16];
+    char prefix[32];  /* public part of the key, used to find it */
+    char hash[128];   /* hex hash of the whole key; the key itself is never stored */
+    int revoked;
+    int64_t created_ms;
+};
+
+struct sb_session {
+    sb_id tenant_id;
+    sb_id agent_id;
+    int64_t expires_ms;
+};
+
+/* One row of the append-only event log. `seq` increases across the whole store. */
+struct sb_event {
+    int64_t seq;
+    sb_id tenant_id;
+    sb_id conversation_id; /* 0 when not about a conversation */
+    sb_id message_id;      /* 0 when not about a message */
+    char type[48];         /* "message.created", "conversation.updated", "audit.login", ... */
+    char *payload_json;    /* "{}" when none */
+    int64_t created_ms;
+};
+
+/* One customer message arriving on a channel (see sb_store_ingest_batch). */
+struct sb_ingest {
+    sb_id tenant_id;
+    sb_id inbox_id;
+    const char *provider_msg_id; /* dedupe key within the inbox; NULL = never a duplicate */
+    const char *customer_ext_id; /* the customer's id on this inbox (required) */
+    const char *customer_name;   /* NULL or "" keeps the stored name */
+    const char *text;            /* plain text of the message, may be "" */
+    const char *parts_json;      /* NULL = [{"type":"text","text":text}] */
+    int64_t created_ms;
+};
+
+struct sb_ingest_result {
+    int rc;          /* 0, or the SB_E* code of this item alone */
+    int duplicate;   /* 1: provider_msg_id was seen before; ids are those of the first */
+    int conversation_created; /* 1: a new conversation was opened (or a resolved one reopened) */
+    sb_id contact_id;
+    sb_id conversation_id;
+    sb_id message_id;
+    int64_t event_seq; /* seq of the message.created event (0 for a duplicate) */
+};
+
+/* A message written by the bot, an agent or the system. */
+struct sb_message_new {
+    sb_id tenant_id;
+    sb_id conversation_id;
+    const char *direction;   /* SB_DIR_OUT for replies, SB_DIR_IN for internal notes */
+    const char *sender_kind; /* SB_SENDER_BOT / AGENT / SYSTEM */
+    sb_id sender_id;
+    const char *text;
+    const char *parts_json;       /* NULL = [{"type":"text","text":text}] */
+    const char *annotations_json; /* NULL = "{}" */
+    const char *provider_msg_id;  /* NULL; for idempotent agent replies: duplicate -> EEXIST */
+    int64_t created_ms;
+};
+
+struct sb_conversation_filter {
+    const char *status; /* NULL: any status */
+    sb_id assignee_id;  /* 0: any, -1: unassigned only, >0: that agent */
+    sb_id contact_id;   /* 0: any */
+    sb_id before_id;    /* cursor: only ids < before_id; 0 = from the newest */
+    size_t limit;       /* 1..500 */
+};
+
+/* Changes to a conversation; fields left at their "keep" value are not changed. */
+struct sb_conversation_update {
+    const char *status;    /* NULL keeps */
+    int set_assignee;      /* 1: set assignee_id (0 = unassign) */
+    sb_id assignee_id;
+    int set_priority;
+    int priority;
+    const char *tags_json; /* NULL keeps */
+    const char *expect_status; /* NULL, or fail with SB_ESTATE unless the status is this */
+};
+
+struct sb_outbox_item {
+    sb_id id;
+    sb_id tenant_id;
+    sb_id message_id;
+    sb_id inbox_id;
+    char idempotency_key[128];
+    char *payload_json;
+    int attempts;
+    int64_t next_attempt_ms;
+};
+
+/*
+ * The backend contract. All members are mandatory (sb_store_register_check rejects an ops
+ * table with a missing one). The public functions below dispatch to these; see them for the
+ * meaning of each.
+ */
+struct sb_store_ops {
+    const char *name; /* "sqlite" */
+    int (*open)(struct sb_store **out, const char *location, struct sb_error *err);
+    void (*close)(struct sb_store *st);
+    int (*migrate)(struct sb_store *st, int *from_version, int *to_version, struct sb_error *err);
+
+    int (*tenant_create)(struct sb_store *st, const char *slug, const char *name, sb_id *id,
+                         struct sb_error *err);
+    int (*tenant_get)(struct sb_store *st, sb_id id, struct sb_tenant *out, struct sb_error *err);
+    int (*tenant_find)(struct sb_store *st, const char *slug, struct sb_tenant *out,
+                       struct sb_error *err);
+
+    int (*inbox_create)(struct sb_store *st, sb_id tenant, const char *kind, const char *name,
+                        const char *config_json, sb_id *id, struct sb_error *err);
+    int (*inbox_get)(struct sb_store *st, sb_id tenant, sb_id id, struct sb_inbox *out,
+                     struct sb_error *err);
+    int (*inbox_find)(struct sb_store *st, sb_id tenant, const char *name, struct sb_inbox *out,
+                      struct sb_error *err);
+    int (*inbox_list)(struct sb_store *st, sb_id tenant, struct sb_inbox **out, size_t *n,
+                      struct sb_error *err);
+
+    int (*ingest_batch)(struct sb_store *st, const struct sb_ingest *in,
+                        struct sb_ingest_result *out, size_t n, struct sb_error *err);
+    int (*message_append)(struct sb_store *st, const struct sb_message_new *m, sb_id *id,
+                          int64_t *event_seq, struct sb_error *err);
+    int (*message_get)(struct sb_store *st, sb_id tenant, sb_id id, struct sb_message *out,
+                       struct sb_error *err);
+    int (*message_list)(struct sb_store *st, sb_id tenant, sb_id conversation, sb_id after_id,
+                        size_t limit, struct sb_message **out, size_t *n, struct sb_error *err);
+    int (*message_annotate)(struct sb_store *st, sb_id tenant, sb_id id,
+                            const char *annotations_json, int64_t *event_seq,
+                            struct sb_error *err);
+
+    int (*conversation_get)(struct sb_store *st, sb_id tenant, sb_id id,
+                            struct sb_conversation *out, struct sb_error *err);
+    int (*conversation_list)(struct sb_store *st, sb_id tenant,
+                             const struct sb_conversation_filter *f, struct sb_conversation **out,
+                             size_t *n, struct sb_error *err);
+    int (*conversation_update)(struct sb_store *st, sb_id tenant, sb_id id,
+                               const struct sb_conversation_update *u, int64_t *event_seq,
+                               struct sb_error *err);
+
+    int (*contact_get)(struct sb_store *st, sb_id tenant, sb_id id, struct sb_contact *out,
+                       struct sb_contact_identity **ids, size_t *n_ids, struct sb_error *err);
+    int (*contact_list)(struct sb_store *st, sb_id tenant, sb_id before_id, size_t limit,
+                        struct sb_contact **out, size_t *n, struct sb_error *err);
+
+    int (*agent_create)(struct sb_store *st, sb_id tenant, const char *email, const char *name,
+                        const char *role, const char *pw_hash, sb_id *id, struct sb_error *err);
+    int (*agent_get)(struct sb_store *st, sb_id tenant, sb_id id, struct sb_agent *out,
+                     struct sb_error *err);
+    int (*agent_find)(struct sb_store *st, sb_id tenant, const char *email, struct sb_agent *out,
+                      struct sb_error *err);
+    int (*agent_list)(struct sb_store *st, sb_id tenant, struct sb_agent **out, size_t *n,
+                      struct sb_error *err);
+
+    int (*apikey_create)(struct sb_store *st, sb_id tenant, const char *name, const char *role,
+                         const char *prefix, const char *hash, sb_id *id, struct sb_error *err);
+    int (*apikey_find)(struct sb_store *st, const char *prefix, struct sb_api_key *out,
+                       struct sb_error *err);
+    int (*apikey_list)(struct sb_store *st, sb_id tenant, struct sb_api_key **out, size_t *n,
+                       struct sb_error *err);
+    int (*apikey_revoke)(struct sb_store *st, sb_id tenant, sb_id id, struct sb_error *err);
+
+    int (*session_create)(struct sb_store *st, sb_id tenant, sb_id agent, const char *token_hash,
+                          int64_t expires_ms, struct sb_error *err);
+    int (*session_find)(struct sb_store *st, const char *token_hash, struct sb_session *out,
+                        struct sb_error *err);
+    int (*session_delete)(struct sb_store *st, const char *token_hash, struct sb_error *err);
+
+    int (*event_append)(struct sb_store *st, sb_id tenant, sb_id conversation, sb_id message,
+                        const char *type, const char *payload_json, int64_t *seq,
+                        struct sb_error *err);
+    int (*event_list)(struct sb_store *st, sb_id tenant, sb_id conversation, int64_t after_seq,
+                      size_t limit, struct sb_event **out, size_t *n, struct sb_error *err);
+
+    int (*outbox_enqueue)(struct sb_store *st, sb_id tenant, sb_id message, sb_id inbox,
+                          const char *idempotency_key, const char *payload_json, sb_id *id,
+                          struct sb_error *err);
+    int (*outbox_claim)(struct sb_store *st, int64_t now_ms, int64_t lease_ms, size_t limit,
+                        struct sb_outbox_item **out, size_t *n, struct sb_error *err);
+    int (*outbox_finish)(struct sb_store *st, sb_id id, int delivered, int64_t retry_at_ms,
+                         const char *error, struct sb_error *err);
+};
+
+extern const struct sb_store_ops sb_store_sqlite_ops;
+
+/* Checks that every member of `ops` is set; SB_EINVAL naming the first missing one. */
+int sb_store_register_check(const struct sb_store_ops *ops, struct sb_error *err);
+
+/*
+ * Opens the store at `location`: "sqlite:PATH", or a plain PATH (SQLite), or a directory
+ * (SQLite file DIR/switchboard.db). "postgres://..." is reserved for the PostgreSQL backend
+ * and fails with SB_EUNSUPPORTED until it exists. Does not migrate. Free with sb_store_close().
+ */
+int sb_store_open(struct sb_store **out, const char *location, struct sb_error *err);
+void sb_store_close(struct sb_store *st);
+const struct sb_store_ops *sb_store_ops_of(const struct sb_store *st);
+
+/* Brings the schema to the newest version in one transaction; reports both versions. */
+int sb_store_migrate(struct sb_store *st, int *from_version, int *to_version,
+                     struct sb_error *err);
+
+int sb_store_tenant_create(struct sb_store *st, const char *slug, const char *name, sb_id *id,
+                           struct sb_error *err);
+int sb_store_tenant_get(struct sb_store *st, sb_id id, struct sb_tenant *out,
+                        struct sb_error *err);
+int sb_store_tenant_find(struct sb_store *st, const char *slug, struct sb_tenant *out,
+                         struct sb_error *err);
+
+/* Inbox names are unique per tenant (SB_EEXIST). config_json NULL = "{}". */
+int sb_store_inbox_create(struct sb_store *st, sb_id tenant, const char *kind, const char *name,
+                          const char *config_json, sb_id *id, struct sb_error *err);
+int sb_store_inbox_get(struct sb_store *st, sb_id tenant, sb_id id, struct sb_inbox *out,
+                       struct sb_error *err);
+int sb_store_inbox_find(struct sb_store *st, sb_id tenant, const char *name,
+                        struct sb_inbox *out, struct sb_error *err);
+int sb_store_inbox_list(struct sb_store *st, sb_id tenant, struct sb_inbox **out, size_t *n,
+                        struct sb_error *err);
+
+/*
+ * Stores up to n customer messages in ONE durable transaction (group commit). For each item:
+ * a message whose (inbox, provider_msg_id) was stored before is a duplicate (its first ids are
+ * returned, nothing is written); otherwise the contact is found or created by
+ * (inbox, customer_ext_id), the contact's open conversation in that inbox (status other than
+ * resolved) is found or a new one opened with status "bot", the message is appended, the
+ * conversation's last-message fields are updated and a "message.created" event is appended.
+ * An item that fails alone (bad inbox: SB_ENOTFOUND) gets its rc in out[i].rc and does not
+ * affect the others. Returns non-zero only when the whole batch failed (nothing stored).
+ */
+int sb_store_ingest_batch(struct sb_store *st, const struct sb_ingest *in,
+                          struct sb_ingest_result *out, size_t n, struct sb_error *err);
+
+/* Appends a bot/agent/system message and its "message.created" event; updates the
+ * conversation's last-message fields. */
+int sb_store_message_append(struct sb_store *st, const struct sb_message_new *m, sb_id *id,
+                            int64_t *event_seq, struct sb_error *err);
+int sb_store_message_get(struct sb_store *st, sb_id tenant, sb_id id, struct sb_message *out,
+                         struct sb_error *err);
+/* Messages of a conversation with id > after_id, oldest first, at most `limit` (1..500). */
+int sb_store_message_list(struct sb_store *st, sb_id tenant, sb_id conversation, sb_id after_id,
+                          size_t limit, struct sb_message **out, size_t *n,
+                          struct sb_error *err);
+/* Replaces the annotations of a message and appends a "message.annotated" event. */
+int sb_store_message_annotate(struct sb_store *st, sb_id tenant, sb_id id,
+                              const char *annotations_json, int64_t *event_seq,
+                              struct sb_error *err);
+
+int sb_store_conversation_get(struct sb_store *st, sb_id tenant, sb_id id,
+                              struct sb_conversation *out, struct sb_error *err);
+/* Newest first (by id) with the filter; out is NULL and n 0 when nothing matches. */
+int sb_store_conversation_list(struct sb_store *st, sb_id tenant,
+                               const struct sb_conversation_filter *f,
+                               struct sb_conversation **out, size_t *n, struct sb_error *err);
+/* Applies `u` and appends a "conversation.updated" event, atomically. An unknown status
+ * string is SB_EINVAL; expect_status not matching is SB_ESTATE. */
+int sb_store_conversation_update(struct sb_store *st, sb_id tenant, sb_id id,
+                                 const struct sb_conversation_update *u, int64_t *event_seq,
+                                 struct sb_error *err);
+
+/* `ids`/`n_ids` may be NULL when the identities are not wanted. */
+int sb_store_contact_get(struct sb_store *st, sb_id tenant, sb_id id, struct sb_contact *out,
+                         struct sb_contact_identity **ids, size_t *n_ids, struct sb_error *err);
+int sb_store_contact_list(struct sb_store *st, sb_id tenant, sb_id before_id, size_t limit,
+                          struct sb_contact **out, size_t *n, struct sb_error *err);
+
+/* E-mail is unique per tenant (case-insensitive): SB_EEXIST. */
+int sb_store_agent_create(struct sb_store *st, sb_id tenant, const char *email, const char *name,
+                          const char *role, const char *pw_hash, sb_id *id,
+                          struct sb_error *err);
+int sb_store_agent_get(struct sb_store *st, sb_id tenant, sb_id id, struct sb_agent *out,
+                       struct sb_error *err);
+int sb_store_agent_find(struct sb_store *st, sb_id tenant, const char *email,
+                        struct sb_agent *out, struct sb_error *err);
+int sb_store_agent_list(struct sb_store *st, sb_id tenant, struct sb_agent **out, size_t *n,
+                        struct sb_error *err);
+
+/* Key prefixes are unique across the store. A revoked key is still found (revoked = 1). */
+int sb_store_apikey_create(struct sb_store *st, sb_id tenant, const char *name, const char *role,
+                           const char *prefix, const char *hash, sb_id *id,
+                           struct sb_error *err);
+int sb_store_apikey_find(struct sb_store *st, const char *prefix, struct sb_api_key *out,
+                         struct sb_error *err);
+int sb_store_apikey_list(struct sb_store *st, sb_id tenant, struct sb_api_key **out, size_t *n,
+                         struct sb_error *err);
+int sb_store_apikey_revoke(struct sb_store *st, sb_id tenant, sb_id id, struct sb_error *err);
+
+int sb_store_session_create(struct sb_store *st, sb_id tenant, sb_id agent,
+                            const char *token_hash, int64_t expires_ms, struct sb_error *err);
+/* An expired session is SB_ENOTFOUND. */
+int sb_store_session_find(struct sb_store *st, const char *token_hash, struct sb_session *out,
+                          struct sb_error *err);
+int sb_store_session_delete(struct sb_store *st, const char *token_hash, struct sb_error *err);
+
+/* Appends to the audit/event log (payload_json NULL = "{}"). */
+int sb_store_event_append(struct sb_store *st, sb_id tenant, sb_id conversation, sb_id message,
+                          const char *type, const char *payload_json, int64_t *seq,
+                          struct sb_error *err);
+/* Events with seq > after_seq, oldest first; conversation 0 = all of the tenant's. */
+int sb_store_event_list(struct sb_store *st, sb_id tenant, sb_id conversation, int64_t after_seq,
+                        size_t limit, struct sb_event **out, size_t *n, struct sb_error *err);
+
+/* Outbox: messages to deliver to external channels, with retry. The idempotency key is unique
+ * (SB_EEXIST). claim leases up to `limit` due items for lease_ms (a crashed sender's lease
+ * expires and the item is claimed again); finish marks delivered or schedules a retry. */
+int sb_store_outbox_enqueue(struct sb_store *st, sb_id tenant, sb_id message, sb_id inbox,
+                            const char *idempotency_key, const char *payload_json, sb_id *id,
+                            struct sb_error *err);
+int sb_store_outbox_claim(struct sb_store *st, int64_t now_ms, int64_t lease_ms, size_t limit,
+                          struct sb_outbox_item **out, size_t *n, struct sb_error *err);
+int sb_store_outbox_finish(struct sb_store *st, sb_id id, int delivered, int64_t retry_at_ms,
+                           const char *error, struct sb_error *err);
+
+/* Freeing what the store returns. Each accepts NULL. */
+void sb_inbox_cleanup(struct sb_inbox *x);
+void sb_contact_cleanup(struct sb_contact *x);
+void sb_conversation_cleanup(struct sb_conversation *x);
+void sb_message_cleanup(struct sb_message *x);
+void sb_event_cleanup(struct sb_event *x);
+void sb_outbox_item_cleanup(struct sb_outbox_item *x);
+void sb_inbox_list_free(struct sb_inbox *xs, size_t n);
+void sb_contact_list_free(struct sb_contact *xs, size_t n);
+void sb_conversation_list_free(struct sb_conversation *xs, size_t n);
+void sb_message_list_free(struct sb_message *xs, size_t n);
+void sb_event_list_free(struct sb_event *xs, size_t n);
+void sb_outbox_list_free(struct sb_outbox_item *xs, size_t n);
+void sb_agent_list_free(struct sb_agent *xs, size_t n);
+void sb_apikey_list_free(struct sb_api_key *xs, size_t n);
+void sb_identity_list_free(struct sb_contact_identity *xs, size_t n);
+
+#endif
