@@ -244,6 +244,9 @@ struct sb_store_ops {
                         struct sb_ingest_result *out, size_t n, struct sb_error *err);
     int (*message_append)(struct sb_store *st, const struct sb_message_new *m, sb_id *id,
                           int64_t *event_seq, struct sb_error *err);
+    int (*message_append_batch)(struct sb_store *st, const struct sb_message_new *m, size_t n,
+                                sb_id *ids, int64_t *event_seqs, int *rcs,
+                                struct sb_error *err);
     int (*message_get)(struct sb_store *st, sb_id tenant, sb_id id, struct sb_message *out,
                        struct sb_error *err);
     int (*message_list)(struct sb_store *st, sb_id tenant, sb_id conversation, sb_id after_id,
@@ -356,6 +359,15 @@ int sb_store_ingest_batch(struct sb_store *st, const struct sb_ingest *in,
  * conversation's last-message fields. */
 int sb_store_message_append(struct sb_store *st, const struct sb_message_new *m, sb_id *id,
                             int64_t *event_seq, struct sb_error *err);
+/*
+ * Appends n messages as sb_store_message_append does, in ONE durable transaction (group commit
+ * of bot and agent replies). rcs[i] is 0 or the code of item i alone (each item in a
+ * savepoint); ids[i] and event_seqs[i] are set for the items that succeeded. Returns non-zero
+ * only when the whole batch failed.
+ */
+int sb_store_message_append_batch(struct sb_store *st, const struct sb_message_new *m, size_t n,
+                                  sb_id *ids, int64_t *event_seqs, int *rcs,
+                                  struct sb_error *err);
 int sb_store_message_get(struct sb_store *st, sb_id tenant, sb_id id, struct sb_message *out,
                          struct sb_error *err);
 /* Messages of a conversation with id > after_id, oldest first, at most `limit` (1..500). */
