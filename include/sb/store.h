@@ -268,6 +268,8 @@ struct sb_store_ops {
                        struct sb_contact_identity **ids, size_t *n_ids, struct sb_error *err);
     int (*contact_list)(struct sb_store *st, sb_id tenant, sb_id before_id, size_t limit,
                         struct sb_contact **out, size_t *n, struct sb_error *err);
+    int (*contact_find)(struct sb_store *st, sb_id tenant, sb_id inbox, const char *external_id,
+                        struct sb_contact *out, struct sb_error *err);
 
     int (*agent_create)(struct sb_store *st, sb_id tenant, const char *email, const char *name,
                         const char *role, const char *pw_hash, sb_id *id, struct sb_error *err);
@@ -396,6 +398,9 @@ int sb_store_contact_get(struct sb_store *st, sb_id tenant, sb_id id, struct sb_
                          struct sb_contact_identity **ids, size_t *n_ids, struct sb_error *err);
 int sb_store_contact_list(struct sb_store *st, sb_id tenant, sb_id before_id, size_t limit,
                           struct sb_contact **out, size_t *n, struct sb_error *err);
+/* The contact reached as `external_id` on `inbox` (SB_ENOTFOUND when none). */
+int sb_store_contact_find(struct sb_store *st, sb_id tenant, sb_id inbox,
+                          const char *external_id, struct sb_contact *out, struct sb_error *err);
 
 /* E-mail is unique per tenant (case-insensitive): SB_EEXIST. */
 int sb_store_agent_create(struct sb_store *st, sb_id tenant, const char *email, const char *name,
