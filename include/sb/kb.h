@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The knowledge base: what the bot may answer from. A KB holds, per tenant, FAQ entries (one or
+ * more question phrasings and an answer), articles (Markdown, HTML or plain text, split into
+ * sections that keep their heading path) and product catalogue entries (SKU, name, attributes,
+ * price, description). Every entry is persisted in its own SQLite file (DATA/kb.db, separate
+ * from the core store) and indexed in memory; an edit is searchable as soon as the call that
+ * made it returns (the index is updated incrementally, never rebuilt).
+ *
+ * Retrieval is BM25F over three fields (title/questions, body, meta) with English analysis
+ * (NFKC + case folding, stop words, Snowball stemming) and Chinese character bigrams; see
+ * docs/kb.md for the measurements behind the choices. Answers are extractive: the best FAQ
+ * answer, article section or catalogue entry rendered as a sentence, always with citations and a
+ * calibrated confidence; below the threshold the answer is an abstention (hand off to a human).
+ *
+ * Threads: one `struct sb_kb` is shared by all threads. Searches and answers take a read lock and
+ * run in parallel; edits take the write lock for the in-memory update only (the SQLite commit is
+ * done before, under a separate writer mutex), so a search waits at most for one index update.
+ *
+ * Ownership: every input pointer is borrowed for the duration of the call. Every returned object
+ * says how to free it. All functions return 0 or a negative SB_E* code and fill `err` (may be
+ * NULL) with a message naming the file/line/field at fault.
+ */
+#ifndef SB_KB_H
+#define SB_KB_H
+
+#include "sb/error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sb_kb; /* opaque */
+
+/* Kinds of entries. */
+enum sb_kb_kind {
+    SB_KB_FAQ = 1,     /* question phrasings + answer */
+    SB_KB_SECTION = 2, /* one section of an article (or a plain passage) */
+    SB_KB_PRODUCT = 3, /* a catalogue entry */
+};
+
+/* Limits on what an entry may hold (SB_ETOOBIG beyond them). */
+#define SB_KB_ID_MAX 128          /* bytes of a document id */
+#define SB_KB_TEXT_MAX (1 << 20)  /* bytes of one field */
+#define SB_KB_FILE_MAX (64 << 20) /* bytes of one imported file */
+
+/*
+ * One entry. As input (sb_kb_put) all strings are borrowed and may be NULL (= ""), except `id`.
+ * As output (sb_kb_get, sb_kb_list) every string is owned by the struct: free with
+ * sb_kb_doc_cleanup().
+ *  - FAQ: title = the main question; questions = further phrasings, one per line; body = answer.
+ *  - SECTION: title = article title; heading = heading path ("Returns > Refunds"); body = text.
+ *  - PRODUCT: title = product name; sku; attrs_json = {"Width":"210 cm",...}; price = "899 €";
+ *    body = description.
+ */
+struct sb_kb_doc {
+    char *id;         /* unique per tenant; <= SB_KB_ID_MAX bytes, no control characters */
+    int kind;         /* enum sb_kb_kind */
+    char *parent;     /* article id for sections ("" otherwise); deleting it deletes them */
+    char *collection; /* free grouping ("faq", "help", "catalogue", ...) */
+    char *lang;       /* "en", "zh", ... ("" = "en" analysis; CJK is detected by script) */
+    char *title;
+    char *questions;
+    char *heading;
+    char *body;
+    char *link;
+    char *sku;
+    char *price;
+    char *attrs_json; /* a flat JSON object of strings/numbers, "" when none */
+    int64_t updated_ms;
+};
+
+void sb_kb_doc_cleanup(struct sb_kb_doc *d);
+void sb_kb_doc_list_free(struct sb_kb_doc *docs, size_t n);
+
+/*
+ * Opens the KB of `data_dir` (creating DATA/kb.db and its tables when missing) and loads every
+ * tenant's entries into the in-memory index. `data_dir` NULL gives a memory-only KB (used by the
+ * evaluation commands and tests): nothing is persisted. Free with sb_kb_close().
+ */
+int sb_kb_open(const char *data_dir, struct sb_kb **out, struct sb_error *err);
+/* Closes and frees; no call may be running on `kb`. NULL is a no-op. */
+void sb_kb_close(struct sb_kb *kb);
+
+/*
+ * Inserts or replaces `n` entries of `tenant` in one transaction: either all are stored and
+ * indexed, or none (the error names the first bad entry). Searchable when this returns.
+ * Thread-safe.
+ */
+int sb_kb_put(struct sb_kb *kb, int64_t tenant, const struct sb_kb_doc *docs, size_t n,
+              struct sb_error *err);
+
+/* Deletes entry `id` of `tenant` and every entry whose parent is `id` (the sections of an
+ * article). SB_ENOTFOUND when nothing had that id. Thread-safe. */
+int sb_kb_delete(struct sb_kb *kb, int64_t tenant, const char *id, struct sb_error *err);
+
+/* Copies entry `id` into `out` (free with sb_kb_doc_cleanup). SB_ENOTFOUND. Thread-safe. */
+int sb_kb_get(struct sb_kb *kb, int64_t tenant, const char *id, struct sb_kb_doc *out,
+              struct sb_error *err);
+
+/* Lists up to `limit` (1..1000) entries of `tenant` with id > `after_id` ("" = from the start),
+ * ordered by id. *out is NULL when there are none; free with sb_kb_doc_list_free(). */
+int sb_kb_list(struct sb_kb *kb, int64_t tenant, const char *after_id, size_t limit,
+               struct sb_kb_doc **out, size_t *n, struct sb_error *err);
+
+/* Number of entries of `tenant` (0 for an unknown tenant). */
+size_t sb_kb_count(struct sb_kb *kb, int64_t tenant);
+
+/*
+ * Parses files into entries and stores them with sb_kb_put, all files in ONE transaction:
+ * .md/.markdown (articles, split at headings), .html/.htm (articles, split at h1-h6), .txt
+ * (articles, split at blank-line paragraphs groups), .csv (catalogue: header row with columns
+ * sku,name,price,description,link,collection,lang and any other columns as attributes), .jsonl
+ * (FAQ lines {"id","question","answer"} with optional "questions":[..], "link", "lang",
+ * "collection", "title"; or corpus lines {"id","text"}). A malformed file fails with SB_EPARSE
+ * naming the file and line, and nothing of any file is stored. `n_docs` (may be NULL) receives
+ * the number of entries stored.
+ */
+int sb_kb_import_files(struct sb_kb *kb, int64_t tenant, const char *const *paths, size_t n_paths,
+                       size_t *n_docs, struct sb_error *err);
+
+/*
+ * Parses one file's bytes (`name` decides the format by its extension and names the file in
+ * errors) into entries appended to *docs and *n (grown with sb_realloc; the caller frees them with
+ * sb_kb_doc_list_free even on failure). Used by the importer and the fuzz targets.
+ */
+int sb_kb_parse(const char *name, const char *data, size_t len, struct sb_kb_doc **docs,
+                size_t *n, struct sb_error *err);
+
+/* One search result. */
+struct sb_kb_hit {
+    char *id;
+    int kind;
+    char *title;
+    char *heading;
+    char *link;
+    double score; /* BM25F score (comparable within one query only) */
+};
+
+/*
+ * Ranks `tenant`'s entries for `text` (analysed as `lang`, NULL = "en") and returns the best
+ * `k` (1..100) in *hits (NULL when none match; free with sb_kb_hits_free). Thread-safe (read
+ * lock); about 0.1-1 ms for 10,000 entries (docs/kb.md).
+ */
+int sb_kb_search(struct sb_kb *kb, int64_t tenant, const char *text, const char *lang, size_t k,
+                 struct sb_kb_hit **hits, size_t *n, struct sb_error *err);
+void sb_kb_hits_free(struct sb_kb_hit *hits, size_t n);
+
+enum sb_kb_decision { SB_KB_ABSTAIN = 0, SB_KB_ANSWER = 1 };
+
+struct sb_kb_citation {
+    char *doc_id;
+    char *title;
+    char *link; /* "" when the entry has none */
+};
+
+/*
+ * A grounded answer. `text` is extractive (the FAQ answer, the article section, or the product's
+ * attributes as a sentence), never invented; citations[0] is the entry it comes from, further
+ * citations are the runners-up. `confidence` is the estimated probability that citations[0]
+ * answers the question (calibrated on StackFAQ cross-validation, docs/kb.md). When the decision
+ * is SB_KB_ABSTAIN, `text` is NULL but citations (possibly none) still list the closest entries
+ * for the human who takes over.
+ */
+struct sb_kb_answer {
+    int decision; /* enum sb_kb_decision */
+    char *text;
+    double confidence;
+    struct sb_kb_citation *citations;
+    size_t n_citations;
+};
+
+/*
+ * Answers `text` for `tenant` from its KB: retrieves, builds an extractive answer from the best
+ * entry with up to 3 citations, and abstains when the confidence is below the KB's threshold
+ * (sb_kb_set_threshold; default in docs/kb.md). *out is always set on success; free it with
+ * sb_kb_answer_free(). Thread-safe (read lock), callable from any worker thread.
+ */
+int sb_kb_answer(struct sb_kb *kb, int64_t tenant, const char *text, const char *lang,
+                 struct sb_kb_answer **out, struct sb_error *err);
+void sb_kb_answer_free(struct sb_kb_answer *a);
+
+/* Sets the abstention threshold (0..1) on the confidence; thread-safe. */
+void sb_kb_set_threshold(struct sb_kb *kb, double threshold);
+double sb_kb_threshold(const struct sb_kb *kb);
+
+#endif

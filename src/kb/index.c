@@ -1,0 +1,801 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The in-memory BM25F index of one tenant's knowledge base. Entries live in slots (reused after
+ * deletion); each term has a posting list of (slot, term frequency per field). Adding, replacing
+ * or deleting an entry touches only that entry's postings, so an edit is searchable at once and
+ * nothing is ever rebuilt. Field lengths are summed incrementally for BM25F's length
+ * normalisation. FAQ entries that share a question (several answers to one question) form a
+ * group; ranking can lift an entry by its group's best score so that the answers of a
+ * matching question stay together.
+ *
+ * Not locked: the KB (kb.c) holds a rwlock around every call. Searches keep their scratch
+ * memory per call so that any number of them can run at once.
+ */
+#include "kb_internal.h"
+
+#include "sb/mem.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- string -> u32 open-addressing map (keys owned) ---- */
+
+#define TOMB ((char *)1)
+
+struct smap {
+    char **keys;
+    uint32_t *vals;
+    size_t cap, used; /* used counts live keys and tombstones */
+};
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static void smap_grow(struct smap *m);
+
+static long smap_find(const struct smap *m, const char *key)
+{
+    if (!m->cap)
+        return -1;
+    size_t mask = m->cap - 1;
+    for (size_t i = hash_str(key) & mask;; i = (i + 1) & mask) {
+        char *k = m->keys[i];
+        if (!k)
+            return -1;
+        if (k != TOMB && strcmp(k, key) == 0)
+            return (long)i;
+    }
+}
+
+static int smap_get(const struct smap *m, const char *key, uint32_t *val)
+{
+    long i = smap_find(m, key);
+    if (i < 0)
+        return 0;
+    *val = m->vals[i];
+    return 1;
+}
+
+static void smap_set(struct smap *m, const char *key, uint32_t val)
+{
+    long f = smap_find(m, key);
+    if (f >= 0) {
+        m->vals[f] = val;
+        return;
+    }
+    if ((m->used + 1) * 4 >= m->cap * 3)
+        smap_grow(m);
+    size_t mask = m->cap - 1;
+    size_t i = hash_str(key) & mask;
+    while (m->keys[i] && m->keys[i] != TOMB)
+        i = (i + 1) & mask;
+    if (!m->keys[i])
+        m->used++;
+    m->keys[i] = sb_strdup(key);
+    m->vals[i] = val;
+}
+
+static void smap_del(struct smap *m, const char *key)
+{
+    long i = smap_find(m, key);
+    if (i < 0)
+        return;
+    free(m->keys[i]);
+    m->keys[i] = TOMB;
+}
+
+static void smap_grow(struct smap *m)
+{
+    struct smap old = *m;
+    size_t live = 0;
+    for (size_t i = 0; i < old.cap; i++)
+        live += old.keys[i] && old.keys[i] != TOMB;
+    m->cap = 64;
+    while (m->cap * 3 <= (live + 1) * 8)
+        m->cap *= 2;
+    m->keys = sb_calloc(m->cap, sizeof(*m->keys));
+    m->vals = sb_calloc(m->cap, sizeof(*m->vals));
+    m->used = 0;
+    for (size_t i = 0; i < old.cap; i++) {
+        char *k = old.keys[i];
+        if (!k || k == TOMB)
+            continue;
+        size_t j = hash_str(k) & (m->cap - 1);
+        while (m->keys[j])
+            j = (j + 1) & (m->cap - 1);
+        m->keys[j] = k; /* moves ownership */
+        m->vals[j] = old.vals[i];
+        m->used++;
+    }
+    free(old.keys);
+    free(old.vals);
+}
+
+static void smap_cleanup(struct smap *m)
+{
+    for (size_t i = 0; i < m->cap; i++) {
+        if (m->keys[i] && m->keys[i] != TOMB)
+            free(m->keys[i]);
+    }
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof(*m));
+}
+
+/* ---- index structures ---- */
+
+struct posting {
+    uint32_t slot;
+    uint16_t tf[SB__KB_NF];
+};
+
+struct term {
+    struct posting *p;
+    uint32_t n, cap;
+};
+
+struct slot {
+    struct sb_kb_doc doc;
+    int live;
+    uint32_t group;
+    uint32_t len[SB__KB_NF];
+    uint32_t *terms; /* distinct term ids */
+    uint32_t nterms;
+};
+
+struct group {
+    uint32_t members;
+};
+
+struct sb__kb_index {
+    struct smap term_ids;
+    struct term *terms;
+    size_t nterms, terms_cap;
+
+    struct smap doc_ids; /* id -> slot */
+    struct slot *slots;
+    size_t nslots, slots_cap;
+    uint32_t *free_slots;
+    size_t nfree, free_cap;
+    size_t live;
+    double len_sum[SB__KB_NF];
+
+    struct smap group_ids; /* group key -> group */
+    struct group *groups;
+    size_t ngroups, groups_cap;
+};
+
+struct sb__kb_index *sb__kb_index_new(void)
+{
+    return sb_calloc(1, sizeof(struct sb__kb_index));
+}
+
+static void doc_copy(struct sb_kb_doc *dst, const struct sb_kb_doc *src)
+{
+#define DUP(f) dst->f = sb_strdup(src->f ? src->f : "")
+    DUP(id);
+    DUP(parent);
+    DUP(collection);
+    DUP(lang);
+    DUP(title);
+    DUP(questions);
+    DUP(heading);
+    DUP(body);
+    DUP(link);
+    DUP(sku);
+    DUP(price);
+    DUP(attrs_json);
+#undef DUP
+    dst->kind = src->kind;
+    dst->updated_ms = src->updated_ms;
+}
+
+void sb__kb_index_free(struct sb__kb_index *ix)
+{
+    if (!ix)
+        return;
+    for (size_t i = 0; i < ix->nterms; i++)
+        free(ix->terms[i].p);
+    free(ix->terms);
+    for (size_t i = 0; i < ix->nslots; i++) {
+        if (ix->slots[i].live)
+            sb_kb_doc_cleanup(&ix->slots[i].doc);
+        free(ix->slots[i].terms);
+    }
+    free(ix->slots);
+    free(ix->free_slots);
+    free(ix->groups);
+    smap_cleanup(&ix->term_ids);
+    smap_cleanup(&ix->doc_ids);
+    smap_cleanup(&ix->group_ids);
+    free(ix);
+}
+
+static uint32_t term_id(struct sb__kb_index *ix, const char *t)
+{
+    uint32_t id;
+    if (smap_get(&ix->term_ids, t, &id))
+        return id;
+    if (ix->nterms == ix->terms_cap) {
+        ix->terms_cap = ix->terms_cap ? ix->terms_cap * 2 : 1024;
+        ix->terms = sb_realloc(ix->terms, ix->terms_cap * sizeof(*ix->terms));
+    }
+    id = (uint32_t)ix->nterms++;
+    memset(&ix->terms[id], 0, sizeof(ix->terms[id]));
+    smap_set(&ix->term_ids, t, id);
+    return id;
+}
+
+/* The key that groups FAQ entries answering the same question: the analysed question. */
+static char *group_key(const struct sb_kb_doc *d)
+{
+    if (d->kind != SB_KB_FAQ || !d->title || !d->title[0])
+        return sb_strdupf("#%s", d->id);
+    struct sb__kb_tokens t = {0};
+    sb__kb_analyze(d->title, strlen(d->title), d->lang, &t);
+    struct sb_buf b;
+    sb_buf_init(&b, 0);
+    sb_buf_appendf(&b, "%s|%s|", d->collection ? d->collection : "", d->lang ? d->lang : "");
+    for (size_t i = 0; i < t.n; i++) {
+        sb_buf_appends(&b, t.buf + t.off[i]);
+        sb_buf_appends(&b, " ");
+    }
+    sb__kb_tokens_cleanup(&t);
+    return sb_buf_steal(&b, NULL);
+}
+
+struct tf_acc {
+    uint32_t term;
+    uint16_t tf[SB__KB_NF];
+};
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The texts that make up each field of an entry. */
+static void field_texts(const struct sb_kb_doc *d, struct sb_buf f[SB__KB_NF])
+{
+    for (int i = 0; i < SB__KB_NF; i++)
+        sb_buf_init(&f[i], 0);
+    sb_buf_appends(&f[SB__KB_F_TITLE], d->title ? d->title : "");
+    sb_buf_appends(&f[SB__KB_F_TITLE], "\n");
+    sb_buf_appends(&f[SB__KB_F_TITLE], d->questions ? d->questions : "");
+    sb_buf_appends(&f[SB__KB_F_TITLE], "\n");
+    sb_buf_appends(&f[SB__KB_F_TITLE], d->heading ? d->heading : "");
+    sb_buf_appends(&f[SB__KB_F_TITLE], "\n");
+    sb_buf_appends(&f[SB__KB_F_TITLE], d->sku ? d->sku : "");
+    sb_buf_appends(&f[SB__KB_F_BODY], d->body ? d->body : "");
+    sb_buf_appends(&f[SB__KB_F_META], d->attrs_json ? d->attrs_json : "");
+    sb_buf_appends(&f[SB__KB_F_META], "\n");
+    sb_buf_appends(&f[SB__KB_F_META], d->price ? d->price : "");
+}
+
+static void postings_remove(struct sb__kb_index *ix, uint32_t s)
+{
+    struct slot *sl = &ix->slots[s];
+    for (uint32_t i = 0; i < sl->nterms; i++) {
+        struct term *t = &ix->terms[sl->terms[i]];
+        for (uint32_t j = 0; j < t->n; j++) {
+            if (t->p[j].slot == s) {
+                t->p[j] = t->p[--t->n];
+                break;
+            }
+        }
+    }
+    free(sl->terms);
+    sl->terms = NULL;
+    sl->nterms = 0;
+    for (int f = 0; f < SB__KB_NF; f++)
+        ix->len_sum[f] -= sl->len[f];
+}
+
+static void slot_remove(struct sb__kb_index *ix, uint32_t s)
+{
+    struct slot *sl = &ix->slots[s];
+    postings_remove(ix, s);
+    smap_del(&ix->doc_ids, sl->doc.id);
+    if (sl->group < ix->ngroups && ix->groups[sl->group].members)
+        ix->groups[sl->group].members--;
+    sb_kb_doc_cleanup(&sl->doc);
+    sl->live = 0;
+    if (ix->nfree == ix->free_cap) {
+        ix->free_cap = ix->free_cap ? ix->free_cap * 2 : 64;
+        ix->free_slots = sb_realloc(ix->free_slots, ix->free_cap * sizeof(uint32_t));
+    }
+    ix->free_slots[ix->nfree++] = s;
+    ix->live--;
+}
+
+void sb__kb_index_put(struct sb__kb_index *ix, const struct sb_kb_doc *d)
+{
+    uint32_t s;
+    if (smap_get(&ix->doc_ids, d->id, &s))
+        slot_remove(ix, s);
+    if (ix->nfree) {
+        s = ix->free_slots[--ix->nfree];
+    } else {
+        if (ix->nslots == ix->slots_cap) {
+            ix->slots_cap = ix->slots_cap ? ix->slots_cap * 2 : 256;
+            ix->slots = sb_realloc(ix->slots, ix->slots_cap * sizeof(*ix->slots));
+        }
+        s = (uint32_t)ix->nslots++;
+    }
+    struct slot *sl = &ix->slots[s];
+    memset(sl, 0, sizeof(*sl));
+    doc_copy(&sl->doc, d);
+    sl->live = 1;
+    ix->live++;
+    smap_set(&ix->doc_ids, d->id, s);
+
+    char *gk = group_key(d);
+    uint32_t g;
+    if (!smap_get(&ix->group_ids, gk, &g)) {
+        if (ix->ngroups == ix->groups_cap) {
+            ix->groups_cap = ix->groups_cap ? ix->groups_cap * 2 : 256;
+            ix->groups = sb_realloc(ix->groups, ix->groups_cap * sizeof(*ix->groups));
+        }
+        g = (uint32_t)ix->ngroups++;
+        ix->groups[g].members = 0;
+        smap_set(&ix->group_ids, gk, g);
+    }
+    free(gk);
+    ix->groups[g].members++;
+    sl->group = g;
+
+    /* term frequencies per field */
+    struct sb_buf ft[SB__KB_NF];
+    field_texts(d, ft);
+    struct sb__kb_tokens tok[SB__KB_NF];
+    size_t total = 0;
+    for (int f = 0; f < SB__KB_NF; f++) {
+        memset(&tok[f], 0, sizeof(tok[f]));
+        sb__kb_analyze(ft[f].data, ft[f].len, d->lang, &tok[f]);
+        sl->len[f] = (uint32_t)tok[f].n;
+        ix->len_sum[f] += (double)tok[f].n;
+        total += tok[f].n;
+        sb_buf_cleanup(&ft[f]);
+    }
+    /* collect (term, field) occurrences, sort by term, merge */
+    struct tf_acc *acc = sb_malloc((total ? total : 1) * sizeof(*acc));
+    size_t na = 0;
+    uint32_t *ids = sb_malloc((total ? total : 1) * sizeof(uint32_t) * 2);
+    for (int f = 0; f < SB__KB_NF; f++) {
+        for (size_t i = 0; i < tok[f].n; i++) {
+            ids[2 * na] = term_id(ix, tok[f].buf + tok[f].off[i]);
+            ids[2 * na + 1] = (uint32_t)f;
+            na++;
+        }
+        sb__kb_tokens_cleanup(&tok[f]);
+    }
+    /* sort pairs by term id: sort an index array of (term << 2 | field) packed values */
+    uint64_t *packed = sb_malloc((na ? na : 1) * sizeof(uint64_t));
+    for (size_t i = 0; i < na; i++)
+        packed[i] = ((uint64_t)ids[2 * i] << 2) | ids[2 * i + 1];
+    free(ids);
+    qsort(packed, na, sizeof(uint64_t), cmp_u64);
+    size_t nacc = 0;
+    for (size_t i = 0; i < na; i++) {
+        uint32_t t = (uint32_t)(packed[i] >> 2);
+        int f = (int)(packed[i] & 3);
+        if (nacc == 0 || acc[nacc - 1].term != t) {
+            memset(&acc[nacc], 0, sizeof(acc[nacc]));
+            acc[nacc++].term = t;
+        }
+        if (acc[nacc - 1].tf[f] < UINT16_MAX)
+            acc[nacc - 1].tf[f]++;
+    }
+    free(packed);
+    sl->terms = sb_malloc((nacc ? nacc : 1) * sizeof(uint32_t));
+    sl->nterms = (uint32_t)nacc;
+    for (size_t i = 0; i < nacc; i++) {
+        struct term *t = &ix->terms[acc[i].term];
+        if (t->n == t->cap) {
+            t->cap = t->cap ? t->cap * 2 : 4;
+            t->p = sb_realloc(t->p, t->cap * sizeof(*t->p));
+        }
+        t->p[t->n].slot = s;
+        memcpy(t->p[t->n].tf, acc[i].tf, sizeof(acc[i].tf));
+        t->n++;
+        sl->terms[i] = acc[i].term;
+    }
+    free(acc);
+}
+
+size_t sb__kb_index_delete(struct sb__kb_index *ix, const char *id)
+{
+    size_t removed = 0;
+    uint32_t s;
+    if (smap_get(&ix->doc_ids, id, &s)) {
+        slot_remove(ix, s);
+        removed++;
+    }
+    for (size_t i = 0; i < ix->nslots; i++) {
+        if (ix->slots[i].live && strcmp(ix->slots[i].doc.parent, id) == 0) {
+            slot_remove(ix, (uint32_t)i);
+            removed++;
+        }
+    }
+    return removed;
+}
+
+const struct sb_kb_doc *sb__kb_index_find(const struct sb__kb_index *ix, const char *id)
+{
+    uint32_t s;
+    if (!ix || !smap_get(&ix->doc_ids, id, &s))
+        return NULL;
+    return &ix->slots[s].doc;
+}
+
+const struct sb_kb_doc *sb__kb_index_doc(const struct sb__kb_index *ix, uint32_t slot)
+{
+    return slot < ix->nslots && ix->slots[slot].live ? &ix->slots[slot].doc : NULL;
+}
+
+uint32_t sb__kb_index_group(const struct sb__kb_index *ix, uint32_t slot)
+{
+    return ix->slots[slot].group;
+}
+
+size_t sb__kb_index_count(const struct sb__kb_index *ix)
+{
+    return ix ? ix->live : 0;
+}
+
+size_t sb__kb_index_list(const struct sb__kb_index *ix, const char *after,
+                         const struct sb_kb_doc **out, size_t max)
+{
+    /* a selection of the `max` smallest ids above `after`: fine for admin listing sizes */
+    size_t n = 0;
+    for (size_t i = 0; ix && i < ix->nslots; i++) {
+        const struct sb_kb_doc *d = &ix->slots[i].doc;
+        if (!ix->slots[i].live || (after && strcmp(d->id, after) <= 0))
+            continue;
+        size_t at = n;
+        while (at > 0 && strcmp(out[at - 1]->id, d->id) > 0)
+            at--;
+        if (at >= max)
+            continue;
+        if (n < max)
+            n++;
+        memmove(out + at + 1, out + at, (n - 1 - at) * sizeof(*out));
+        out[at] = d;
+    }
+    return n;
+}
+
+/* ---- ranking ---- */
+
+void sb__kb_params_default(struct sb__kb_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->k1 = 1.2;
+    p->b[SB__KB_F_TITLE] = 0.5;
+    p->b[SB__KB_F_BODY] = 0.75;
+    p->b[SB__KB_F_META] = 0.5;
+    p->w[SB__KB_F_TITLE] = 3.0;
+    p->w[SB__KB_F_BODY] = 1.0;
+    p->w[SB__KB_F_META] = 1.0;
+    p->group = 0.0;
+    p->prf_docs = 0;
+    p->prf_terms = 0;
+    p->prf_weight = 0.0;
+}
+
+int sb__kb_params_parse(struct sb__kb_params *p, const char *spec, struct sb_error *err)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+        int is_int;
+    } keys[] = {
+        {"k1", offsetof(struct sb__kb_params, k1), 0},
+        {"bt", offsetof(struct sb__kb_params, b[0]), 0},
+        {"bb", offsetof(struct sb__kb_params, b[1]), 0},
+        {"bm", offsetof(struct sb__kb_params, b[2]), 0},
+        {"wt", offsetof(struct sb__kb_params, w[0]), 0},
+        {"wb", offsetof(struct sb__kb_params, w[1]), 0},
+        {"wm", offsetof(struct sb__kb_params, w[2]), 0},
+        {"group", offsetof(struct sb__kb_params, group), 0},
+        {"prfd", offsetof(struct sb__kb_params, prf_docs), 1},
+        {"prft", offsetof(struct sb__kb_params, prf_terms), 1},
+        {"prfw", offsetof(struct sb__kb_params, prf_weight), 0},
+    };
+    const char *s = spec;
+    while (s && *s) {
+        const char *eq = strchr(s, '=');
+        if (!eq)
+            return sb_error_set(err, SB_EINVAL, "params: missing '=' in '%s'", s);
+        size_t kl = (size_t)(eq - s);
+        size_t k;
+        for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+            if (strlen(keys[k].name) == kl && memcmp(keys[k].name, s, kl) == 0)
+                break;
+        }
+        if (k == sizeof(keys) / sizeof(keys[0]))
+            return sb_error_set(err, SB_EINVAL, "params: unknown key '%.*s'", (int)kl, s);
+        char *end;
+        double v = strtod(eq + 1, &end);
+        if (end == eq + 1 || (*end && *end != ','))
+            return sb_error_set(err, SB_EINVAL, "params: bad value for '%.*s'", (int)kl, s);
+        if (keys[k].is_int)
+            *(int *)((char *)p + keys[k].off) = (int)v;
+        else
+            *(double *)((char *)p + keys[k].off) = v;
+        s = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+struct qterm {
+    uint32_t id;
+    double weight; /* query weight (count, or expansion weight) */
+    double idf;
+};
+
+static int cmp_scored(const void *a, const void *b)
+{
+    const struct sb__kb_scored *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? 1 : -1;
+    return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+static double idf_of(const struct sb__kb_index *ix, uint32_t n)
+{
+    double N = (double)ix->live;
+    return log(1.0 + (N - n + 0.5) / (n + 0.5));
+}
+
+/* BM25F scores of every entry touched by the query terms into score[] (dense by slot). */
+static void score_terms(const struct sb__kb_index *ix, const struct qterm *q, size_t nq,
+                        const struct sb__kb_params *p, double *score, uint32_t *touched,
+                        size_t *ntouched, unsigned char *seen)
+{
+    double avg[SB__KB_NF];
+    for (int f = 0; f < SB__KB_NF; f++)
+        avg[f] = ix->live ? ix->len_sum[f] / (double)ix->live : 1.0;
+    for (size_t i = 0; i < nq; i++) {
+        const struct term *t = &ix->terms[q[i].id];
+        double wq = q[i].weight * q[i].idf;
+        for (uint32_t j = 0; j < t->n; j++) {
+            const struct posting *po = &t->p[j];
+            const struct slot *sl = &ix->slots[po->slot];
+            double tf = 0;
+            for (int f = 0; f < SB__KB_NF; f++) {
+                if (!po->tf[f])
+                    continue;
+                double norm = 1.0 - p->b[f] + p->b[f] * (avg[f] > 0 ? sl->len[f] / avg[f] : 1.0);
+                tf += p->w[f] * po->tf[f] / norm;
+            }
+            if (!seen[po->slot]) {
+                seen[po->slot] = 1;
+                touched[(*ntouched)++] = po->slot;
+            }
+            score[po->slot] += wq * tf / (p->k1 + tf);
+        }
+    }
+}
+
+/* Adds group lifting and selects the best k. */
+static size_t select_top(const struct sb__kb_index *ix, const struct sb__kb_params *p,
+                         double *score, const uint32_t *touched, size_t ntouched, size_t k,
+                         struct sb__kb_scored *out)
+{
+    double *gbest = NULL;
+    if (p->group != 0 && ix->ngroups) {
+        gbest = sb_calloc(ix->ngroups, sizeof(double));
+        for (size_t i = 0; i < ntouched; i++) {
+            uint32_t g = ix->slots[touched[i]].group;
+            if (score[touched[i]] > gbest[g])
+                gbest[g] = score[touched[i]];
+        }
+    }
+    struct sb__kb_scored *all = sb_malloc((ntouched ? ntouched : 1) * sizeof(*all));
+    for (size_t i = 0; i < ntouched; i++) {
+        all[i].slot = touched[i];
+        all[i].score = score[touched[i]];
+        if (gbest)
+            all[i].score += p->group * gbest[ix->slots[touched[i]].group];
+    }
+    /* partial selection would be faster for huge lists; a sort of the touched entries stays
+     * well under a millisecond at 10,000 entries (docs/kb.md) */
+    qsort(all, ntouched, sizeof(*all), cmp_scored);
+    size_t n = ntouched < k ? ntouched : k;
+    memcpy(out, all, n * sizeof(*out));
+    free(all);
+    free(gbest);
+    return n;
+}
+
+static int cmp_qterm(const void *a, const void *b)
+{
+    const struct qterm *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+size_t sb__kb_index_search(const struct sb__kb_index *ix, const char *query, const char *lang,
+                           const struct sb__kb_params *p, size_t k, struct sb__kb_scored *out,
+                           struct sb__kb_qinfo *qi)
+{
+    if (qi)
+        memset(qi, 0, sizeof(*qi));
+    if (!ix || !ix->live || !query || k == 0)
+        return 0;
+    struct sb__kb_tokens tok = {0};
+    sb__kb_analyze(query, strlen(query), lang, &tok);
+    struct qterm *q = sb_malloc((tok.n + (size_t)(p->prf_terms > 0 ? p->prf_terms : 0) + 1) *
+                                sizeof(*q));
+    size_t nq = 0, ndistinct = 0;
+    uint32_t *ids = sb_malloc((tok.n + 1) * sizeof(uint32_t));
+    size_t nids = 0;
+    for (size_t i = 0; i < tok.n; i++) {
+        uint32_t id;
+        if (!smap_get(&ix->term_ids, tok.buf + tok.off[i], &id) || ix->terms[id].n == 0) {
+            /* unknown term: counts for coverage but scores nothing */
+            int dup = 0;
+            for (size_t j = 0; j < i && !dup; j++)
+                dup = strcmp(tok.buf + tok.off[j], tok.buf + tok.off[i]) == 0;
+            ndistinct += !dup;
+            continue;
+        }
+        ids[nids++] = id;
+    }
+    qsort(ids, nids, sizeof(uint32_t), cmp_u32);
+    for (size_t i = 0; i < nids; i++) {
+        if (nq && q[nq - 1].id == ids[i]) {
+            q[nq - 1].weight += 1.0;
+            continue;
+        }
+        q[nq].id = ids[i];
+        q[nq].weight = 1.0;
+        q[nq].idf = idf_of(ix, ix->terms[ids[i]].n);
+        nq++;
+    }
+    free(ids);
+    sb__kb_tokens_cleanup(&tok);
+    ndistinct += nq;
+    if (qi) {
+        qi->n_terms = ndistinct;
+        qi->n_known = nq;
+        for (size_t i = 0; i < nq; i++)
+            qi->qmax += q[i].weight * q[i].idf;
+    }
+    if (nq == 0) {
+        free(q);
+        return 0;
+    }
+    double *score = sb_calloc(ix->nslots, sizeof(double));
+    uint32_t *touched = sb_malloc(ix->nslots * sizeof(uint32_t));
+    unsigned char *seen = sb_calloc(ix->nslots, 1);
+    size_t ntouched = 0;
+    score_terms(ix, q, nq, p, score, touched, &ntouched, seen);
+
+    if (p->prf_docs > 0 && p->prf_terms > 0 && p->prf_weight > 0) {
+        /* pseudo relevance feedback: the terms of the top entries' titles that the query
+         * lacks, weighted by their summed tf-idf, are added with a reduced weight */
+        size_t fb = (size_t)p->prf_docs;
+        struct sb__kb_scored *top = sb_malloc(fb * sizeof(*top));
+        size_t nt = select_top(ix, p, score, touched, ntouched, fb, top);
+        struct qterm *cand = NULL;
+        size_t ncand = 0, ccap = 0;
+        for (size_t i = 0; i < nt; i++) {
+            const struct slot *sl = &ix->slots[top[i].slot];
+            for (uint32_t j = 0; j < sl->nterms; j++) {
+                uint32_t id = sl->terms[j];
+                struct qterm key = {.id = id};
+                if (bsearch(&key, q, nq, sizeof(*q), cmp_qterm))
+                    continue;
+                /* title-field frequency only: questions carry the intent */
+                const struct term *t = &ix->terms[id];
+                uint16_t tf = 0;
+                for (uint32_t m = 0; m < t->n; m++) {
+                    if (t->p[m].slot == top[i].slot) {
+                        tf = t->p[m].tf[SB__KB_F_TITLE];
+                        break;
+                    }
+                }
+                if (!tf)
+                    continue;
+                size_t c;
+                for (c = 0; c < ncand && cand[c].id != id; c++)
+                    ;
+                if (c == ncand) {
+                    if (ncand == ccap) {
+                        ccap = ccap ? ccap * 2 : 32;
+                        cand = sb_realloc(cand, ccap * sizeof(*cand));
+                    }
+                    cand[ncand].id = id;
+                    cand[ncand].idf = idf_of(ix, t->n);
+                    cand[ncand].weight = 0;
+                    ncand++;
+                }
+                cand[c].weight += 1.0 / (double)nt;
+            }
+        }
+        free(top);
+        /* keep the best prf_terms by weight*idf */
+        for (size_t i = 0; i < ncand; i++)
+            cand[i].weight *= cand[i].idf;
+        size_t want = (size_t)p->prf_terms;
+        size_t nadd = 0;
+        for (size_t r = 0; r < want && r < ncand; r++) {
+            size_t best = r;
+            for (size_t i = r + 1; i < ncand; i++) {
+                if (cand[i].weight > cand[best].weight)
+                    best = i;
+            }
+            struct qterm tmp = cand[r];
+            cand[r] = cand[best];
+            cand[best] = tmp;
+            q[nq + nadd] = cand[r];
+            q[nq + nadd].weight = p->prf_weight * cand[r].weight /
+                                  (cand[0].weight > 0 ? cand[0].weight : 1.0);
+            q[nq + nadd].weight /= q[nq + nadd].idf > 0 ? q[nq + nadd].idf : 1.0;
+            nadd++;
+        }
+        free(cand);
+        if (nadd)
+            score_terms(ix, q + nq, nadd, p, score, touched, &ntouched, seen);
+    }
+
+    size_t n = select_top(ix, p, score, touched, ntouched, k, out);
+    free(score);
+    free(touched);
+    free(seen);
+    free(q);
+    return n;
+}
+
+void sb__kb_index_coverage(const struct sb__kb_index *ix, uint32_t slot, const char *query,
+                           const char *lang, double *any, double *title)
+{
+    *any = *title = 0;
+    struct sb__kb_tokens tok = {0};
+    sb__kb_analyze(query, strlen(query), lang, &tok);
+    double total = 0, in_any = 0, in_title = 0;
+    for (size_t i = 0; i < tok.n; i++) {
+        int dup = 0;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = strcmp(tok.buf + tok.off[j], tok.buf + tok.off[i]) == 0;
+        if (dup)
+            continue;
+        uint32_t id;
+        if (!smap_get(&ix->term_ids, tok.buf + tok.off[i], &id) || ix->terms[id].n == 0) {
+            total += idf_of(ix, 0); /* unseen terms weigh like the rarest */
+            continue;
+        }
+        const struct term *t = &ix->terms[id];
+        double idf = idf_of(ix, t->n);
+        total += idf;
+        for (uint32_t j = 0; j < t->n; j++) {
+            if (t->p[j].slot == slot) {
+                in_any += idf;
+                if (t->p[j].tf[SB__KB_F_TITLE])
+                    in_title += idf;
+                break;
+            }
+        }
+    }
+    sb__kb_tokens_cleanup(&tok);
+    if (total > 0) {
+        *any = in_any / total;
+        *title = in_title / total;
+    }
+}

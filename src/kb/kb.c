@@ -1,0 +1,539 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The knowledge-base object: persistence of entries in DATA/kb.db (SQLite, our own file, apart
+ * from the core store) and the per-tenant in-memory indexes that make every edit searchable at
+ * once. Writers serialise on a mutex, commit to SQLite first and then update the index under
+ * the write side of a rwlock; searches and answers take the read side, so worker threads read
+ * in parallel and wait at most for one in-memory update.
+ */
+#include "kb_internal.h"
+
+#include "sb/clock.h"
+#include "sb/mem.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct tenant_index {
+    int64_t tenant;
+    struct sb__kb_index *ix;
+};
+
+struct sb_kb {
+    pthread_rwlock_t lock;   /* indexes, threshold */
+    pthread_mutex_t wmu;     /* one writer at a time (SQLite + index) */
+    sqlite3 *db;             /* NULL: memory-only */
+    struct tenant_index *tenants;
+    size_t ntenants;
+    struct sb__kb_params params;
+    double threshold;
+};
+
+static const char *const schema =
+    "CREATE TABLE IF NOT EXISTS kb_doc ("
+    " tenant INTEGER NOT NULL, id TEXT NOT NULL, kind INTEGER NOT NULL,"
+    " parent TEXT NOT NULL DEFAULT '', collection TEXT NOT NULL DEFAULT '',"
+    " lang TEXT NOT NULL DEFAULT '', title TEXT NOT NULL DEFAULT '',"
+    " questions TEXT NOT NULL DEFAULT '', heading TEXT NOT NULL DEFAULT '',"
+    " body TEXT NOT NULL DEFAULT '', link TEXT NOT NULL DEFAULT '',"
+    " sku TEXT NOT NULL DEFAULT '', price TEXT NOT NULL DEFAULT '',"
+    " attrs_json TEXT NOT NULL DEFAULT '', updated_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (tenant, id));"
+    "CREATE INDEX IF NOT EXISTS kb_doc_parent ON kb_doc(tenant, parent);"
+    "PRAGMA user_version = 1;";
+
+void sb_kb_doc_cleanup(struct sb_kb_doc *d)
+{
+    if (!d)
+        return;
+    free(d->id);
+    free(d->parent);
+    free(d->collection);
+    free(d->lang);
+    free(d->title);
+    free(d->questions);
+    free(d->heading);
+    free(d->body);
+    free(d->link);
+    free(d->sku);
+    free(d->price);
+    free(d->attrs_json);
+    memset(d, 0, sizeof(*d));
+}
+
+void sb_kb_doc_list_free(struct sb_kb_doc *docs, size_t n)
+{
+    for (size_t i = 0; docs && i < n; i++)
+        sb_kb_doc_cleanup(&docs[i]);
+    free(docs);
+}
+
+static struct sb__kb_index *tenant_ix(struct sb_kb *kb, int64_t tenant, int create)
+{
+    for (size_t i = 0; i < kb->ntenants; i++) {
+        if (kb->tenants[i].tenant == tenant)
+            return kb->tenants[i].ix;
+    }
+    if (!create)
+        return NULL;
+    kb->tenants = sb_realloc(kb->tenants, (kb->ntenants + 1) * sizeof(*kb->tenants));
+    kb->tenants[kb->ntenants].tenant = tenant;
+    kb->tenants[kb->ntenants].ix = sb__kb_index_new();
+    return kb->tenants[kb->ntenants++].ix;
+}
+
+const struct sb__kb_index *sb__kb_tenant_index(struct sb_kb *kb, int64_t tenant)
+{
+    return tenant_ix(kb, tenant, 0);
+}
+
+void sb__kb_rdlock(struct sb_kb *kb)
+{
+    pthread_rwlock_rdlock(&kb->lock);
+}
+
+void sb__kb_unlock(struct sb_kb *kb)
+{
+    pthread_rwlock_unlock(&kb->lock);
+}
+
+struct sb__kb_params *sb__kb_params_of(struct sb_kb *kb)
+{
+    return &kb->params;
+}
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+    const unsigned char *s = sqlite3_column_text(st, i);
+    return s ? (const char *)s : "";
+}
+
+static int load_all(struct sb_kb *kb, struct sb_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(kb->db,
+                                "SELECT tenant,id,kind,parent,collection,lang,title,questions,"
+                                "heading,body,link,sku,price,attrs_json,updated_ms FROM kb_doc",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sb_error_set(err, SB_ESTORE, "kb.db: %s", sqlite3_errmsg(kb->db));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sb_kb_doc d = {
+            .id = (char *)col(st, 1),
+            .kind = sqlite3_column_int(st, 2),
+            .parent = (char *)col(st, 3),
+            .collection = (char *)col(st, 4),
+            .lang = (char *)col(st, 5),
+            .title = (char *)col(st, 6),
+            .questions = (char *)col(st, 7),
+            .heading = (char *)col(st, 8),
+            .body = (char *)col(st, 9),
+            .link = (char *)col(st, 10),
+            .sku = (char *)col(st, 11),
+            .price = (char *)col(st, 12),
+            .attrs_json = (char *)col(st, 13),
+            .updated_ms = sqlite3_column_int64(st, 14),
+        };
+        sb__kb_index_put(tenant_ix(kb, sqlite3_column_int64(st, 0), 1), &d);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sb_error_set(err, SB_ESTORE, "kb.db: %s", sqlite3_errmsg(kb->db));
+    return 0;
+}
+
+int sb_kb_open(const char *data_dir, struct sb_kb **out, struct sb_error *err)
+{
+    struct sb_kb *kb = sb_calloc(1, sizeof(*kb));
+    pthread_rwlock_init(&kb->lock, NULL);
+    pthread_mutex_init(&kb->wmu, NULL);
+    sb__kb_params_default(&kb->params);
+    kb->threshold = SB__KB_DEFAULT_THRESHOLD;
+    int rc = 0;
+    if (data_dir) {
+        if (mkdir(data_dir, 0750) != 0 && errno != EEXIST) {
+            rc = sb_error_set(err, SB_EIO, "cannot create data directory %s: %s", data_dir,
+                              strerror(errno));
+            goto out;
+        }
+        char *path = sb_strdupf("%s/kb.db", data_dir);
+        int src = sqlite3_open_v2(path, &kb->db,
+                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                      SQLITE_OPEN_FULLMUTEX,
+                                  NULL);
+        if (src != SQLITE_OK) {
+            rc = sb_error_set(err, SB_ESTORE, "%s: %s", path,
+                              kb->db ? sqlite3_errmsg(kb->db) : "cannot open");
+            free(path);
+            goto out;
+        }
+        free(path);
+        sqlite3_busy_timeout(kb->db, 5000);
+        char *msg = NULL;
+        if (sqlite3_exec(kb->db,
+                         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+                         &msg) != SQLITE_OK ||
+            sqlite3_exec(kb->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+            rc = sb_error_set(err, SB_ESTORE, "kb.db schema: %s", msg ? msg : "?");
+            sqlite3_free(msg);
+            goto out;
+        }
+        rc = load_all(kb, err);
+    }
+out:
+    if (rc) {
+        sb_kb_close(kb);
+        return rc;
+    }
+    *out = kb;
+    return 0;
+}
+
+void sb_kb_close(struct sb_kb *kb)
+{
+    if (!kb)
+        return;
+    for (size_t i = 0; i < kb->ntenants; i++)
+        sb__kb_index_free(kb->tenants[i].ix);
+    free(kb->tenants);
+    if (kb->db)
+        sqlite3_close(kb->db);
+    pthread_rwlock_destroy(&kb->lock);
+    pthread_mutex_destroy(&kb->wmu);
+    free(kb);
+}
+
+static int check_doc(const struct sb_kb_doc *d, size_t i, struct sb_error *err)
+{
+    if (!d->id || !d->id[0])
+        return sb_error_set(err, SB_EINVAL, "entry %zu: empty id", i + 1);
+    size_t n = strlen(d->id);
+    if (n > SB_KB_ID_MAX)
+        return sb_error_set(err, SB_ETOOBIG, "entry %zu: id longer than %d bytes", i + 1,
+                            SB_KB_ID_MAX);
+    for (size_t j = 0; j < n; j++) {
+        if ((unsigned char)d->id[j] < 0x20 || d->id[j] == 0x7f)
+            return sb_error_set(err, SB_EINVAL, "entry %zu: control character in id", i + 1);
+    }
+    if (d->kind < SB_KB_FAQ || d->kind > SB_KB_PRODUCT)
+        return sb_error_set(err, SB_EINVAL, "entry '%s': unknown kind %d", d->id, d->kind);
+    const char *fields[] = {d->parent, d->collection, d->lang, d->title, d->questions,
+                            d->heading, d->body, d->link, d->sku, d->price, d->attrs_json};
+    for (size_t j = 0; j < sizeof(fields) / sizeof(fields[0]); j++) {
+        if (fields[j] && strlen(fields[j]) > SB_KB_TEXT_MAX)
+            return sb_error_set(err, SB_ETOOBIG, "entry '%s': a field exceeds %d bytes", d->id,
+                                SB_KB_TEXT_MAX);
+    }
+    if (d->lang && strlen(d->lang) > 16)
+        return sb_error_set(err, SB_EINVAL, "entry '%s': bad lang", d->id);
+    int has_text = (d->title && d->title[0]) || (d->body && d->body[0]);
+    if (!has_text)
+        return sb_error_set(err, SB_EINVAL, "entry '%s': neither title nor body", d->id);
+    return 0;
+}
+
+static int exec(sqlite3 *db, const char *sql, struct sb_error *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = sb_error_set(err, SB_ESTORE, "kb.db: %s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return rc;
+    }
+    return 0;
+}
+
+static const char *nz(const char *s)
+{
+    return s ? s : "";
+}
+
+/* Distinct non-empty parents of the batch: their old sections are replaced. */
+static size_t batch_parents(const struct sb_kb_doc *docs, size_t n, const char **parents)
+{
+    size_t np = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!docs[i].parent || !docs[i].parent[0])
+            continue;
+        size_t j;
+        for (j = 0; j < np && strcmp(parents[j], docs[i].parent) != 0; j++)
+            ;
+        if (j == np)
+            parents[np++] = docs[i].parent;
+    }
+    return np;
+}
+
+static int db_put(sqlite3 *db, int64_t tenant, const struct sb_kb_doc *docs, size_t n,
+                  const char **parents, size_t np, int64_t now, struct sb_error *err)
+{
+    int rc = exec(db, "BEGIN IMMEDIATE", err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *del = NULL, *ins = NULL;
+    if (sqlite3_prepare_v2(db, "DELETE FROM kb_doc WHERE tenant=? AND parent=?", -1, &del,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "INSERT OR REPLACE INTO kb_doc(tenant,id,kind,parent,collection,lang,"
+                           "title,questions,heading,body,link,sku,price,attrs_json,updated_ms)"
+                           " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           -1, &ins, NULL) != SQLITE_OK) {
+        rc = sb_error_set(err, SB_ESTORE, "kb.db: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    for (size_t i = 0; i < np; i++) {
+        sqlite3_bind_int64(del, 1, tenant);
+        sqlite3_bind_text(del, 2, parents[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(del) != SQLITE_DONE) {
+            rc = sb_error_set(err, SB_ESTORE, "kb.db: %s", sqlite3_errmsg(db));
+            goto out;
+        }
+        sqlite3_reset(del);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct sb_kb_doc *d = &docs[i];
+        sqlite3_bind_int64(ins, 1, tenant);
+        sqlite3_bind_text(ins, 2, d->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(ins, 3, d->kind);
+        const char *txt[] = {d->parent, d->collection, d->lang, d->title, d->questions,
+                             d->heading, d->body, d->link, d->sku, d->price, d->attrs_json};
+        for (int j = 0; j < 11; j++)
+            sqlite3_bind_text(ins, 4 + j, nz(txt[j]), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 15, d->updated_ms ? d->updated_ms : now);
+        if (sqlite3_step(ins) != SQLITE_DONE) {
+            rc = sb_error_set(err, SB_ESTORE, "kb.db: entry '%s': %s", d->id,
+                              sqlite3_errmsg(db));
+            goto out;
+        }
+        sqlite3_reset(ins);
+    }
+    rc = exec(db, "COMMIT", err);
+out:
+    sqlite3_finalize(del);
+    sqlite3_finalize(ins);
+    if (rc)
+        exec(db, "ROLLBACK", NULL);
+    return rc;
+}
+
+int sb_kb_put(struct sb_kb *kb, int64_t tenant, const struct sb_kb_doc *docs, size_t n,
+              struct sb_error *err)
+{
+    if (!kb || (!docs && n))
+        return sb_error_set(err, SB_EINVAL, "kb_put: no KB or entries");
+    for (size_t i = 0; i < n; i++) {
+        int rc = check_doc(&docs[i], i, err);
+        if (rc)
+            return rc;
+    }
+    const char **parents = sb_malloc((n ? n : 1) * sizeof(*parents));
+    size_t np = batch_parents(docs, n, parents);
+    int64_t now = sb_now_ms();
+    pthread_mutex_lock(&kb->wmu);
+    int rc = kb->db ? db_put(kb->db, tenant, docs, n, parents, np, now, err) : 0;
+    if (rc == 0) {
+        pthread_rwlock_wrlock(&kb->lock);
+        struct sb__kb_index *ix = tenant_ix(kb, tenant, 1);
+        for (size_t i = 0; i < np; i++)
+            sb__kb_index_delete(ix, parents[i]);
+        for (size_t i = 0; i < n; i++) {
+            struct sb_kb_doc d = docs[i];
+            if (!d.updated_ms)
+                d.updated_ms = now;
+            sb__kb_index_put(ix, &d);
+        }
+        pthread_rwlock_unlock(&kb->lock);
+    }
+    pthread_mutex_unlock(&kb->wmu);
+    free(parents);
+    return rc;
+}
+
+int sb_kb_delete(struct sb_kb *kb, int64_t tenant, const char *id, struct sb_error *err)
+{
+    if (!kb || !id || !id[0])
+        return sb_error_set(err, SB_EINVAL, "kb_delete: empty id");
+    pthread_mutex_lock(&kb->wmu);
+    int rc = 0;
+    if (kb->db) {
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(kb->db, "DELETE FROM kb_doc WHERE tenant=? AND (id=? OR parent=?)",
+                               -1, &st, NULL) != SQLITE_OK) {
+            rc = sb_error_set(err, SB_ESTORE, "kb.db: %s", sqlite3_errmsg(kb->db));
+        } else {
+            sqlite3_bind_int64(st, 1, tenant);
+            sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) != SQLITE_DONE)
+                rc = sb_error_set(err, SB_ESTORE, "kb.db: %s", sqlite3_errmsg(kb->db));
+            else if (sqlite3_changes(kb->db) == 0)
+                rc = sb_error_set(err, SB_ENOTFOUND, "no entry '%s'", id);
+        }
+        sqlite3_finalize(st);
+    }
+    if (rc == 0) {
+        pthread_rwlock_wrlock(&kb->lock);
+        struct sb__kb_index *ix = tenant_ix(kb, tenant, 0);
+        size_t removed = ix ? sb__kb_index_delete(ix, id) : 0;
+        pthread_rwlock_unlock(&kb->lock);
+        if (!kb->db && removed == 0)
+            rc = sb_error_set(err, SB_ENOTFOUND, "no entry '%s'", id);
+    }
+    pthread_mutex_unlock(&kb->wmu);
+    return rc;
+}
+
+static void doc_dup(struct sb_kb_doc *dst, const struct sb_kb_doc *s)
+{
+    dst->id = sb_strdup(s->id);
+    dst->kind = s->kind;
+    dst->parent = sb_strdup(s->parent);
+    dst->collection = sb_strdup(s->collection);
+    dst->lang = sb_strdup(s->lang);
+    dst->title = sb_strdup(s->title);
+    dst->questions = sb_strdup(s->questions);
+    dst->heading = sb_strdup(s->heading);
+    dst->body = sb_strdup(s->body);
+    dst->link = sb_strdup(s->link);
+    dst->sku = sb_strdup(s->sku);
+    dst->price = sb_strdup(s->price);
+    dst->attrs_json = sb_strdup(s->attrs_json);
+    dst->updated_ms = s->updated_ms;
+}
+
+int sb_kb_get(struct sb_kb *kb, int64_t tenant, const char *id, struct sb_kb_doc *out,
+              struct sb_error *err)
+{
+    if (!kb || !id)
+        return sb_error_set(err, SB_EINVAL, "kb_get: no id");
+    pthread_rwlock_rdlock(&kb->lock);
+    const struct sb_kb_doc *d = sb__kb_index_find(tenant_ix(kb, tenant, 0), id);
+    if (d)
+        doc_dup(out, d);
+    pthread_rwlock_unlock(&kb->lock);
+    return d ? 0 : sb_error_set(err, SB_ENOTFOUND, "no entry '%s'", id);
+}
+
+int sb_kb_list(struct sb_kb *kb, int64_t tenant, const char *after_id, size_t limit,
+               struct sb_kb_doc **out, size_t *n, struct sb_error *err)
+{
+    if (!kb || limit < 1 || limit > 1000)
+        return sb_error_set(err, SB_EINVAL, "kb_list: limit must be 1..1000");
+    const struct sb_kb_doc **tmp = sb_malloc(limit * sizeof(*tmp));
+    pthread_rwlock_rdlock(&kb->lock);
+    size_t k = sb__kb_index_list(tenant_ix(kb, tenant, 0), after_id, tmp, limit);
+    struct sb_kb_doc *docs = k ? sb_calloc(k, sizeof(*docs)) : NULL;
+    for (size_t i = 0; i < k; i++)
+        doc_dup(&docs[i], tmp[i]);
+    pthread_rwlock_unlock(&kb->lock);
+    free(tmp);
+    *out = docs;
+    *n = k;
+    return 0;
+}
+
+size_t sb_kb_count(struct sb_kb *kb, int64_t tenant)
+{
+    pthread_rwlock_rdlock(&kb->lock);
+    size_t n = sb__kb_index_count(tenant_ix(kb, tenant, 0));
+    pthread_rwlock_unlock(&kb->lock);
+    return n;
+}
+
+int sb_kb_search(struct sb_kb *kb, int64_t tenant, const char *text, const char *lang, size_t k,
+                 struct sb_kb_hit **hits, size_t *n, struct sb_error *err)
+{
+    if (!kb || !text || k < 1 || k > 100)
+        return sb_error_set(err, SB_EINVAL, "kb_search: text and k in 1..100 required");
+    if (strlen(text) > 4096)
+        return sb_error_set(err, SB_ETOOBIG, "kb_search: query longer than 4096 bytes");
+    struct sb__kb_scored top[100];
+    pthread_rwlock_rdlock(&kb->lock);
+    const struct sb__kb_index *ix = tenant_ix(kb, tenant, 0);
+    size_t m = sb__kb_index_search(ix, text, lang, &kb->params, k, top, NULL);
+    struct sb_kb_hit *h = m ? sb_calloc(m, sizeof(*h)) : NULL;
+    for (size_t i = 0; i < m; i++) {
+        const struct sb_kb_doc *d = sb__kb_index_doc(ix, top[i].slot);
+        h[i].id = sb_strdup(d->id);
+        h[i].kind = d->kind;
+        h[i].title = sb_strdup(d->title);
+        h[i].heading = sb_strdup(d->heading);
+        h[i].link = sb_strdup(d->link);
+        h[i].score = top[i].score;
+    }
+    pthread_rwlock_unlock(&kb->lock);
+    *hits = h;
+    *n = m;
+    return 0;
+}
+
+void sb_kb_hits_free(struct sb_kb_hit *hits, size_t n)
+{
+    for (size_t i = 0; hits && i < n; i++) {
+        free(hits[i].id);
+        free(hits[i].title);
+        free(hits[i].heading);
+        free(hits[i].link);
+    }
+    free(hits);
+}
+
+int sb_kb_answer(struct sb_kb *kb, int64_t tenant, const char *text, const char *lang,
+                 struct sb_kb_answer **out, struct sb_error *err)
+{
+    if (!kb || !text || !out)
+        return sb_error_set(err, SB_EINVAL, "kb_answer: text required");
+    if (strlen(text) > 4096)
+        return sb_error_set(err, SB_ETOOBIG, "kb_answer: question longer than 4096 bytes");
+    pthread_rwlock_rdlock(&kb->lock);
+    int rc = sb__kb_build_answer(tenant_ix(kb, tenant, 0), text, lang, &kb->params,
+                                 kb->threshold, out, NULL);
+    pthread_rwlock_unlock(&kb->lock);
+    return rc;
+}
+
+void sb_kb_set_threshold(struct sb_kb *kb, double threshold)
+{
+    pthread_rwlock_wrlock(&kb->lock);
+    kb->threshold = threshold < 0 ? 0 : threshold > 1 ? 1 : threshold;
+    pthread_rwlock_unlock(&kb->lock);
+}
+
+double sb_kb_threshold(const struct sb_kb *kb)
+{
+    return kb->threshold;
+}
+
+int sb__kb_read_file(const char *path, char **data, size_t *len, struct sb_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return sb_error_set(err, SB_EIO, "%s: %s", path, strerror(errno));
+    struct sb_buf b;
+    sb_buf_init(&b, SB_KB_FILE_MAX);
+    char chunk[65536];
+    size_t k;
+    int rc = 0;
+    while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (sb_buf_append(&b, chunk, k)) {
+            rc = sb_error_set(err, SB_ETOOBIG, "%s: larger than %d bytes", path, SB_KB_FILE_MAX);
+            break;
+        }
+    }
+    if (!rc && ferror(f))
+        rc = sb_error_set(err, SB_EIO, "%s: read error", path);
+    fclose(f);
+    if (rc) {
+        sb_buf_cleanup(&b);
+        return rc;
+    }
+    if (!b.data)
+        sb_buf_appends(&b, "");
+    *data = sb_buf_steal(&b, len);
+    return 0;
+}

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals shared by the files of src/kb: the retrieval analyser, the per-tenant in-memory
+ * BM25F index, ranking parameters, the answer builder and the evaluation helpers. Nothing here is
+ * a contract for other modules (see include/sb/kb.h for that).
+ */
+#ifndef SB_KB_INTERNAL_H
+#define SB_KB_INTERNAL_H
+
+#include "sb/kb.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- analysis (analyze.c) ---- */
+
+/* Terms of a text, NUL-separated in `buf`; term i starts at buf + off[i]. */
+struct sb__kb_tokens {
+    char *buf;
+    size_t len, cap;
+    uint32_t *off;
+    size_t n, ncap;
+};
+
+void sb__kb_tokens_cleanup(struct sb__kb_tokens *t);
+/*
+ * Appends the retrieval terms of `text` (`len` bytes, invalid UTF-8 tolerated) to `t`:
+ * NFKC + case folding + accent stripping; Latin-script words lose stop words and are stemmed
+ * with the Snowball stemmer of `lang` (English when NULL/unknown); runs of CJK characters become
+ * overlapping character bigrams (a lone character stays a unigram). Thread-safe (one stemmer
+ * per thread and language).
+ */
+void sb__kb_analyze(const char *text, size_t len, const char *lang, struct sb__kb_tokens *t);
+/* 1 if `w` (case-folded) is an English stop word. */
+int sb__kb_is_stopword(const char *w, size_t len);
+
+/* ---- ranking parameters ---- */
+
+enum { SB__KB_F_TITLE = 0, SB__KB_F_BODY = 1, SB__KB_F_META = 2, SB__KB_NF = 3 };
+
+struct sb__kb_params {
+    double k1;
+    double b[SB__KB_NF];
+    double w[SB__KB_NF];
+    double group;    /* weight of the best score of the entry's group (FAQ entries sharing a
+                      * question) added to its own score */
+    int prf_docs;    /* pseudo relevance feedback: top groups used (0 = off) */
+    int prf_terms;   /* expansion terms taken from them */
+    double prf_weight;
+};
+
+/* The defaults chosen by cross-validation (docs/kb.md). */
+void sb__kb_params_default(struct sb__kb_params *p);
+/* Parses "k1=1.2,bt=0.5,bb=0.75,bm=0.5,wt=3,wb=1,wm=1,group=1,prfd=0,prft=0,prfw=0.3" over
+ * `p`; SB_EINVAL naming the bad key. */
+int sb__kb_params_parse(struct sb__kb_params *p, const char *spec, struct sb_error *err);
+
+/* ---- in-memory index of one tenant (index.c); not locked: callers hold the KB lock ---- */
+
+struct sb__kb_index;
+
+struct sb__kb_scored {
+    uint32_t slot;
+    double score;
+};
+
+/* Query-level evidence for the answer's confidence. */
+struct sb__kb_qinfo {
+    double qmax;        /* upper bound of a document's score for this query */
+    size_t n_terms;     /* distinct query terms */
+    size_t n_known;     /* of which occur in the index */
+};
+
+struct sb__kb_index *sb__kb_index_new(void);
+void sb__kb_index_free(struct sb__kb_index *ix);
+/* Copies `d` into the index, replacing an entry with the same id. */
+void sb__kb_index_put(struct sb__kb_index *ix, const struct sb_kb_doc *d);
+/* Removes `id` and the entries whose parent is `id`; returns how many were removed. */
+size_t sb__kb_index_delete(struct sb__kb_index *ix, const char *id);
+/* Borrowed; valid until the next change of the index. */
+const struct sb_kb_doc *sb__kb_index_find(const struct sb__kb_index *ix, const char *id);
+const struct sb_kb_doc *sb__kb_index_doc(const struct sb__kb_index *ix, uint32_t slot);
+size_t sb__kb_index_count(const struct sb__kb_index *ix);
+/* Group of a slot (entries sharing a FAQ question share a group). */
+uint32_t sb__kb_index_group(const struct sb__kb_index *ix, uint32_t slot);
+/*
+ * Query-term coverage of the entry in `slot`: the idf-weighted fraction of the distinct query
+ * terms that occur anywhere in it (*any) and in its title/questions field (*title).
+ */
+void sb__kb_index_coverage(const struct sb__kb_index *ix, uint32_t slot, const char *query,
+                           const char *lang, double *any, double *title);
+/* Ids in order, for listing: fills up to `max` borrowed docs with id > after. */
+size_t sb__kb_index_list(const struct sb__kb_index *ix, const char *after,
+                         const struct sb_kb_doc **out, size_t max);
+/*
+ * Ranks the entries for `query`; writes the best `k` to `out` (sorted by score, descending),
+ * returns how many. `qi` (may be NULL) receives query-level evidence. Thread-safe for
+ * concurrent readers (scratch memory is per call).
+ */
+size_t sb__kb_index_search(const struct sb__kb_index *ix, const char *query, const char *lang,
+                           const struct sb__kb_params *p, size_t k, struct sb__kb_scored *out,
+                           struct sb__kb_qinfo *qi);
+
+/* ---- answers (answer.c) ---- */
+
+/* Features of the top result that predict whether it answers the question. */
+struct sb__kb_features {
+    double top;     /* top score / qmax */
+    double gap;     /* (top - best score of another group) / qmax */
+    double cover;   /* idf-weighted fraction of query terms found in the top entry */
+    double known;   /* fraction of query terms present in the index */
+    double ctitle;  /* idf-weighted fraction of query terms in the top entry's title field */
+    double nterms;  /* distinct query terms (log(1+n)) */
+};
+
+/* The calibrated probability that the top result is right, from its features. */
+double sb__kb_confidence(const struct sb__kb_features *f);
+/* Builds the answer for a ranked list (borrowed index, caller holds the read lock). */
+int sb__kb_build_answer(const struct sb__kb_index *ix, const char *query, const char *lang,
+                        const struct sb__kb_params *p, double threshold,
+                        struct sb_kb_answer **out, struct sb__kb_features *feat_out);
+
+/* Default abstention threshold on the confidence. */
+#define SB__KB_DEFAULT_THRESHOLD 0.5
+
+/* ---- the KB object (kb.c) ---- */
+
+/* The index of `tenant` (NULL when it has no entries); caller holds the read lock. */
+const struct sb__kb_index *sb__kb_tenant_index(struct sb_kb *kb, int64_t tenant);
+void sb__kb_rdlock(struct sb_kb *kb);
+void sb__kb_unlock(struct sb_kb *kb);
+/* Ranking parameters in use (set once before concurrent use, e.g. by the eval command). */
+struct sb__kb_params *sb__kb_params_of(struct sb_kb *kb);
+
+/* Reads a whole file (at most SB_KB_FILE_MAX bytes) into a NUL-terminated buffer. */
+int sb__kb_read_file(const char *path, char **data, size_t *len, struct sb_error *err);
+
+#endif
