@@ -29,7 +29,8 @@
     XX(ECONFIG, -14, 500, "configuration error")                              \
     XX(EUNSUPPORTED, -15, 501, "not supported")                               \
     XX(ESTATE, -16, 409, "invalid state")                                     \
-    XX(EINTERNAL, -17, 500, "internal error")
+    XX(EINTERNAL, -17, 500, "internal error")                                 \
+    XX(EMETHOD, -18, 405, "method not allowed")
 
 enum sb_err {
     SB_OK = 0,

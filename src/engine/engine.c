@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The engine object and its committer thread. Writers (channel ingests, agent and bot posts)
+ * queue items; the committer takes everything queued — up to batch_max of each kind — and
+ * stores it in one transaction per kind, so under load many messages share one fsync (group
+ * commit) while a lone message is stored at once. Only after the store returns is a message
+ * acknowledged and its bot turn queued on the worker pool.
+ */
+#include "engine_internal.h"
+
+#include "sb/clock.h"
+#include "sb/log.h"
+#include "sb/mem.h"
+#include "sb/render.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void enqueue(struct sb_engine *e, struct commit_item *it)
+{
+    it->next = NULL;
+    if (e->tail)
+        e->tail->next = it;
+    else
+        e->head = it;
+    e->tail = it;
+    e->queued++;
+    pthread_cond_signal(&e->cv);
+}
+
+/* Copies the strings of `m` into one allocation owned by the item. */
+static void copy_ingest(struct commit_item *it, const struct sb_ingest *m)
+{
+    const char *src[5] = {m->provider_msg_id, m->customer_ext_id, m->customer_name, m->text,
+                          m->parts_json};
+    size_t len[5], total = 0;
+    for (int i = 0; i < 5; i++) {
+        len[i] = src[i] ? strlen(src[i]) + 1 : 0;
+        total += len[i];
+    }
+    it->strings = sb_malloc(total ? total : 1);
+    char *p = it->strings;
+    const char *dst[5];
+    for (int i = 0; i < 5; i++) {
+        dst[i] = src[i] ? p : NULL;
+        if (src[i]) {
+            memcpy(p, src[i], len[i]);
+            p += len[i];
+        }
+    }
+    it->in = *m;
+    it->in.provider_msg_id = dst[0];
+    it->in.customer_ext_id = dst[1];
+    it->in.customer_name = dst[2];
+    it->in.text = dst[3];
+    it->in.parts_json = dst[4];
+    if (!it->in.created_ms)
+        it->in.created_ms = sb_now_ms();
+}
+
+int sb_engine_ingest(struct sb_engine *e, const struct sb_ingest *m, sb_ingest_cb on_commit,
+                     sb_reply_cb on_reply, void *ud)
+{
+    struct commit_item *it = sb_calloc(1, sizeof(*it));
+    it->is_ingest = 1;
+    copy_ingest(it, m);
+    it->on_commit = on_commit;
+    it->on_reply = on_reply;
+    it->ud = ud;
+    pthread_mutex_lock(&e->mu);
+    if (e->stopping) {
+        pthread_mutex_unlock(&e->mu);
+        free(it->strings);
+        free(it);
+        return SB_EBUSY;
+    }
+    enqueue(e, it);
+    pthread_mutex_unlock(&e->mu);
+    return 0;
+}
+
+static void start_turn(struct sb_engine *e, const struct commit_item *it,
+                       const struct sb_ingest_result *r)
+{
+    struct turn_job *job = sb_calloc(1, sizeof(*job));
+    job->e = e;
+    job->tenant_id = it->in.tenant_id;
+    job->message_id = r->message_id;
+    job->seq = r->event_seq;
+    job->on_reply = it->on_reply;
+    job->ud = it->ud;
+    atomic_fetch_add(&e->turns_running, 1);
+    if (sb_pool_submit(e->opt.pool, sb__engine_turn, job) != 0) {
+        SB_LOG(SB_LOG_WARN, "engine", "worker pool full: no bot turn for message %lld",
+               (long long)r->message_id);
+        atomic_fetch_sub(&e->turns_running, 1);
+        if (job->on_reply)
+            job->on_reply(job->ud, SB_EBUSY, NULL);
+        free(job);
+    }
+}
+
+static void commit_ingests(struct sb_engine *e, struct commit_item **items, size_t n)
+{
+    struct sb_ingest *in = sb_calloc(n, sizeof(*in));
+    struct sb_ingest_result *out = sb_calloc(n, sizeof(*out));
+    for (size_t i = 0; i < n; i++)
+        in[i] = items[i]->in;
+    struct sb_error err = {0};
+    int rc = sb_store_ingest_batch(e->opt.store, in, out, n, &err);
+    if (rc) {
+        SB_LOG(SB_LOG_ERROR, "engine", "storing %zu messages failed: %s", n, err.msg);
+        for (size_t i = 0; i < n; i++)
+            out[i].rc = rc;
+    }
+    atomic_fetch_add(&e->batches, 1);
+    atomic_fetch_add(&e->items, n);
+    for (size_t i = 0; i < n; i++) {
+        struct commit_item *it = items[i];
+        struct sb_ingest_result *r = &out[i];
+        it->on_commit(it->ud, r);
+        if (r->rc == 0 && !r->duplicate) {
+            atomic_fetch_add(&e->ingested, 1);
+            start_turn(e, it, r);
+        } else {
+            if (r->duplicate)
+                atomic_fetch_add(&e->duplicates, 1);
+            if (it->on_reply)
+                it->on_reply(it->ud, r->rc, NULL);
+        }
+        free(it->strings);
+        free(it);
+    }
+    free(in);
+    free(out);
+}
+
+static void commit_posts(struct sb_engine *e, struct commit_item **items, size_t n)
+{
+    struct sb_message_new *m = sb_calloc(n, sizeof(*m));
+    sb_id *ids = sb_calloc(n, sizeof(*ids));
+    int64_t *seqs = sb_calloc(n, sizeof(*seqs));
+    int *rcs = sb_calloc(n, sizeof(*rcs));
+    for (size_t i = 0; i < n; i++)
+        m[i] = *items[i]->post;
+    struct sb_error err = {0};
+    int rc = sb_store_message_append_batch(e->opt.store, m, n, ids, seqs, rcs, &err);
+    if (rc)
+        SB_LOG(SB_LOG_ERROR, "engine", "storing %zu replies failed: %s", n, err.msg);
+    atomic_fetch_add(&e->batches, 1);
+    pthread_mutex_lock(&e->mu);
+    for (size_t i = 0; i < n; i++) {
+        items[i]->post_rc = rc ? rc : rcs[i];
+        items[i]->post_id = ids[i];
+        items[i]->post_seq = seqs[i];
+        items[i]->post_done = 1;
+    }
+    pthread_cond_broadcast(&e->post_cv);
+    pthread_mutex_unlock(&e->mu);
+    free(m);
+    free(ids);
+    free(seqs);
+    free(rcs);
+}
+
+static void *committer(void *arg)
+{
+    struct sb_engine *e = arg;
+    size_t max = e->opt.batch_max ? e->opt.batch_max : 256;
+    struct commit_item **ingests = sb_calloc(max, sizeof(*ingests));
+    struct commit_item **posts = sb_calloc(max, sizeof(*posts));
+    for (;;) {
+        pthread_mutex_lock(&e->mu);
+        while (!e->head && !e->stopping)
+            pthread_cond_wait(&e->cv, &e->mu);
+        if (!e->head && e->stopping) {
+            pthread_mutex_unlock(&e->mu);
+            break;
+        }
+        /* Take up to `max` of each kind, keeping the rest queued in order. */
+        size_t ni = 0, np = 0;
+        struct commit_item **link = &e->head, *last = NULL;
+        while (*link) {
+            struct commit_item *it = *link;
+            int take = it->is_ingest ? ni < max : np < max;
+            if (take) {
+                *link = it->next;
+                e->queued--;
+                if (it->is_ingest)
+                    ingests[ni++] = it;
+                else
+                    posts[np++] = it;
+            } else {
+                last = it;
+                link = &it->next;
+            }
+        }
+        e->tail = last;
+        pthread_mutex_unlock(&e->mu);
+        if (ni)
+            commit_ingests(e, ingests, ni);
+        if (np)
+            commit_posts(e, posts, np);
+    }
+    free(ingests);
+    free(posts);
+    return NULL;
+}
+
+int sb_engine_post(struct sb_engine *e, const struct sb_message_new *m, struct sb_message *out,
+                   struct sb_error *err)
+{
+    struct commit_item it = {0};
+    it.post = m;
+    pthread_mutex_lock(&e->mu);
+    if (e->stopping) {
+        pthread_mutex_unlock(&e->mu);
+        return sb_error_set(err, SB_EBUSY, "shutting down");
+    }
+    enqueue(e, &it);
+    while (!it.post_done)
+        pthread_cond_wait(&e->post_cv, &e->mu);
+    pthread_mutex_unlock(&e->mu);
+    if (it.post_rc)
+        return sb_error_set(err, it.post_rc, "storing the message failed: %s",
+                            sb_strerror(it.post_rc));
+    struct sb_message stored = {0};
+    int rc = sb_store_message_get(e->opt.store, m->tenant_id, it.post_id, &stored, err);
+    if (rc)
+        return rc;
+    sb__engine_publish_message(e, &stored, it.post_seq);
+    if (out)
+        *out = stored;
+    else
+        sb_message_cleanup(&stored);
+    return 0;
+}
+
+int sb_engine_update(struct sb_engine *e, sb_id tenant, sb_id conversation,
+                     const struct sb_conversation_update *u, struct sb_conversation *out,
+                     struct sb_error *err)
+{
+    int64_t seq = 0;
+    int rc = sb_store_conversation_update(e->opt.store, tenant, conversation, u, &seq, err);
+    if (rc)
+        return rc;
+    struct sb_conversation c = {0};
+    rc = sb_store_conversation_get(e->opt.store, tenant, conversation, &c, err);
+    if (rc)
+        return rc;
+    sb__engine_publish_conversation(e, &c, seq);
+    if (out)
+        *out = c;
+    else
+        sb_conversation_cleanup(&c);
+    return 0;
+}
+
+static void publish_json(struct sb_engine *e, const char *type, sb_id tenant, sb_id conv,
+                         sb_id contact, int64_t seq, json_t *obj)
+{
+    if (!e->opt.publish) {
+        json_decref(obj);
+        return;
+    }
+    char *text = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    struct sb_engine_event ev = {tenant, conv, contact, seq, type, text};
+    e->opt.publish(e->opt.publish_ud, &ev);
+    free(text);
+}
+
+static json_t *event_object(const char *type, int64_t seq)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "type", json_string(type));
+    json_object_set_new(o, "seq", json_integer(seq));
+    return o;
+}
+
+void sb__engine_publish_message(struct sb_engine *e, const struct sb_message *m, int64_t seq)
+{
+    struct sb_conversation c = {0};
+    if (sb_store_conversation_get(e->opt.store, m->tenant_id, m->conversation_id, &c, NULL))
+        return;
+    json_t *o = event_object("message.created", seq);
+    json_object_set_new(o, "conversation", sb_render_conversation(&c));
+    json_object_set_new(o, "message", sb_render_message(m));
+    publish_json(e, "message.created", m->tenant_id, c.id, c.contact_id, seq, o);
+    sb_conversation_cleanup(&c);
+}
+
+void sb__engine_publish_conversation(struct sb_engine *e, const struct sb_conversation *c,
+                                     int64_t seq)
+{
+    json_t *o = event_object("conversation.updated", seq);
+    json_object_set_new(o, "conversation", sb_render_conversation(c));
+    publish_json(e, "conversation.updated", c->tenant_id, c->id, c->contact_id, seq, o);
+}
+
+char *sb_engine_render_event(struct sb_engine *e, const struct sb_event *ev, sb_id *contact_id)
+{
+    struct sb_conversation c = {0};
+    if (!ev->conversation_id ||
+        sb_store_conversation_get(e->opt.store, ev->tenant_id, ev->conversation_id, &c, NULL))
+        return NULL;
+    json_t *o = NULL;
+    if (strcmp(ev->type, "message.created") == 0 || strcmp(ev->type, "message.annotated") == 0) {
+        struct sb_message m = {0};
+        if (sb_store_message_get(e->opt.store, ev->tenant_id, ev->message_id, &m, NULL) == 0) {
+            o = event_object(ev->type, ev->seq);
+            json_object_set_new(o, "conversation", sb_render_conversation(&c));
+            json_object_set_new(o, "message", sb_render_message(&m));
+            sb_message_cleanup(&m);
+        }
+    } else if (strcmp(ev->type, "conversation.updated") == 0) {
+        o = event_object(ev->type, ev->seq);
+        json_object_set_new(o, "conversation", sb_render_conversation(&c));
+    }
+    if (contact_id)
+        *contact_id = c.contact_id;
+    sb_conversation_cleanup(&c);
+    if (!o)
+        return NULL;
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return text;
+}
+
+int sb_engine_new(const struct sb_engine_options *opt, struct sb_engine **out,
+                  struct sb_error *err)
+{
+    if (!opt->store || !opt->pool)
+        return sb_error_set(err, SB_EINVAL, "engine needs a store and a worker pool");
+    struct sb_engine *e = sb_calloc(1, sizeof(*e));
+    e->opt = *opt;
+    if (!e->opt.policy)
+        e->opt.policy = &sb_policy_basic;
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_cond_init(&e->cv, NULL);
+    pthread_cond_init(&e->post_cv, NULL);
+    for (int i = 0; i < SB_ENGINE_STRIPES; i++)
+        pthread_mutex_init(&e->stripes[i], NULL);
+    if (pthread_create(&e->committer, NULL, committer, e) != 0) {
+        free(e);
+        return sb_error_set(err, SB_EINTERNAL, "cannot start the committer thread");
+    }
+    *out = e;
+    return 0;
+}
+
+void sb_engine_free(struct sb_engine *e)
+{
+    if (!e)
+        return;
+    /* Turns post replies through the committer: let them finish before it stops. */
+    while (atomic_load(&e->turns_running) > 0) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    pthread_mutex_lock(&e->mu);
+    e->stopping = 1;
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+    pthread_join(e->committer, NULL);
+    while (atomic_load(&e->turns_running) > 0) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    for (int i = 0; i < SB_ENGINE_STRIPES; i++)
+        pthread_mutex_destroy(&e->stripes[i]);
+    pthread_mutex_destroy(&e->mu);
+    pthread_cond_destroy(&e->cv);
+    pthread_cond_destroy(&e->post_cv);
+    free(e);
+}
+
+void sb_engine_stats(struct sb_engine *e, struct sb_engine_stats *out)
+{
+    out->ingested = atomic_load(&e->ingested);
+    out->duplicates = atomic_load(&e->duplicates);
+    out->commit_batches = atomic_load(&e->batches);
+    out->committed_items = atomic_load(&e->items);
+    out->bot_replies = atomic_load(&e->bot_replies);
+    out->handoffs = atomic_load(&e->handoffs);
+    out->turn_errors = atomic_load(&e->turn_errors);
+    pthread_mutex_lock(&e->mu);
+    out->queued = e->queued;
+    pthread_mutex_unlock(&e->mu);
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared between the engine's files: the engine object and its committer queue. */
+#ifndef SB_ENGINE_INTERNAL_H
+#define SB_ENGINE_INTERNAL_H
+
+#include "sb/engine.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* One queued write. Ingests carry their own copies of the input strings. */
+struct commit_item {
+    struct commit_item *next;
+    int is_ingest;
+    /* ingest */
+    struct sb_ingest in;
+    char *strings; /* one allocation holding the copied strings of `in` */
+    sb_ingest_cb on_commit;
+    sb_reply_cb on_reply;
+    void *ud;
+    /* post (agent/system/bot message): the poster waits on `done` */
+    const struct sb_message_new *post;
+    sb_id post_id;
+    int64_t post_seq;
+    int post_rc;
+    int post_done;
+};
+
+#define SB_ENGINE_STRIPES 64
+
+struct sb_engine {
+    struct sb_engine_options opt;
+    pthread_t committer;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;      /* committer waits for work */
+    pthread_cond_t post_cv; /* posters wait for their item */
+    struct commit_item *head, *tail;
+    size_t queued;
+    int stopping;
+    atomic_int turns_running;
+    pthread_mutex_t stripes[SB_ENGINE_STRIPES]; /* one bot turn per conversation at a time */
+    atomic_uint_fast64_t ingested, duplicates, batches, items, bot_replies, handoffs,
+        turn_errors;
+};
+
+/* Runs the bot turn for a committed message (worker thread). Takes ownership of `job`. */
+struct turn_job {
+    struct sb_engine *e;
+    sb_id tenant_id;
+    sb_id message_id;
+    int64_t seq;
+    sb_reply_cb on_reply;
+    void *ud;
+};
+void sb__engine_turn(void *job);
+
+/* Publishes message.created / conversation.updated for stored rows. */
+void sb__engine_publish_message(struct sb_engine *e, const struct sb_message *m, int64_t seq);
+void sb__engine_publish_conversation(struct sb_engine *e, const struct sb_conversation *c,
+                                     int64_t seq);
+
+#endif

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* The REST handlers. Each runs on a worker thread, with the request authenticated as its route
+ * demands, and answers exactly once (possibly later, from an engine callback). `id` holds the
+ * numeric path parameters in order. */
+#ifndef SB_HTTP_API_H
+#define SB_HTTP_API_H
+
+#include "http_internal.h"
+
+typedef void (*sb_handler)(struct sb_http_req *r, const sb_id *id);
+
+void sb__api_healthz(struct sb_http_req *r, const sb_id *id);
+void sb__api_metrics(struct sb_http_req *r, const sb_id *id);
+void sb__api_openapi(struct sb_http_req *r, const sb_id *id);
+
+void sb__api_message_post(struct sb_http_req *r, const sb_id *id);
+void sb__api_widget_session(struct sb_http_req *r, const sb_id *id);
+void sb__api_widget_message_post(struct sb_http_req *r, const sb_id *id);
+void sb__api_widget_messages(struct sb_http_req *r, const sb_id *id);
+
+void sb__api_conversation_list(struct sb_http_req *r, const sb_id *id);
+void sb__api_conversation_get(struct sb_http_req *r, const sb_id *id);
+void sb__api_conversation_messages(struct sb_http_req *r, const sb_id *id);
+void sb__api_conversation_reply(struct sb_http_req *r, const sb_id *id);
+void sb__api_conversation_assign(struct sb_http_req *r, const sb_id *id);
+void sb__api_conversation_resolve(struct sb_http_req *r, const sb_id *id);
+
+void sb__api_contact_list(struct sb_http_req *r, const sb_id *id);
+void sb__api_contact_get(struct sb_http_req *r, const sb_id *id);
+void sb__api_inbox_list(struct sb_http_req *r, const sb_id *id);
+void sb__api_inbox_create(struct sb_http_req *r, const sb_id *id);
+void sb__api_key_list(struct sb_http_req *r, const sb_id *id);
+void sb__api_key_create(struct sb_http_req *r, const sb_id *id);
+void sb__api_key_revoke(struct sb_http_req *r, const sb_id *id);
+void sb__api_agent_list(struct sb_http_req *r, const sb_id *id);
+void sb__api_agent_create(struct sb_http_req *r, const sb_id *id);
+void sb__api_login(struct sb_http_req *r, const sb_id *id);
+void sb__api_logout(struct sb_http_req *r, const sb_id *id);
+void sb__api_me(struct sb_http_req *r, const sb_id *id);
+
+/* Helpers for handlers. */
+/* The request's JSON object body, or NULL after answering 400 naming the problem. */
+json_t *sb__api_body(struct sb_http_req *r);
+/* A string member: NULL if absent; answers 400 and sets *bad when present but not a string,
+ * empty when `required`, or longer than `max` bytes. */
+const char *sb__api_str(struct sb_http_req *r, json_t *o, const char *name, int required,
+                        size_t max, int *bad);
+/* Query parameter as an integer within [lo, hi], `def` when absent; 400 + *bad otherwise. */
+int64_t sb__api_query_int(struct sb_http_req *r, const char *name, int64_t def, int64_t lo,
+                          int64_t hi, int *bad);
+/* Answers with the store error (its code's status, its message). */
+void sb__api_store_error(struct sb_http_req *r, const struct sb_error *err, int rc);
+
+#endif
