@@ -41,6 +41,8 @@ int sb_config_set(struct sb_config *c, const char *name, const char *value, cons
                   struct sb_error *err);
 /* Reads a config file; errors name the file and line. */
 int sb_config_load_file(struct sb_config *c, const char *path, struct sb_error *err);
+/* The same from an open stream; `path` names it in errors. */
+int sb_config_load_stream(struct sb_config *c, FILE *f, const char *path, struct sb_error *err);
 /* Applies SB_<NAME> variables from the environment. */
 int sb_config_load_env(struct sb_config *c, struct sb_error *err);
 /*

@@ -120,6 +120,13 @@ int sb_config_load_file(struct sb_config *c, const char *path, struct sb_error *
     FILE *f = fopen(path, "r");
     if (!f)
         return sb_error_set(err, SB_ECONFIG, "%s: cannot open: %s", path, strerror(errno));
+    int rc = sb_config_load_stream(c, f, path, err);
+    fclose(f);
+    return rc;
+}
+
+int sb_config_load_stream(struct sb_config *c, FILE *f, const char *path, struct sb_error *err)
+{
     char line[LINE_MAX_BYTES];
     int lineno = 0, rc = 0;
     while (fgets(line, sizeof(line), f)) {
@@ -148,7 +155,6 @@ int sb_config_load_file(struct sb_config *c, const char *path, struct sb_error *
             goto out;
     }
 out:
-    fclose(f);
     return rc;
 }
 

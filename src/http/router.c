@@ -7,6 +7,7 @@
  */
 #include "api.h"
 
+#include "sb/json.h"
 #include "sb/log.h"
 #include "sb/mem.h"
 
@@ -106,45 +107,14 @@ out:
     sb__http_req_unref(r); /* the worker's reference */
 }
 
-/* Deepest nesting of `s` (brackets outside strings). */
-static int json_depth(const char *s, size_t n)
-{
-    int depth = 0, max = 0, in_str = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = 0;
-        } else if (c == '"') {
-            in_str = 1;
-        } else if (c == '{' || c == '[') {
-            if (++depth > max)
-                max = depth;
-        } else if (c == '}' || c == ']') {
-            depth--;
-        }
-    }
-    return max;
-}
-
 json_t *sb__http_parse_json(struct sb_http_req *r)
 {
-    if (!r->body_len) {
-        sb__http_error(r, SB_EINVAL, "request body: expected a JSON object");
-        return NULL;
-    }
-    int max = (int)sb_config_int(r->srv->cfg, "max_json_depth");
-    if (json_depth(r->body, r->body_len) > max) {
-        sb__http_error(r, SB_EINVAL, "request body: JSON nested deeper than %d levels", max);
-        return NULL;
-    }
-    json_error_t je;
-    json_t *v = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
-    if (!v) {
-        sb__http_error(r, SB_EINVAL, "request body: invalid JSON at line %d column %d: %s",
-                       je.line, je.column, je.text);
+    json_t *v = NULL;
+    struct sb_error err = {0};
+    if (sb_json_parse(r->body ? r->body : "", r->body_len,
+                      (size_t)sb_config_int(r->srv->cfg, "max_body_bytes"),
+                      (int)sb_config_int(r->srv->cfg, "max_json_depth"), &v, &err)) {
+        sb__http_error(r, err.code, "request body: %s", err.msg);
         return NULL;
     }
     return v;

@@ -9,6 +9,7 @@
  */
 #include "http_internal.h"
 
+#include "sb/json.h"
 #include "sb/log.h"
 #include "sb/mem.h"
 
@@ -467,7 +468,9 @@ static int on_receive(struct sb_server *s, struct lws *wsi, struct ws_client *cl
     cl->rx[cl->rx_len] = '\0';
     if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
         return 0;
-    json_t *msg = json_loadb(cl->rx, cl->rx_len, 0, NULL);
+    json_t *msg = NULL;
+    sb_json_parse(cl->rx, cl->rx_len, max, (int)sb_config_int(s->cfg, "max_json_depth"), &msg,
+                  NULL);
     cl->rx_len = 0;
     const char *type = msg ? json_string_value(json_object_get(msg, "type")) : NULL;
     if (type && !strcmp(type, "ping"))
