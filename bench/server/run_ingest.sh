@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Durable ingest throughput and acknowledgement latency through POST /api/v1/messages.
+# Usage: bench/server/run_ingest.sh [CONNECTIONS] [SECONDS] [RUNS]   (defaults 64 10 3)
+# Needs wrk (Debian package). Prints wrk's latency distribution for each run.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${SB_BINARY:-$here/../../build/switchboard}
+conns=${1:-64}; secs=${2:-10}; runs=${3:-3}
+command -v wrk >/dev/null || { echo "install wrk: apt-get install wrk" >&2; exit 1; }
+for run in $(seq "$runs"); do
+  data=$(mktemp -d)
+  export SWITCHBOARD_ADMIN_KEY="sbk_bench_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  export SB_KEY=$SWITCHBOARD_ADMIN_KEY
+  "$bin" serve --listen 127.0.0.1:0 --data "$data" --log-level warn > "$data/out" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do grep -q listening "$data/out" && break; sleep 0.1; done
+  port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$data/out" | head -1)
+  echo "== run $run: $conns connections, ${secs}s, port $port"
+  wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$here/ingest.lua" "http://127.0.0.1:$port" \
+    | grep -E 'Requests/sec|Latency|50%|90%|99%|requests in|Non-2xx|Socket errors'
+  stored=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^switchboard_messages_ingested_total/ {print $2}')
+  batches=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^switchboard_commit_batches_total/ {print $2}')
+  echo "stored $stored messages in $batches durable transactions"
+  kill -TERM "$pid"; wait "$pid" || true
+  rm -rf "$data"
+done
