@@ -20,14 +20,34 @@
 #define CITATIONS_MAX 3
 #define CANDIDATES 20
 
-/* Logistic coefficients: bias, top, gap, cover, ctitle, known, nterms (see docs/kb.md). */
-static const double coef[7] = {-4.0, 4.0, 8.0, 2.0, 2.0, 1.0, 0.0};
+/* Logistic coefficients: bias, top, gap, cover, ctitle, known, nterms, ratio, agree_t,
+ * agree_b (bench/kb/calibrate.py, docs/kb.md). */
+static const double coef[10] = {-2.8703, 1.0845, 1.2531, 1.9731, 2.6748,
+                                -0.1707, 1.4195, -3.0810, 0.8898, 0.3224};
 
 double sb__kb_confidence(const struct sb__kb_features *f)
 {
     double z = coef[0] + coef[1] * f->top + coef[2] * f->gap + coef[3] * f->cover +
-               coef[4] * f->ctitle + coef[5] * f->known + coef[6] * f->nterms;
+               coef[4] * f->ctitle + coef[5] * f->known + coef[6] * f->nterms +
+               coef[7] * f->ratio + coef[8] * f->agree_t + coef[9] * f->agree_b;
     return 1.0 / (1.0 + exp(-z));
+}
+
+/* Group of the best entry when only field `keep` counts (the others weigh 0). */
+static int top_group_by_field(const struct sb__kb_index *ix, const char *query, const char *lang,
+                              const struct sb__kb_params *p, int keep, uint32_t *g)
+{
+    struct sb__kb_params q = *p;
+    for (int f = 0; f < SB__KB_NF; f++) {
+        if (f != keep)
+            q.w[f] = 0;
+    }
+    q.prf_docs = 0;
+    struct sb__kb_scored top;
+    if (sb__kb_index_search(ix, query, lang, &q, 1, &top, NULL) != 1 || top.score <= 0)
+        return 0;
+    *g = sb__kb_index_group(ix, top.slot);
+    return 1;
 }
 
 /* Cuts `s` to at most `max` bytes at a paragraph, sentence or word boundary. */
@@ -146,6 +166,10 @@ int sb__kb_build_answer(const struct sb__kb_index *ix, const char *query, const 
         f.known = qi.n_terms ? (double)qi.n_known / (double)qi.n_terms : 0;
         f.nterms = log(1.0 + (double)qi.n_terms);
         sb__kb_index_coverage(ix, top[0].slot, query, lang, &f.cover, &f.ctitle);
+        f.ratio = top[0].score > 0 ? second / top[0].score : 0;
+        uint32_t gt, gb;
+        f.agree_t = top_group_by_field(ix, query, lang, p, SB__KB_F_TITLE, &gt) && gt == g0;
+        f.agree_b = top_group_by_field(ix, query, lang, p, SB__KB_F_BODY, &gb) && gb == g0;
         a->confidence = sb__kb_confidence(&f);
         /* citations: the best entry, then runners-up from other groups */
         a->citations = sb_calloc(CITATIONS_MAX, sizeof(*a->citations));

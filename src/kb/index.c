@@ -484,18 +484,19 @@ size_t sb__kb_index_list(const struct sb__kb_index *ix, const char *after,
 
 void sb__kb_params_default(struct sb__kb_params *p)
 {
+    /* chosen by 5-fold cross-validation on the StackFAQ train queries (bench/kb/tune.py,
+     * docs/kb.md); meta has no training signal in StackFAQ and keeps the body's values */
     memset(p, 0, sizeof(*p));
-    p->k1 = 1.2;
-    p->b[SB__KB_F_TITLE] = 0.5;
-    p->b[SB__KB_F_BODY] = 0.75;
+    p->k1 = 4.0;
+    p->b[SB__KB_F_TITLE] = 0.8;
+    p->b[SB__KB_F_BODY] = 0.5;
     p->b[SB__KB_F_META] = 0.5;
-    p->w[SB__KB_F_TITLE] = 3.0;
+    p->w[SB__KB_F_TITLE] = 4.0;
     p->w[SB__KB_F_BODY] = 1.0;
     p->w[SB__KB_F_META] = 1.0;
-    p->group = 0.0;
-    p->prf_docs = 0;
-    p->prf_terms = 0;
-    p->prf_weight = 0.0;
+    p->group = 1.0;
+    p->fuzzy = 0.5;
+    p->join = 1.0;
 }
 
 int sb__kb_params_parse(struct sb__kb_params *p, const char *spec, struct sb_error *err)
@@ -516,6 +517,9 @@ int sb__kb_params_parse(struct sb__kb_params *p, const char *spec, struct sb_err
         {"prfd", offsetof(struct sb__kb_params, prf_docs), 1},
         {"prft", offsetof(struct sb__kb_params, prf_terms), 1},
         {"prfw", offsetof(struct sb__kb_params, prf_weight), 0},
+        {"fuzzy", offsetof(struct sb__kb_params, fuzzy), 0},
+        {"join", offsetof(struct sb__kb_params, join), 0},
+        {"gsum", offsetof(struct sb__kb_params, gsum), 0},
     };
     const char *s = spec;
     while (s && *s) {
@@ -603,7 +607,9 @@ static size_t select_top(const struct sb__kb_index *ix, const struct sb__kb_para
         gbest = sb_calloc(ix->ngroups, sizeof(double));
         for (size_t i = 0; i < ntouched; i++) {
             uint32_t g = ix->slots[touched[i]].group;
-            if (score[touched[i]] > gbest[g])
+            if (p->gsum > 0)
+                gbest[g] += score[touched[i]] / (p->gsum * ix->groups[g].members + (1 - p->gsum));
+            else if (score[touched[i]] > gbest[g])
                 gbest[g] = score[touched[i]];
         }
     }
@@ -630,6 +636,65 @@ static int cmp_qterm(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* Bounded Damerau-Levenshtein distance of a and b; returns max + 1 when above `max`. */
+static int edit_distance(const char *a, size_t la, const char *b, size_t lb, int max)
+{
+    if (la > 64 || lb > 64)
+        return max + 1;
+    int d[66][66];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int row_min = max + 1;
+        for (size_t j = 1; j <= lb; j++) {
+            int c = a[i - 1] == b[j - 1] ? 0 : 1;
+            int v = d[i - 1][j - 1] + c;
+            if (d[i - 1][j] + 1 < v)
+                v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v)
+                v = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+            if (v < row_min)
+                row_min = v;
+        }
+        if (row_min > max)
+            return max + 1;
+    }
+    return d[la][lb];
+}
+
+/* The most frequent index term within edit distance 1 (2 for words of 8+ bytes) of `w`. */
+static int fuzzy_match(const struct sb__kb_index *ix, const char *w, uint32_t *out)
+{
+    size_t lw = strlen(w);
+    if (lw < 4 || lw > 64 || (w[0] >= '0' && w[0] <= '9'))
+        return 0;
+    int max = lw >= 8 ? 2 : 1;
+    uint32_t best_df = 0;
+    int best_d = max + 1;
+    for (size_t i = 0; i < ix->term_ids.cap; i++) {
+        const char *k = ix->term_ids.keys[i];
+        if (!k || k == TOMB)
+            continue;
+        size_t lk = strlen(k);
+        if (lk + (size_t)max < lw || lw + (size_t)max < lk || k[0] != w[0])
+            continue;
+        int d = edit_distance(w, lw, k, lk, max);
+        uint32_t df = ix->terms[ix->term_ids.vals[i]].n;
+        if (d <= max && df && (d < best_d || (d == best_d && df > best_df))) {
+            best_d = d;
+            best_df = df;
+            *out = ix->term_ids.vals[i];
+        }
+    }
+    return best_d <= max;
+}
+
 size_t sb__kb_index_search(const struct sb__kb_index *ix, const char *query, const char *lang,
                            const struct sb__kb_params *p, size_t k, struct sb__kb_scored *out,
                            struct sb__kb_qinfo *qi)
@@ -640,19 +705,47 @@ size_t sb__kb_index_search(const struct sb__kb_index *ix, const char *query, con
         return 0;
     struct sb__kb_tokens tok = {0};
     sb__kb_analyze(query, strlen(query), lang, &tok);
-    struct qterm *q = sb_malloc((tok.n + (size_t)(p->prf_terms > 0 ? p->prf_terms : 0) + 1) *
+    struct qterm *q = sb_malloc((tok.n + 16 + (size_t)(p->prf_terms > 0 ? p->prf_terms : 0) + 1) *
                                 sizeof(*q));
     size_t nq = 0, ndistinct = 0;
     uint32_t *ids = sb_malloc((tok.n + 1) * sizeof(uint32_t));
     size_t nids = 0;
+    /* extra query terms: corrections of misspelt words and joined word pairs */
+    struct qterm extra[16];
+    size_t nextra = 0;
     for (size_t i = 0; i < tok.n; i++) {
         uint32_t id;
-        if (!smap_get(&ix->term_ids, tok.buf + tok.off[i], &id) || ix->terms[id].n == 0) {
-            /* unknown term: counts for coverage but scores nothing */
+        const char *w = tok.buf + tok.off[i];
+        if (p->join > 0 && i + 1 < tok.n && nextra < 16) {
+            /* "git hub" -> "github", "drop box" -> "dropbox" */
+            char jw[2 * 64 + 1];
+            const char *w2 = tok.buf + tok.off[i + 1];
+            size_t l1 = strlen(w), l2 = strlen(w2);
+            if (l1 + l2 < sizeof(jw)) {
+                memcpy(jw, w, l1);
+                memcpy(jw + l1, w2, l2 + 1);
+                uint32_t jid;
+                if (smap_get(&ix->term_ids, jw, &jid) && ix->terms[jid].n) {
+                    extra[nextra].id = jid;
+                    extra[nextra].weight = p->join;
+                    extra[nextra].idf = idf_of(ix, ix->terms[jid].n);
+                    nextra++;
+                }
+            }
+        }
+        if (!smap_get(&ix->term_ids, w, &id) || ix->terms[id].n == 0) {
+            /* unknown term: counts for coverage; a close spelling may stand in for it */
             int dup = 0;
             for (size_t j = 0; j < i && !dup; j++)
-                dup = strcmp(tok.buf + tok.off[j], tok.buf + tok.off[i]) == 0;
+                dup = strcmp(tok.buf + tok.off[j], w) == 0;
             ndistinct += !dup;
+            uint32_t fid = 0;
+            if (!dup && p->fuzzy > 0 && nextra < 16 && fuzzy_match(ix, w, &fid)) {
+                extra[nextra].id = fid;
+                extra[nextra].weight = p->fuzzy;
+                extra[nextra].idf = idf_of(ix, ix->terms[fid].n);
+                nextra++;
+            }
             continue;
         }
         ids[nids++] = id;
@@ -671,9 +764,21 @@ size_t sb__kb_index_search(const struct sb__kb_index *ix, const char *query, con
     free(ids);
     sb__kb_tokens_cleanup(&tok);
     ndistinct += nq;
+    size_t nreal = nq, nextra_added = 0;
+    for (size_t i = 0; i < nextra; i++) {
+        int have = 0;
+        for (size_t j = 0; j < nq && !have; j++)
+            have = q[j].id == extra[i].id;
+        if (!have) {
+            q[nq++] = extra[i];
+            nextra_added++;
+        }
+    }
+    (void)nreal;
+    qsort(q, nq, sizeof(*q), cmp_qterm);
     if (qi) {
         qi->n_terms = ndistinct;
-        qi->n_known = nq;
+        qi->n_known = nq - nextra_added;
         for (size_t i = 0; i < nq; i++)
             qi->qmax += q[i].weight * q[i].idf;
     }
