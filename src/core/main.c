@@ -15,6 +15,7 @@ struct command {
 static const struct command commands[] = {
     {"serve", NULL, sb_cmd_serve, "run the server"},
     {"migrate", NULL, sb_cmd_migrate, "create or upgrade the store schema"},
+    {"chat", NULL, sb_cmd_chat, "talk to a running server as a customer"},
     {"kb", NULL, sb_cmd_kb, "import, search and manage the knowledge base"},
     {"eval", "retrieval", sb_kb_cmd_eval, "knowledge-base ranking: MRR@10, NDCG@10, recall@5"},
     {"eval", "answer", sb_kb_cmd_eval, "bot answers from a KB: right, wrong or abstained"},
