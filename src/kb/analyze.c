@@ -45,6 +45,21 @@ int sb__kb_is_stopword(const char *w, size_t len)
     return 0;
 }
 
+/* Chinese question and function words that carry no topic: skipped as bigrams. */
+static const char *const zh_stop[] = {
+    "怎么", "什么", "如何", "可以", "我的", "你们", "是否", "为什么", "哪里", "请问", "能不",
+    "不能", "一下", "我们", "的话", "这个", "那个", "怎样", "多少",
+};
+
+static int zh_stop_bigram(const char *s, size_t n)
+{
+    for (size_t i = 0; i < sizeof(zh_stop) / sizeof(zh_stop[0]); i++) {
+        if (strlen(zh_stop[i]) == n && memcmp(zh_stop[i], s, n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* ---- one stemmer per thread and language ---- */
 
 #define STEMMERS_MAX 4
@@ -261,7 +276,8 @@ void sb__kb_analyze(const char *text, size_t len, const char *lang, struct sb__k
             in_word = 0;
         }
         if (cjk) {
-            if (prev_cjk >= 0) {
+            if (prev_cjk >= 0 && !zh_stop_bigram((const char *)s + prev_cjk_at,
+                                                 prev_cjk_len + (size_t)k)) {
                 /* bigram of the previous and this character */
                 push_term(t, (const char *)s + prev_cjk_at, prev_cjk_len + (size_t)k);
             }

@@ -454,6 +454,9 @@ static void heading_path(struct article *a, struct sb_buf *out)
     for (int i = 0; i < 6; i++) {
         if (!a->heads[i] || !a->heads[i][0])
             continue;
+        /* the article's title heads every section already */
+        if (out->len == 0 && a->title && strcmp(a->heads[i], a->title) == 0)
+            continue;
         if (out->len)
             sb_buf_appends(out, " > ");
         sb_buf_appends(out, a->heads[i]);

@@ -234,16 +234,24 @@ static uint32_t term_id(struct sb__kb_index *ix, const char *t)
     return id;
 }
 
-/* The key that groups FAQ entries answering the same question: the analysed question. */
+/*
+ * The key that groups entries answering the same need: FAQ entries with the same analysed
+ * question (several answers to one question), the sections of one article, the variants of a
+ * product (same name, e.g. colours). Ranking lifts an entry by its group's best score, and the
+ * answer's confidence compares the best group with the runner-up group.
+ */
 static char *group_key(const struct sb_kb_doc *d)
 {
-    if (d->kind != SB_KB_FAQ || !d->title || !d->title[0])
+    if (d->kind == SB_KB_SECTION && d->parent && d->parent[0])
+        return sb_strdupf("a|%s", d->parent);
+    if ((d->kind != SB_KB_FAQ && d->kind != SB_KB_PRODUCT) || !d->title || !d->title[0])
         return sb_strdupf("#%s", d->id);
     struct sb__kb_tokens t = {0};
     sb__kb_analyze(d->title, strlen(d->title), d->lang, &t);
     struct sb_buf b;
     sb_buf_init(&b, 0);
-    sb_buf_appendf(&b, "%s|%s|", d->collection ? d->collection : "", d->lang ? d->lang : "");
+    sb_buf_appendf(&b, "%c|%s|%s|", d->kind == SB_KB_FAQ ? 'f' : 'p',
+                   d->collection ? d->collection : "", d->lang ? d->lang : "");
     for (size_t i = 0; i < t.n; i++) {
         sb_buf_appends(&b, t.buf + t.off[i]);
         sb_buf_appends(&b, " ");
@@ -481,6 +489,12 @@ size_t sb__kb_index_list(const struct sb__kb_index *ix, const char *after,
 }
 
 /* ---- ranking ---- */
+
+/* 1 when a term starts with a CJK character (lead bytes E3..ED cover U+3040..U+D7AF). */
+static int is_cjk_term(const char *t)
+{
+    return (unsigned char)t[0] >= 0xE3 && (unsigned char)t[0] <= 0xED;
+}
 
 void sb__kb_params_default(struct sb__kb_params *p)
 {
@@ -738,7 +752,8 @@ size_t sb__kb_index_search(const struct sb__kb_index *ix, const char *query, con
             int dup = 0;
             for (size_t j = 0; j < i && !dup; j++)
                 dup = strcmp(tok.buf + tok.off[j], w) == 0;
-            ndistinct += !dup;
+            /* an unknown CJK bigram usually spans a word boundary: not evidence of a gap */
+            ndistinct += !dup && !is_cjk_term(w);
             uint32_t fid = 0;
             if (!dup && p->fuzzy > 0 && nextra < 16 && fuzzy_match(ix, w, &fid)) {
                 extra[nextra].id = fid;
@@ -883,7 +898,8 @@ void sb__kb_index_coverage(const struct sb__kb_index *ix, uint32_t slot, const c
             continue;
         uint32_t id;
         if (!smap_get(&ix->term_ids, tok.buf + tok.off[i], &id) || ix->terms[id].n == 0) {
-            total += idf_of(ix, 0); /* unseen terms weigh like the rarest */
+            if (!is_cjk_term(tok.buf + tok.off[i]))
+                total += idf_of(ix, 0); /* unseen words weigh like the rarest */
             continue;
         }
         const struct term *t = &ix->terms[id];
