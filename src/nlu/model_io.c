@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Model files. Layout (little-endian), version 1:
+ *   "SBNLUMDL" | u32 version | u32 kind (1 intent, 2 sentiment)
+ *   feature config: u8 word_ngrams, char_min, char_max, han_max, stem, extra, 2 pad | f32 word_weight
+ *     | f32 char_weight
+ *   u32 nlabels, then per label u16 length + bytes
+ *   i32 oos_index | f32 temperature | f32 oos_threshold
+ *   u32 nfeat | u64 hashes[nfeat] (sorted) | f32 idf[nfeat] | f32 scale[nfeat] | f32 bias[K]
+ *     | i8 weights[nfeat][K]
+ *   u32 CRC-32 of everything before it
+ * Saving goes through a temporary file in the same directory and rename(2), so a reader (the
+ * daemon reloading) sees the old model or the new one, never half of one.
+ */
+#include "nlu_internal.h"
+#include "sb/mem.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAGIC "SBNLUMDL"
+#define VERSION 1u
+#define MAX_FILE ((size_t)256 << 20)
+
+static uint32_t crc_table[256];
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[i] = c;
+    }
+}
+
+static uint32_t crc32_of(const unsigned char *p, size_t n)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, crc_init);
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++)
+        c = crc_table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
+}
+
+static void put(struct sb_buf *b, const void *p, size_t n)
+{
+    (void)sb_buf_append(b, p, n); /* unbounded buffer: cannot fail */
+}
+
+static void put_u32(struct sb_buf *b, uint32_t v)
+{
+    unsigned char x[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 24)};
+    put(b, x, 4);
+}
+
+static void put_u64(struct sb_buf *b, uint64_t v)
+{
+    put_u32(b, (uint32_t)v);
+    put_u32(b, (uint32_t)(v >> 32));
+}
+
+static void put_f32(struct sb_buf *b, float f)
+{
+    uint32_t v;
+    memcpy(&v, &f, 4);
+    put_u32(b, v);
+}
+
+int sb_nlu_model_save(const struct sb_nlu_model *m, const char *path, struct sb_error *err)
+{
+    struct sb_buf b;
+    sb_buf_init(&b, 0);
+    put(&b, MAGIC, 8);
+    put_u32(&b, VERSION);
+    put_u32(&b, (uint32_t)m->kind);
+    unsigned char c[8] = {m->cfg.word_ngrams, m->cfg.char_min, m->cfg.char_max, m->cfg.han_max,
+                          m->cfg.stem, m->cfg.extra, 0, 0};
+    put(&b, c, 8);
+    put_f32(&b, m->cfg.word_weight);
+    put_f32(&b, m->cfg.char_weight);
+    put_u32(&b, m->nlabels);
+    for (uint32_t i = 0; i < m->nlabels; i++) {
+        size_t n = strlen(m->labels[i]);
+        unsigned char l[2] = {(unsigned char)n, (unsigned char)(n >> 8)};
+        put(&b, l, 2);
+        put(&b, m->labels[i], n);
+    }
+    put_u32(&b, (uint32_t)m->oos_index);
+    put_f32(&b, m->temperature);
+    put_f32(&b, m->oos_threshold);
+    put_u32(&b, m->nfeat);
+    for (uint32_t i = 0; i < m->nfeat; i++)
+        put_u64(&b, m->hashes[i]);
+    for (uint32_t i = 0; i < m->nfeat; i++)
+        put_f32(&b, m->idf[i]);
+    for (uint32_t i = 0; i < m->nfeat; i++)
+        put_f32(&b, m->wscale[i]);
+    for (uint32_t i = 0; i < m->nlabels; i++)
+        put_f32(&b, m->bias[i]);
+    put(&b, m->wq, (size_t)m->nfeat * m->nlabels);
+    put_u32(&b, crc32_of((const unsigned char *)b.data, b.len));
+
+    int rc = 0;
+    char *tmp = sb_strdupf("%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        rc = sb_error_set(err, SB_EIO, "%s: cannot create a temporary file: %s", path,
+                          strerror(errno));
+        goto out;
+    }
+    size_t off = 0;
+    while (off < b.len) {
+        ssize_t w = write(fd, b.data + off, b.len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            rc = sb_error_set(err, SB_EIO, "%s: write failed: %s", path, strerror(errno));
+            break;
+        }
+        off += (size_t)w;
+    }
+    if (!rc && fsync(fd) != 0)
+        rc = sb_error_set(err, SB_EIO, "%s: fsync failed: %s", path, strerror(errno));
+    if (close(fd) != 0 && !rc)
+        rc = sb_error_set(err, SB_EIO, "%s: close failed: %s", path, strerror(errno));
+    if (!rc && rename(tmp, path) != 0)
+        rc = sb_error_set(err, SB_EIO, "%s: rename failed: %s", path, strerror(errno));
+    if (rc)
+        unlink(tmp);
+out:
+    free(tmp);
+    sb_buf_cleanup(&b);
+    return rc;
+}
+
+/* ---- loading ----------------------------------------------------------------------------- */
+
+struct rd {
+    const unsigned char *p;
+    size_t n, off;
+    int bad;
+};
+
+static const unsigned char *take(struct rd *r, size_t n)
+{
+    if (r->bad || n > r->n - r->off) {
+        r->bad = 1;
+        return NULL;
+    }
+    const unsigned char *p = r->p + r->off;
+    r->off += n;
+    return p;
+}
+
+static uint32_t get_u32(struct rd *r)
+{
+    const unsigned char *p = take(r, 4);
+    return p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
+             : 0;
+}
+
+static uint64_t get_u64(struct rd *r)
+{
+    uint64_t lo = get_u32(r);
+    return lo | (uint64_t)get_u32(r) << 32;
+}
+
+static float get_f32(struct rd *r)
+{
+    uint32_t v = get_u32(r);
+    float f;
+    memcpy(&f, &v, 4);
+    return f;
+}
+
+static int parse_model(const unsigned char *data, size_t len, const char *path,
+                       enum sb_nlu_kind want, struct sb_nlu_model **out, struct sb_error *err)
+{
+    if (len < 8 || memcmp(data, MAGIC, 8) != 0)
+        return sb_error_set(err, SB_EPARSE, "%s: not a Switchboard model file (bad magic)", path);
+    struct rd r = {data, len - 4, 8, 0};
+    if (len < 24)
+        return sb_error_set(err, SB_EPARSE, "%s: truncated model file", path);
+    uint32_t version = get_u32(&r);
+    if (version != VERSION)
+        return sb_error_set(err, SB_EPARSE,
+                            "%s: model file version %u is not supported (this build reads %u)",
+                            path, version, VERSION);
+    uint32_t kind = get_u32(&r);
+    if (kind != SB_NLU_INTENT && kind != SB_NLU_SENTIMENT)
+        return sb_error_set(err, SB_EPARSE, "%s: unknown model kind %u", path, kind);
+    if (want && (uint32_t)want != kind)
+        return sb_error_set(err, SB_EINVAL, "%s: is a %s model, but a %s model is needed", path,
+                            sb_nlu_kind_name((enum sb_nlu_kind)kind), sb_nlu_kind_name(want));
+    uint32_t crc = (uint32_t)data[len - 4] | (uint32_t)data[len - 3] << 8 |
+                   (uint32_t)data[len - 2] << 16 | (uint32_t)data[len - 1] << 24;
+    if (crc32_of(data, len - 4) != crc)
+        return sb_error_set(err, SB_EPARSE, "%s: corrupted model file (checksum mismatch)", path);
+
+    struct sb_nlu_model *m = sb_calloc(1, sizeof(*m));
+    atomic_init(&m->refs, 1);
+    m->kind = (enum sb_nlu_kind)kind;
+    const unsigned char *c = take(&r, 8);
+    if (c) {
+        m->cfg.word_ngrams = c[0];
+        m->cfg.char_min = c[1];
+        m->cfg.char_max = c[2];
+        m->cfg.han_max = c[3];
+        m->cfg.stem = c[4];
+        m->cfg.extra = c[5];
+    }
+    m->cfg.word_weight = get_f32(&r);
+    m->cfg.char_weight = get_f32(&r);
+    uint32_t K = get_u32(&r);
+    int rc = 0;
+    if (r.bad || K < 2 || K > 100000 || m->cfg.word_ngrams < 1 || m->cfg.word_ngrams > 3 ||
+        m->cfg.char_max > 8 || m->cfg.char_min > m->cfg.char_max + 1u || m->cfg.han_max > 6 || m->cfg.extra > 7) {
+        rc = sb_error_set(err, SB_EPARSE, "%s: bad model header", path);
+        goto out;
+    }
+    m->labels = sb_calloc(K, sizeof(char *));
+    m->nlabels = K;
+    for (uint32_t i = 0; i < K; i++) {
+        const unsigned char *l = take(&r, 2);
+        size_t n = l ? (size_t)l[0] | (size_t)l[1] << 8 : 0;
+        const unsigned char *s = take(&r, n);
+        if (!s || n == 0 || n > SB_NLU_LABEL_MAX) {
+            rc = sb_error_set(err, SB_EPARSE, "%s: bad label %u", path, i);
+            goto out;
+        }
+        m->labels[i] = sb_strndup((const char *)s, n);
+    }
+    m->oos_index = (int)get_u32(&r);
+    m->temperature = get_f32(&r);
+    m->oos_threshold = get_f32(&r);
+    m->nfeat = get_u32(&r);
+    size_t F = m->nfeat;
+    if (r.bad || m->oos_index < -1 || m->oos_index >= (int)K ||
+        !(m->temperature > 0 && m->temperature < 1e4) ||
+        !(m->oos_threshold >= 0 && m->oos_threshold <= 1) ||
+        F * (8 + 4 + 4 + (size_t)K) > r.n - r.off) {
+        rc = sb_error_set(err, SB_EPARSE, "%s: bad or truncated model body", path);
+        goto out;
+    }
+    m->hashes = sb_malloc((F ? F : 1) * sizeof(uint64_t));
+    m->idf = sb_malloc((F ? F : 1) * sizeof(float));
+    m->wscale = sb_malloc((F ? F : 1) * sizeof(float));
+    m->bias = sb_malloc(K * sizeof(float));
+    m->wq = sb_malloc((F ? F : 1) * K);
+    for (size_t i = 0; i < F; i++) {
+        m->hashes[i] = get_u64(&r);
+        if (!m->hashes[i] || (i && m->hashes[i] <= m->hashes[i - 1]))
+            r.bad = 1;
+    }
+    for (size_t i = 0; i < F; i++)
+        m->idf[i] = get_f32(&r);
+    for (size_t i = 0; i < F; i++)
+        m->wscale[i] = get_f32(&r);
+    for (size_t i = 0; i < K; i++)
+        m->bias[i] = get_f32(&r);
+    const unsigned char *w = take(&r, F * K);
+    if (w)
+        memcpy(m->wq, w, F * K);
+    if (r.bad || r.off != r.n) {
+        rc = sb_error_set(err, SB_EPARSE, "%s: bad or truncated model body", path);
+        goto out;
+    }
+    sb__nlu_model_index(m);
+out:
+    if (rc) {
+        sb_nlu_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+int sb_nlu_model_load(const char *path, enum sb_nlu_kind kind, struct sb_nlu_model **out,
+                      struct sb_error *err)
+{
+    if (!path || !out)
+        return sb_error_set(err, SB_EINVAL, "sb_nlu_model_load: missing argument");
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return sb_error_set(err, SB_ENOTFOUND, "%s: cannot open model: %s", path,
+                            strerror(errno));
+    struct sb_buf b;
+    sb_buf_init(&b, MAX_FILE);
+    char chunk[1 << 16];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (sb_buf_append(&b, chunk, n)) {
+            rc = sb_error_set(err, SB_ETOOBIG, "%s: model file larger than %zu bytes", path,
+                              MAX_FILE);
+            break;
+        }
+    }
+    if (!rc && ferror(f))
+        rc = sb_error_set(err, SB_EIO, "%s: read error", path);
+    fclose(f);
+    if (!rc)
+        rc = parse_model((const unsigned char *)(b.data ? b.data : ""), b.len, path, kind, out,
+                         err);
+    sb_buf_cleanup(&b);
+    return rc;
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals shared by the files of src/nlu: the feature extractor (hashed word n-grams and
+ * character n-grams), the in-memory model layout, and the linear solver. Not a public contract.
+ */
+#ifndef SB_NLU_INTERNAL_H
+#define SB_NLU_INTERNAL_H
+
+#include "sb/nlu.h"
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Feature configuration, stored in the model file so that inference matches training. */
+struct sb__nlu_feat_cfg {
+    uint8_t word_ngrams; /* 1..3: token unigrams, bigrams, trigrams */
+    uint8_t char_min;    /* char n-grams inside a word (with < > boundary marks) */
+    uint8_t char_max;    /* 0 = none */
+    uint8_t han_max;     /* extra Han-character n-grams of length 3..han_max in a Han run */
+    uint8_t stem;        /* 1 = Snowball-stem English words */
+    uint8_t extra;       /* SB__NLU_F_* bits */
+    float word_weight;   /* each block is L2-normalised, then scaled by its weight */
+    float char_weight;
+};
+
+void sb__nlu_feat_cfg_default(struct sb__nlu_feat_cfg *c);
+
+/* A growable array of 64-bit feature hashes. Bit 63 marks the character block. */
+struct sb__nlu_hvec {
+    uint64_t *h;
+    size_t n, cap;
+};
+
+void sb__nlu_hvec_cleanup(struct sb__nlu_hvec *v);
+
+/* Appends the hashed features of `text` (with repeats) to `out`. Text beyond SB_NLU_TEXT_MAX
+ * is ignored. Thread-safe (the stemmer is per thread). */
+void sb__nlu_features(const char *text, size_t len, const struct sb__nlu_feat_cfg *cfg,
+                      struct sb__nlu_hvec *out);
+
+#define SB__NLU_CHAR_BIT (1ull << 63)
+#define SB__NLU_F_EDGE 1u /* bigrams with the start and end of the text */
+#define SB__NLU_F_SKIP 2u /* token pairs with one token between them */
+#define SB__NLU_F_NB 4u   /* training only: naive-Bayes scaled one-vs-rest problems */
+
+/* The model as it sits in memory. */
+struct sb__nlu_table {
+    uint64_t *keys; /* 0 = empty slot */
+    uint32_t *vals;
+    size_t mask;
+};
+
+struct sb_nlu_model {
+    atomic_int refs;
+    enum sb_nlu_kind kind;
+    struct sb__nlu_feat_cfg cfg;
+    uint32_t nlabels;
+    char **labels;
+    int oos_index;         /* label index of SB_NLU_OOS_LABEL or -1 */
+    float temperature;     /* probabilities = softmax(temperature * scores) */
+    float oos_threshold;   /* 0 = none */
+    uint32_t nfeat;
+    uint64_t *hashes;      /* nfeat, sorted */
+    float *idf;            /* nfeat */
+    /* weights: nfeat rows of nlabels int8, row scale in wscale */
+    int8_t *wq;
+    float *wscale;
+    float *bias;           /* nlabels */
+    struct sb__nlu_table table;
+};
+
+/* Builds the hash → feature index table of a model from its hashes. */
+void sb__nlu_model_index(struct sb_nlu_model *m);
+/* Feature index of a hash or -1. */
+int64_t sb__nlu_model_find(const struct sb_nlu_model *m, uint64_t h);
+
+/*
+ * Sparse TF-IDF vector of a text for model `m`-style features: sorted unique hashes are looked
+ * up by `lookup`, weighted (1 + log tf) * idf, each block L2-normalised and scaled.
+ * idx/val must hold `cap` entries; returns the number written.
+ */
+typedef int64_t (*sb__nlu_lookup_fn)(const void *ctx, uint64_t h);
+size_t sb__nlu_vectorize(struct sb__nlu_hvec *scratch, const struct sb__nlu_feat_cfg *cfg,
+                         const float *idf, sb__nlu_lookup_fn lookup, const void *ctx,
+                         uint32_t *idx, float *val, size_t cap);
+
+/* Softmax of `n` scores times `t`, in place. */
+void sb__nlu_softmax(double *s, size_t n, double t);
+
+#endif

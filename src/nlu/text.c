@@ -1,0 +1,487 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The text core: Unicode normalisation (utf8proc NFKC + case folding + lumping), tokenisation
+ * of English, Chinese and mixed text, and hashed feature extraction (token n-grams and
+ * character n-grams inside word boundaries). Everything here is deterministic and thread-safe;
+ * the Snowball stemmer, which is not, is kept per thread.
+ */
+#include "nlu_internal.h"
+#include "sb/mem.h"
+
+#include <libstemmer.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+void sb__nlu_feat_cfg_default(struct sb__nlu_feat_cfg *c)
+{
+    c->word_ngrams = 2;
+    c->char_min = 2;
+    c->char_max = 5;
+    c->han_max = 3;
+    c->stem = 1;
+    c->extra = 0;
+    c->word_weight = 1.0f;
+    c->char_weight = 1.0f;
+}
+
+void sb__nlu_hvec_cleanup(struct sb__nlu_hvec *v)
+{
+    free(v->h);
+    v->h = NULL;
+    v->n = v->cap = 0;
+}
+
+static void hvec_push(struct sb__nlu_hvec *v, uint64_t h)
+{
+    if (v->n == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 256;
+        v->h = sb_realloc(v->h, v->cap * sizeof(*v->h));
+    }
+    v->h[v->n++] = h;
+}
+
+/* ---- normalisation ---------------------------------------------------------------------- */
+
+/* Copies `len` bytes replacing invalid UTF-8 by U+FFFD, so utf8proc_map never fails. */
+static char *sanitize_utf8(const char *s, size_t len, size_t *outlen)
+{
+    char *o = sb_malloc(len * 3 + 1);
+    size_t j = 0;
+    for (size_t i = 0; i < len;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+                                              (utf8proc_ssize_t)(len - i), &cp);
+        if (k <= 0 || cp == 0) {
+            if (k <= 0) {
+                memcpy(o + j, "\xEF\xBF\xBD", 3);
+                j += 3;
+            } else {
+                o[j++] = ' ';
+            }
+            i++;
+            continue;
+        }
+        memcpy(o + j, s + i, (size_t)k);
+        j += (size_t)k;
+        i += (size_t)k;
+    }
+    o[j] = '\0';
+    *outlen = j;
+    return o;
+}
+
+char *sb_nlu_normalize(const char *text, size_t len)
+{
+    if (len > SB_NLU_TEXT_MAX || (!text && len))
+        return NULL;
+    size_t n;
+    char *clean = sanitize_utf8(text ? text : "", len, &n);
+    utf8proc_uint8_t *out = NULL;
+    utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)clean, (utf8proc_ssize_t)n, &out,
+                                      UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE |
+                                          UTF8PROC_CASEFOLD | UTF8PROC_IGNORE | UTF8PROC_LUMP);
+    if (r < 0) { /* cannot happen on sanitised input; keep the cleaned text */
+        free(out);
+        return clean;
+    }
+    free(clean);
+    /* utf8proc allocates with malloc: hand it over as ours (free with free()). */
+    return (char *)out;
+}
+
+/* ---- tokenisation --------------------------------------------------------------------------- */
+
+enum tok_type { TOK_WORD, TOK_NUM, TOK_HAN, TOK_SYM };
+
+struct tok {
+    uint32_t off, len;      /* the token text in the scratch string */
+    uint32_t raw_off, raw_len; /* unstemmed word in the normalised text (words only) */
+    uint8_t type;
+};
+
+struct toks {
+    struct tok *t;
+    size_t n, cap;
+    struct sb_buf s; /* token strings */
+};
+
+static int is_han(int32_t c)
+{
+    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
+           (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0xF900 && c <= 0xFAFF) ||
+           (c >= 0x3040 && c <= 0x30FF) || /* kana: one token per character as well */
+           (c >= 0xAC00 && c <= 0xD7AF);   /* hangul syllables */
+}
+
+static int is_wordch(int32_t c)
+{
+    utf8proc_category_t k = utf8proc_category(c);
+    return (k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_NO);
+}
+
+static pthread_key_t stem_key;
+static pthread_once_t stem_once = PTHREAD_ONCE_INIT;
+
+static void stem_free(void *p)
+{
+    sb_stemmer_delete(p);
+}
+
+static void stem_key_init(void)
+{
+    (void)pthread_key_create(&stem_key, stem_free);
+}
+
+static struct sb_stemmer *thread_stemmer(void)
+{
+    pthread_once(&stem_once, stem_key_init);
+    struct sb_stemmer *st = pthread_getspecific(stem_key);
+    if (!st) {
+        st = sb_stemmer_new("english", "UTF_8");
+        if (st)
+            pthread_setspecific(stem_key, st);
+    }
+    return st;
+}
+
+static void toks_add(struct toks *ts, enum tok_type type, const char *s, size_t len,
+                     size_t raw_off, size_t raw_len)
+{
+    if (ts->n == ts->cap) {
+        ts->cap = ts->cap ? ts->cap * 2 : 64;
+        ts->t = sb_realloc(ts->t, ts->cap * sizeof(*ts->t));
+    }
+    struct tok *t = &ts->t[ts->n++];
+    t->off = (uint32_t)ts->s.len;
+    t->len = (uint32_t)len;
+    t->raw_off = (uint32_t)raw_off;
+    t->raw_len = (uint32_t)raw_len;
+    t->type = (uint8_t)type;
+    (void)sb_buf_append(&ts->s, s, len);
+}
+
+static void emit_word(struct toks *ts, const char *norm, size_t start, size_t end, int stem)
+{
+    const char *w = norm + start;
+    size_t n = end - start;
+    int digits = 1, ascii_alpha = 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)w[i];
+        if (c < '0' || c > '9')
+            digits = 0;
+        if (!((c >= 'a' && c <= 'z') || c == '\''))
+            ascii_alpha = 0;
+    }
+    if (digits) {
+        toks_add(ts, TOK_NUM, "<num>", 5, start, n);
+        return;
+    }
+    if (stem && ascii_alpha && n >= 3) {
+        struct sb_stemmer *st = thread_stemmer();
+        if (st) {
+            const sb_symbol *r = sb_stemmer_stem(st, (const sb_symbol *)w, (int)n);
+            if (r) {
+                toks_add(ts, TOK_WORD, (const char *)r, (size_t)sb_stemmer_length(st), start, n);
+                return;
+            }
+        }
+    }
+    toks_add(ts, TOK_WORD, w, n, start, n);
+}
+
+/* Tokenises normalised text. */
+static void tokenize(const char *norm, size_t len, int stem, struct toks *ts)
+{
+    size_t i = 0, wstart = 0;
+    int inword = 0;
+    while (i < len) {
+        int32_t c;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)norm + i,
+                                              (utf8proc_ssize_t)(len - i), &c);
+        if (k <= 0) {
+            k = 1;
+            c = ' ';
+        }
+        int apostrophe = (c == '\'' && inword && i + 1 < len &&
+                          is_wordch((unsigned char)norm[i + 1]) &&
+                          (unsigned char)norm[i + 1] < 0x80);
+        if (!is_han(c) && (is_wordch(c) || apostrophe)) {
+            if (!inword) {
+                inword = 1;
+                wstart = i;
+            }
+            i += (size_t)k;
+            continue;
+        }
+        if (inword) {
+            emit_word(ts, norm, wstart, i, stem);
+            inword = 0;
+        }
+        if (is_han(c)) {
+            toks_add(ts, TOK_HAN, norm + i, (size_t)k, i, (size_t)k);
+        } else if (c == '?' || c == '!') {
+            toks_add(ts, TOK_SYM, norm + i, (size_t)k, i, (size_t)k);
+        } else if (c > 0x7F) {
+            utf8proc_category_t cat = utf8proc_category(c);
+            if (cat == UTF8PROC_CATEGORY_SO) /* emoji and other symbols carry sentiment */
+                toks_add(ts, TOK_SYM, norm + i, (size_t)k, i, (size_t)k);
+        }
+        i += (size_t)k;
+    }
+    if (inword)
+        emit_word(ts, norm, wstart, len, stem);
+}
+
+char *sb_nlu_tokens(const char *text, size_t len, size_t *n)
+{
+    char *norm = sb_nlu_normalize(text, len);
+    if (!norm)
+        return NULL;
+    struct toks ts = {0};
+    sb_buf_init(&ts.s, 0);
+    tokenize(norm, strlen(norm), 1, &ts);
+    struct sb_buf out;
+    sb_buf_init(&out, 0);
+    for (size_t i = 0; i < ts.n; i++) {
+        (void)sb_buf_append(&out, ts.s.data + ts.t[i].off, ts.t[i].len);
+        (void)sb_buf_append(&out, "", 1);
+    }
+    (void)sb_buf_append(&out, "", 1);
+    *n = ts.n;
+    free(ts.t);
+    sb_buf_cleanup(&ts.s);
+    free(norm);
+    return sb_buf_steal(&out, NULL);
+}
+
+/* ---- hashing and features ---------------------------------------------------------------- */
+
+#define FNV_OFF 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= FNV_PRIME;
+    }
+    return h;
+}
+
+static uint64_t finish(uint64_t h, int charblock)
+{
+    /* splitmix finaliser: spreads FNV's weak low bits over the whole word */
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 31;
+    h &= ~SB__NLU_CHAR_BIT;
+    if (charblock)
+        h |= SB__NLU_CHAR_BIT;
+    return h ? h : 1;
+}
+
+static uint64_t tok_hash(uint64_t h, const struct toks *ts, size_t i)
+{
+    h = fnv(h, ts->s.data + ts->t[i].off, ts->t[i].len);
+    return fnv(h, "\x1f", 1);
+}
+
+/* Char n-grams of "<word>" for n in [lo, hi], counted in code points. */
+static void word_chars(const char *w, size_t n, int lo, int hi, struct sb__nlu_hvec *out)
+{
+    size_t pos[260];
+    size_t np = 0;
+    /* code point boundaries of "<" w ">" (virtual marks at both ends) */
+    for (size_t i = 0; i < n && np < 256;) {
+        pos[np++] = i;
+        unsigned char c = (unsigned char)w[i];
+        size_t k = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+        i += k;
+    }
+    pos[np] = n;
+    if (np > 255) /* absurdly long token: its char n-grams carry nothing */
+        return;
+    size_t total = np + 2; /* with the marks */
+    for (int g = lo; g <= hi; g++) {
+        if ((size_t)g > total)
+            break;
+        for (size_t s = 0; s + (size_t)g <= total; s++) {
+            size_t e = s + (size_t)g; /* [s, e) in marked positions */
+            if (g == 1 && (s == 0 || s == total - 1))
+                continue;
+            uint64_t h = fnv(FNV_OFF, "c", 1);
+            size_t a = s, b = e;
+            if (a == 0) {
+                h = fnv(h, "<", 1);
+                a = 1;
+            }
+            int close = 0;
+            if (b == total) {
+                close = 1;
+                b = total - 1;
+            }
+            if (b > a)
+                h = fnv(h, w + pos[a - 1], pos[b - 1] - pos[a - 1]);
+            if (close)
+                h = fnv(h, ">", 1);
+            hvec_push(out, finish(h, 1));
+        }
+    }
+}
+
+void sb__nlu_features(const char *text, size_t len, const struct sb__nlu_feat_cfg *cfg,
+                      struct sb__nlu_hvec *out)
+{
+    if (len > SB_NLU_TEXT_MAX)
+        len = SB_NLU_TEXT_MAX;
+    char *norm = sb_nlu_normalize(text, len);
+    if (!norm)
+        return;
+    size_t nlen = strlen(norm);
+    struct toks ts = {0};
+    sb_buf_init(&ts.s, 0);
+    tokenize(norm, nlen, cfg->stem, &ts);
+    for (size_t i = 0; i < ts.n; i++) {
+        uint64_t h = tok_hash(fnv(FNV_OFF, "u", 1), &ts, i);
+        hvec_push(out, finish(h, 0));
+        if (cfg->word_ngrams >= 2 && i >= 1) {
+            h = tok_hash(tok_hash(fnv(FNV_OFF, "b", 1), &ts, i - 1), &ts, i);
+            hvec_push(out, finish(h, 0));
+        }
+        if ((cfg->extra & SB__NLU_F_EDGE) && (i == 0 || i + 1 == ts.n)) {
+            h = tok_hash(fnv(FNV_OFF, i == 0 ? "<" : ">", 1), &ts, i);
+            hvec_push(out, finish(h, 0));
+        }
+        if ((cfg->extra & SB__NLU_F_SKIP) && i >= 2) {
+            h = tok_hash(tok_hash(fnv(FNV_OFF, "s", 1), &ts, i - 2), &ts, i);
+            hvec_push(out, finish(h, 0));
+        }
+        if (cfg->word_ngrams >= 3 && i >= 2) {
+            h = tok_hash(tok_hash(tok_hash(fnv(FNV_OFF, "t", 1), &ts, i - 2), &ts, i - 1), &ts,
+                         i);
+            hvec_push(out, finish(h, 0));
+        }
+        const struct tok *t = &ts.t[i];
+        if (t->type == TOK_WORD && cfg->char_max > 0)
+            word_chars(norm + t->raw_off, t->raw_len, cfg->char_min, cfg->char_max, out);
+        if (t->type == TOK_HAN && cfg->han_max >= 3) {
+            /* longer Han n-grams ending here, inside the current run of Han characters */
+            uint64_t hh = fnv(FNV_OFF, "h", 1);
+            size_t run = 0;
+            while (run < i && ts.t[i - run - 1].type == TOK_HAN && run + 1 < cfg->han_max)
+                run++;
+            for (size_t g = 3; g <= (size_t)cfg->han_max && g <= run + 1; g++) {
+                uint64_t x = hh;
+                for (size_t j = i + 1 - g; j <= i; j++)
+                    x = tok_hash(x, &ts, j);
+                hvec_push(out, finish(x, 1));
+            }
+        }
+    }
+    free(ts.t);
+    sb_buf_cleanup(&ts.s);
+    free(norm);
+}
+
+/* ---- language identification ------------------------------------------------------------- */
+
+static const char *const en_words[] = {
+    "the", "and", "you", "my", "is", "it", "to", "of", "for", "have", "not", "this", "what",
+    "where", "how", "can", "was", "are", "with", "your", "me", "order", "please", "i", "a",
+    "do", "does", "did", "why", "when", "will", "be", "on", "in", "hi", "hello", "thanks",
+    "thank", "want", "need", "yet", "get", "no", "yes", "that", "there", "from", "but",
+};
+static const char *const other_words[] = {
+    /* frequent short words of other Latin-script languages that are not English words */
+    "le", "la", "les", "des", "est", "et", "une", "je", "pas", "que", "qui", "der", "die",
+    "das", "und", "ist", "nicht", "ich", "el", "los", "las", "es", "y", "por", "para", "con",
+    "una", "mi", "su", "het", "een", "niet", "il", "di", "che", "non", "sono", "da", "um",
+    "uma", "não", "com", "och", "att", "jag", "og", "er", "ikke", "sie", "wir", "du", "vous",
+    "mein", "meine", "bestellung", "pedido", "commande", "dove", "wo", "où", "donde",
+};
+
+static int in_list(const char *w, size_t n, const char *const *list, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (strlen(list[i]) == n && memcmp(list[i], w, n) == 0)
+            return 1;
+    return 0;
+}
+
+const char *sb_nlu_langid(const char *text, size_t len)
+{
+    if (!text)
+        return "other";
+    if (len > 4096)
+        len = 4096; /* a prefix decides */
+    size_t han = 0, kana = 0, hangul = 0, latin = 0, other_letters = 0, accented = 0;
+    int en = 0, oth = 0;
+    char word[32];
+    size_t wl = 0;
+    int wlatin = 1;
+    for (size_t i = 0; i <= len;) {
+        int32_t c = ' ';
+        utf8proc_ssize_t k = 1;
+        if (i < len) {
+            k = utf8proc_iterate((const utf8proc_uint8_t *)text + i, (utf8proc_ssize_t)(len - i),
+                                 &c);
+            if (k <= 0) {
+                k = 1;
+                c = ' ';
+            }
+        }
+        int letter = i < len && utf8proc_category(c) >= UTF8PROC_CATEGORY_LU &&
+                     utf8proc_category(c) <= UTF8PROC_CATEGORY_LO;
+        if ((c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF))
+            han++;
+        else if (c >= 0x3040 && c <= 0x30FF)
+            kana++;
+        else if (c >= 0xAC00 && c <= 0xD7AF)
+            hangul++;
+        else if (letter && c < 0x250) {
+            latin++;
+            if (c >= 0x80)
+                accented++;
+        } else if (letter)
+            other_letters++;
+        if (letter && c < 0x250 && !(c >= 0x4E00)) {
+            if (wl + 4 < sizeof(word)) {
+                int32_t lc = utf8proc_tolower(c);
+                utf8proc_ssize_t e = utf8proc_encode_char(lc, (utf8proc_uint8_t *)word + wl);
+                wl += (size_t)e;
+            } else {
+                wlatin = 0;
+            }
+        } else if (c == '\'' && wl) {
+            /* keep contractions together: "don't" */
+        } else {
+            if (wl && wlatin) {
+                if (in_list(word, wl, en_words, sizeof(en_words) / sizeof(*en_words)))
+                    en++;
+                else if (in_list(word, wl, other_words, sizeof(other_words) / sizeof(*other_words)))
+                    oth++;
+            }
+            wl = 0;
+            wlatin = 1;
+        }
+        i += (size_t)k;
+    }
+    size_t letters = han + kana + hangul + latin + other_letters;
+    if (!letters)
+        return "other";
+    if (kana * 5 > han + kana || hangul * 2 > letters)
+        return "other"; /* Japanese, Korean */
+    /* A Han character carries about a word's worth of text: weigh it against Latin letters. */
+    if (han * 3 >= latin && han >= other_letters)
+        return "zh";
+    if (other_letters > latin)
+        return "other";
+    if (oth > en || (accented * 10 > latin && oth >= en))
+        return "other";
+    return "en";
+}
