@@ -153,7 +153,7 @@ struct sb_nlu_result {
 
 /*
  * Classifies `text`. `oos_threshold` < 0 uses the model's stored threshold; 0 disables the
- * threshold; a value in (0,1) overrides it (per-tenant configuration). Sentiment models never
+ * threshold; a value in (0,1] overrides it (per-tenant configuration; 1 rejects everything). Sentiment models never
  * report out of scope. Never fails for valid arguments (empty text gets the prior); returns
  * SB_EINVAL for NULL arguments. Thread-safe.
  */

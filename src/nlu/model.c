@@ -215,7 +215,7 @@ int sb_nlu_classify(const struct sb_nlu_model *m, const char *text, size_t len,
     res->confidence = res->top[0].p;
     if (m->kind == SB_NLU_INTENT) {
         double thr = oos_threshold < 0 ? m->oos_threshold : oos_threshold;
-        if (res->index == m->oos_index || (thr > 0 && res->confidence < thr)) {
+        if (res->index == m->oos_index || (thr > 0 && (res->confidence < thr || thr >= 1))) {
             res->is_oos = 1;
             res->label = SB_NLU_OOS_LABEL;
         }

@@ -467,7 +467,7 @@ static double nll_at(const double *S, const int *y, size_t n, size_t K, double t
 static double fit_temperature(const double *S, const int *y, size_t n, size_t K)
 {
     double *tmp = sb_malloc(K * sizeof(double));
-    double a = log(0.1), b = log(200.0);
+    double a = log(0.1), b = log(50.0);
     const double g = 0.6180339887498949;
     double c = b - g * (b - a), d = a + g * (b - a);
     double fc = nll_at(S, y, n, K, exp(c), tmp), fd = nll_at(S, y, n, K, exp(d), tmp);
@@ -513,7 +513,7 @@ static double tune_threshold(const double *P, const int *y, size_t n, size_t K, 
                 b = (int)k;
         pred[i] = b;
         conf[i] = P[i * K + b];
-        if (y[i] == oos && oos >= 0)
+        if ((y[i] == oos && oos >= 0) || y[i] == -2)
             n_oos++;
         else if (y[i] >= 0)
             n_in++;
@@ -521,12 +521,12 @@ static double tune_threshold(const double *P, const int *y, size_t n, size_t K, 
     double best_t = 0;
     if (n_oos > 0 && n_in > 0) {
         double best = -1;
-        for (int step = 0; step <= 200; step++) {
+        for (int step = 0; step <= 198; step++) { /* 0 .. 0.99: 1 would reject everything */
             double t = step / 200.0;
             size_t in_ok = 0, oos_ok = 0;
             for (size_t i = 0; i < n; i++) {
-                int is_oos = pred[i] == oos || conf[i] < t;
-                if (y[i] == oos)
+                int is_oos = (oos >= 0 && pred[i] == oos) || conf[i] < t;
+                if ((y[i] == oos && oos >= 0) || y[i] == -2)
                     oos_ok += (size_t)is_oos;
                 else if (y[i] >= 0)
                     in_ok += (size_t)(!is_oos && pred[i] == y[i]);
@@ -691,6 +691,8 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
         for (size_t i = 0; i < val->n; i++) {
             all[i] = (uint32_t)i;
             yheld[i] = label_index(labels, K, val->label[i]);
+            if (yheld[i] < 0 && strcmp(val->label[i], SB_NLU_OOS_LABEL) == 0)
+                yheld[i] = -2; /* out-of-scope examples for a model without an oos class */
         }
         csr_build(&H, val->text, all, val->n, &cfg, &voc);
         free(all);
