@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAGIC "SBNLUMDL"
@@ -115,6 +116,7 @@ int sb_nlu_model_save(const struct sb_nlu_model *m, const char *path, struct sb_
                           strerror(errno));
         goto out;
     }
+    (void)fchmod(fd, 0644); /* mkstemp creates 0600; a model is not a secret */
     size_t off = 0;
     while (off < b.len) {
         ssize_t w = write(fd, b.data + off, b.len - off);
