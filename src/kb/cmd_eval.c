@@ -355,6 +355,12 @@ int sb_kb_cmd_eval(int argc, char **argv)
             }
             sb_kb_answer_free(a);
         }
+        qsort(times, ntimes, sizeof(double), cmp_double);
+        double tsum = 0;
+        for (size_t i = 0; i < ntimes; i++)
+            tsum += times[i];
+        double msq = ntimes ? tsum / (double)ntimes : 0;
+        double p99 = ntimes ? times[(size_t)((double)(ntimes - 1) * 0.99)] : 0;
         size_t given = correct + wrong + un_answered;
         double prec = given ? (double)correct / (double)given : 0;
         double ans_rate = answerable ? (double)(correct + wrong) / (double)answerable : 0;
@@ -363,16 +369,16 @@ int sb_kb_cmd_eval(int argc, char **argv)
             printf("{\"answerable\": %zu, \"answered_correct\": %zu, \"answered_wrong\": %zu, "
                    "\"abstained\": %zu, \"unanswerable\": %zu, \"unanswerable_answered\": %zu, "
                    "\"precision\": %.4f, \"answered_rate\": %.4f, \"unanswerable_abstained_rate\":"
-                   " %.4f, \"threshold\": %.3f}\n",
+                   " %.4f, \"threshold\": %.3f, \"ms_per_query\": %.4f, \"p99_ms\": %.4f}\n",
                    answerable, correct, wrong, abstained, unanswerable, un_answered, prec,
-                   ans_rate, abst, thr);
+                   ans_rate, abst, thr, msq, p99);
         else
             printf("answerable %zu: correct %zu, wrong %zu, abstained %zu\n"
                    "unanswerable %zu: answered %zu\n"
                    "precision of given answers %.4f, answerable answered %.4f, unanswerable "
-                   "abstained %.4f (threshold %.3f)\n",
+                   "abstained %.4f (threshold %.3f)\nms/query %.4f (p99 %.4f)\n",
                    answerable, correct, wrong, abstained, unanswerable, un_answered, prec,
-                   ans_rate, abst, thr);
+                   ans_rate, abst, thr, msq, p99);
     }
 out:
     if (pf)
