@@ -121,7 +121,31 @@ static int is_rel(const struct query *q, const char *doc)
     return 0;
 }
 
-static int load_kb(const char *path, struct sb_kb **kb, struct sb_error *err)
+/*
+ * Learned phrasings: each learn query becomes an extra question phrasing of the FAQ entries its
+ * qrels mark relevant (what a deployment learns from resolved conversations).
+ */
+static void add_phrasings(struct sb_kb_doc *docs, size_t n, const struct eval_set *learn)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (docs[i].kind != SB_KB_FAQ)
+            continue;
+        struct sb_buf b;
+        sb_buf_init(&b, SB_KB_TEXT_MAX);
+        sb_buf_appends(&b, docs[i].questions ? docs[i].questions : "");
+        for (size_t j = 0; j < learn->n; j++) {
+            if (!is_rel(&learn->q[j], docs[i].id))
+                continue;
+            if ((b.len && sb_buf_appends(&b, "\n")) || sb_buf_appends(&b, learn->q[j].text))
+                break; /* the cap: keep what fits */
+        }
+        free(docs[i].questions);
+        docs[i].questions = sb_buf_steal(&b, NULL);
+    }
+}
+
+static int load_kb(const char *path, const struct eval_set *learn, struct sb_kb **kb,
+                   struct sb_error *err)
 {
     char *data;
     size_t len;
@@ -132,6 +156,8 @@ static int load_kb(const char *path, struct sb_kb **kb, struct sb_error *err)
     size_t n = 0;
     rc = sb_kb_parse(path, data, len, &docs, &n, err);
     free(data);
+    if (!rc && learn->n)
+        add_phrasings(docs, n, learn);
     if (!rc)
         rc = sb_kb_open(NULL, kb, err);
     if (!rc) {
@@ -157,7 +183,9 @@ static void eval_usage(FILE *out)
             "usage: switchboard eval retrieval --corpus FILE --queries FILE --qrels FILE "
             "[--json] [--predictions OUT.jsonl]\n"
             "       switchboard eval answer --kb FILE --queries FILE --qrels FILE [--json] "
-            "[--predictions OUT.jsonl]\n");
+            "[--predictions OUT.jsonl]\n"
+            "Both take --learn-queries FILE --learn-qrels FILE: past questions (never the\n"
+            "evaluated ones) added to the FAQ entries they were resolved with, as phrasings.\n");
 }
 
 int sb_kb_cmd_eval(int argc, char **argv)
@@ -166,7 +194,7 @@ int sb_kb_cmd_eval(int argc, char **argv)
         return 2;
     int answer_mode = strcmp(argv[0], "answer") == 0;
     const char *corpus = NULL, *queries = NULL, *qrels = NULL, *pred = NULL, *params = NULL,
-               *features = NULL;
+               *features = NULL, *lq = NULL, *lqrels = NULL;
     double threshold = -1;
     int json = 0;
     long repeat = 1;
@@ -200,6 +228,10 @@ int sb_kb_cmd_eval(int argc, char **argv)
             features = v;
         else if (strcmp(a, "--threshold") == 0)
             threshold = strtod(v, NULL);
+        else if (strcmp(a, "--learn-queries") == 0)
+            lq = v;
+        else if (strcmp(a, "--learn-qrels") == 0)
+            lqrels = v;
         else if (strcmp(a, "--repeat") == 0)
             repeat = strtol(v, NULL, 10);
         else {
@@ -208,18 +240,34 @@ int sb_kb_cmd_eval(int argc, char **argv)
             return 2;
         }
     }
-    if (!corpus || !queries || !qrels || repeat < 1 || repeat > 1000) {
+    if (!corpus || !queries || !qrels || repeat < 1 || repeat > 1000 || !lq != !lqrels) {
         eval_usage(stderr);
         return 2;
     }
     struct sb_error err = {0};
-    struct eval_set set = {0};
+    struct eval_set set = {0}, learn = {0};
     struct sb_kb *kb = NULL;
     FILE *pf = NULL, *ff = NULL;
     double *times = NULL;
     int status = 0;
     if (load_queries(queries, &set, &err) || load_qrels(qrels, &set, &err) ||
-        load_kb(corpus, &kb, &err)) {
+        (lq && (load_queries(lq, &learn, &err) || load_qrels(lqrels, &learn, &err)))) {
+        fprintf(stderr, "switchboard eval %s: %s\n", argv[0], err.msg);
+        status = 1;
+        goto out;
+    }
+    for (size_t i = 0; i < learn.n; i++) {
+        for (size_t j = 0; j < set.n; j++) {
+            if (strcmp(learn.q[i].id, set.q[j].id) == 0 ||
+                strcmp(learn.q[i].text, set.q[j].text) == 0) {
+                fprintf(stderr, "switchboard eval %s: learn query %s is also evaluated\n",
+                        argv[0], learn.q[i].id);
+                status = 2;
+                goto out;
+            }
+        }
+    }
+    if (load_kb(corpus, &learn, &kb, &err)) {
         fprintf(stderr, "switchboard eval %s: %s\n", argv[0], err.msg);
         status = 1;
         goto out;
@@ -388,5 +436,6 @@ out:
     free(times);
     sb_kb_close(kb);
     set_cleanup(&set);
+    set_cleanup(&learn);
     return status;
 }
