@@ -15,7 +15,7 @@ usage: bench/kb/calibrate.py FEATURES.tsv...
 """
 import hashlib, math, sys
 
-NAMES = ['top', 'gap', 'cover', 'ctitle', 'known', 'nterms', 'ratio', 'agree_t', 'agree_b']
+NAMES = ['top', 'gap', 'cover', 'ctitle', 'known', 'nterms', 'ratio', 'agree_t', 'agree_b', 'phr']
 rows = []
 for path in sys.argv[1:]:
     for line in open(path):

@@ -21,15 +21,16 @@
 #define CANDIDATES 20
 
 /* Logistic coefficients: bias, top, gap, cover, ctitle, known, nterms, ratio, agree_t,
- * agree_b (bench/kb/calibrate.py, docs/kb.md). */
-static const double coef[10] = {-2.8703, 1.0845, 1.2531, 1.9731, 2.6748,
-                                -0.1707, 1.4195, -3.0810, 0.8898, 0.3224};
+ * agree_b, phr (bench/kb/calibrate.py, docs/kb.md). */
+static const double coef[11] = {-3.9148, 2.4638, 1.7728, 1.5062, 2.6982, 0.0323,
+                                1.5638,  -2.6100, 0.8740, 0.4814, -0.6466};
 
 double sb__kb_confidence(const struct sb__kb_features *f)
 {
     double z = coef[0] + coef[1] * f->top + coef[2] * f->gap + coef[3] * f->cover +
                coef[4] * f->ctitle + coef[5] * f->known + coef[6] * f->nterms +
-               coef[7] * f->ratio + coef[8] * f->agree_t + coef[9] * f->agree_b;
+               coef[7] * f->ratio + coef[8] * f->agree_t + coef[9] * f->agree_b +
+               coef[10] * f->phr;
     return 1.0 / (1.0 + exp(-z));
 }
 
@@ -167,6 +168,11 @@ int sb__kb_build_answer(const struct sb__kb_index *ix, const char *query, const 
         f.nterms = log(1.0 + (double)qi.n_terms);
         sb__kb_index_coverage(ix, top[0].slot, query, lang, &f.cover, &f.ctitle);
         f.ratio = top[0].score > 0 ? second / top[0].score : 0;
+        const struct sb_kb_doc *d0 = sb__kb_index_doc(ix, top[0].slot);
+        size_t nphr = d0->questions[0] ? 1 : 0;
+        for (const char *c = d0->questions; *c; c++)
+            nphr += *c == '\n';
+        f.phr = log(1.0 + (double)nphr);
         uint32_t gt, gb;
         f.agree_t = top_group_by_field(ix, query, lang, p, SB__KB_F_TITLE, &gt) && gt == g0;
         f.agree_b = top_group_by_field(ix, query, lang, p, SB__KB_F_BODY, &gb) && gb == g0;
