@@ -51,9 +51,12 @@ static void mutate_and_run(const uint8_t *seed, size_t size)
                     n++;
                 }
                 break;
-            default:
+            default: {
+                static const uint8_t special[] = {'{', '}', '[', ']', '"', ':', ',', '\\',
+                                                  0,   0xff, '<', '>', '&', '='};
                 if (n)
-                    buf[(r >> 8) % n] = (uint8_t)"{}[]\":,\\\0\xff<>&="[(r >> 32) % 16];
+                    buf[(r >> 8) % n] = special[(r >> 32) % sizeof(special)];
+            }
             }
         }
         LLVMFuzzerTestOneInput(buf, n);
