@@ -9,6 +9,7 @@
 #define SB_SERVER_H
 
 #include "sb/config.h"
+#include "sb/assist.h"
 #include "sb/engine.h"
 
 struct sb_server; /* opaque */
@@ -22,6 +23,7 @@ struct sb_server_options {
     sb_id default_web_inbox;
     const unsigned char *secret; /* 32 bytes: signs visitor tokens */
     const char *web_dir;
+    struct sb_assist *assist; /* borrowed; NULL: the basic policy without annotations */
 };
 
 /* Creates the server and binds the listening socket; the engine is created inside, with the

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,9 @@
 
 #ifndef SB_DEFAULT_WEB_DIR
 #define SB_DEFAULT_WEB_DIR "web"
+#endif
+#ifndef SB_DEFAULT_DEMO_DIR
+#define SB_DEFAULT_DEMO_DIR "demo"
 #endif
 
 #define DEMO_AGENT_EMAIL "agent@demo.local"
@@ -177,6 +181,7 @@ int sb_cmd_serve(int argc, char **argv)
             return 0;
         }
     }
+    signal(SIGPIPE, SIG_IGN); /* a vanished client is an error return, not a process death */
     if (sodium_init() < 0) {
         fprintf(stderr, "switchboard: libsodium failed to initialise\n");
         return 1;
@@ -186,6 +191,8 @@ int sb_cmd_serve(int argc, char **argv)
     struct sb_store *st = NULL;
     struct sb_pool *pool = NULL;
     struct sb_server *srv = NULL;
+    struct sb_assist assist = {0};
+    int have_assist = 0;
     int status = 1;
     if (sb_config_load_all(cfg, argc, argv, &err)) {
         fprintf(stderr, "switchboard: %s\n\n", err.msg);
@@ -220,6 +227,19 @@ int sb_cmd_serve(int argc, char **argv)
         fprintf(stderr, "switchboard: setting up the default tenant: %s\n", err.msg);
         goto out;
     }
+    const char *policy = sb_config_str(cfg, "bot_policy");
+    if (strcmp(policy, "assist") && strcmp(policy, "basic")) {
+        fprintf(stderr, "switchboard: bot_policy must be assist or basic, got '%s'\n", policy);
+        goto out;
+    }
+    if (!strcmp(policy, "assist")) {
+        const char *demo = sb_config_str(cfg, "demo_dir");
+        if (sb_assist_init(&assist, data, *demo ? demo : SB_DEFAULT_DEMO_DIR, sd.tenant, &err)) {
+            fprintf(stderr, "switchboard: loading the bot's models and knowledge: %s\n", err.msg);
+            goto out;
+        }
+        have_assist = 1;
+    }
     pool = sb_pool_new((int)sb_config_int(cfg, "workers"), 65536);
     const char *web = sb_config_str(cfg, "web_dir");
     struct sb_server_options so = {
@@ -231,6 +251,7 @@ int sb_cmd_serve(int argc, char **argv)
         .default_web_inbox = sd.web_inbox,
         .secret = sd.secret,
         .web_dir = *web ? web : SB_DEFAULT_WEB_DIR,
+        .assist = have_assist ? &assist : NULL,
     };
     if (sb_server_new(&so, &srv, &err)) {
         fprintf(stderr, "switchboard: %s\n", err.msg);
@@ -250,6 +271,8 @@ int sb_cmd_serve(int argc, char **argv)
 out:
     sb_server_free(srv);
     sb_pool_free(pool);
+    if (have_assist)
+        sb_assist_cleanup(&assist);
     sb_store_close(st);
     sb_config_free(cfg);
     return status;

@@ -550,6 +550,12 @@ int sb_server_new(const struct sb_server_options *opt, struct sb_server **out,
         .publish = publish,
         .publish_ud = s,
     };
+    if (opt->assist) {
+        eo.annotate = sb_assist_annotate;
+        eo.annotate_ud = opt->assist;
+        eo.policy = &sb_policy_assist;
+        eo.policy_self = opt->assist;
+    }
     int rc = sb_engine_new(&eo, &s->engine, err);
     if (rc)
         goto fail;
@@ -577,7 +583,7 @@ int sb_server_new(const struct sb_server_options *opt, struct sb_server **out,
     info.iface = host;
     info.protocols = protocols;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6 |
-                   LWS_SERVER_OPTION_VALIDATE_UTF8;
+                   LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
     info.foreign_loops = foreign;
     info.user = s;
     info.max_http_header_data = MAX_HEADER_BYTES;

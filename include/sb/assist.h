@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bot's understanding and knowledge, wired into the pipeline: an annotator that stores
+ * language, intent, sentiment, entities and PII spans on each customer message (src/nlu), and
+ * the "assist" policy that answers from the tenant's knowledge base with citations (src/kb),
+ * hands off on request or on escalation signals, and otherwise says it does not know.
+ */
+#ifndef SB_ASSIST_H
+#define SB_ASSIST_H
+
+#include "sb/kb.h"
+#include "sb/nlu.h"
+#include "sb/policy.h"
+
+/* What the annotator and the policy share. All members borrowed; they outlive the engine. */
+struct sb_assist {
+    struct sb_nlu_model *intent;    /* may be NULL */
+    struct sb_nlu_model *sentiment; /* may be NULL */
+    struct sb_kb *kb;               /* may be NULL: never answers from knowledge */
+};
+
+/*
+ * Sets up `a` for a data directory: loads DATA/models/intent.model (training it first from
+ * DEMO/intents/shop.tsv when missing) and DATA/models/sentiment.model when present; opens
+ * DATA/kb.db and, when the default tenant's knowledge base is empty, imports DEMO/kb/*.
+ * Free with sb_assist_cleanup().
+ */
+int sb_assist_init(struct sb_assist *a, const char *data_dir, const char *demo_dir,
+                   int64_t default_tenant, struct sb_error *err);
+void sb_assist_cleanup(struct sb_assist *a);
+
+/* sb_annotate_fn for the engine: `ud` is a struct sb_assist. */
+char *sb_assist_annotate(void *ud, const struct sb_message *msg);
+
+/* The policy; `self` is a struct sb_assist. */
+extern const struct sb_policy_ops sb_policy_assist;
+
+#endif
