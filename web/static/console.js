@@ -118,8 +118,10 @@
   }
   function initials(name) {
     const parts = String(name || '?').trim().split(/\s+/).filter(Boolean);
-    const s = parts.length > 1 ? parts[0][0] + parts[parts.length - 1][0] : (parts[0] || '?').slice(0, 2);
-    return s;
+    const first = Array.from(parts[0] || '?');
+    const last = parts.length > 1 ? Array.from(parts[parts.length - 1]) : [];
+    /* "Ada Lovelace" -> AL; "Visitor 3fa2c1" -> V; "李雷" -> 李 */
+    return first[0] + (last.length && /\p{L}/u.test(last[0]) && !/\d/.test(parts[parts.length - 1]) ? last[0] : '');
   }
 
   function contactName(c) {

@@ -103,6 +103,7 @@
 
   const CSS = `
 :host { all: initial; }
+[hidden] { display: none !important; }
 *, *::before, *::after { box-sizing: border-box; }
 .root {
   --accent: #1f5f5b; --accent-ink: #fff; --ink: #1d2327; --muted: #5f6b73; --line: #e3e6e8;
@@ -320,6 +321,8 @@ textarea:focus { outline: none; border-color: var(--accent); box-shadow: 0 0 0 3
       confirmPending(m.provider_message_id, m.id, m.created_at);
       return;
     }
+    /* An agent's first reply: say so before it (the status event follows the message). */
+    if (live && kind === 'agent' && (state.status === 'bot' || state.status === 'queued')) setStatus('assigned', true);
     const { li } = messageItem(kind === 'customer' ? 'customer' : kind === 'agent' ? 'agent' : kind === 'bot' ? 'bot' : 'system',
       typeof m.text === 'string' ? m.text : '', m.created_at);
     li.dataset.id = String(m.id);
