@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +81,11 @@ test('widget → console → reply round trip in a real browser', {
   let failure = null;
   const problems = [];
   try {
+    // the daemon serves the API document it was built with
+    const served = await fetch(d.url + '/api/v1/openapi.json');
+    assert.equal(served.status, 200);
+    assert.deepEqual(await served.json(), JSON.parse(readFileSync(join(SOURCE, 'docs', 'openapi.json'), 'utf8')));
+
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',

@@ -107,6 +107,17 @@
     return typeof x === 'number' ? Math.round(x * 100) + '%' : '';
   }
 
+  /* Only http(s) links become clickable. */
+  function safeLink(href) {
+    if (typeof href !== 'string' || !href) return null;
+    try {
+      const u = new URL(href, location.href);
+      return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
   function announce(text) {
     ui.announce.textContent = '';
     setTimeout(() => { ui.announce.textContent = text; }, 30);
@@ -512,7 +523,16 @@
       if (typeof a.reason === 'string') chip('reason: ' + a.reason);
       if (typeof a.policy === 'string') chip('policy: ' + a.policy);
       if (typeof a.confidence === 'number') chip('confidence ' + pct(a.confidence));
-      if (Array.isArray(a.citations) && a.citations.length) chip(a.citations.length + ' source' + (a.citations.length === 1 ? '' : 's'));
+      if (Array.isArray(a.citations)) {
+        for (const c of a.citations.slice(0, 5)) {
+          if (!c || typeof c !== 'object') continue;
+          const title = String(c.title || c.doc_id || c.link || 'source');
+          const href = safeLink(c.link);
+          chips.push(href
+            ? el('a', { class: 'chip src', href, target: '_blank', rel: 'noopener noreferrer', text: 'source: ' + title })
+            : el('span', { class: 'chip src', text: 'source: ' + title }));
+        }
+      }
     }
     return chips.length ? el('div', { class: 'ann', 'aria-label': 'Annotations' }, chips) : null;
   }

@@ -162,6 +162,10 @@ h2 { font-size: 17px; margin: 0; font-weight: 650; letter-spacing: .1px; }
 .bot .bubble { background: var(--bg); border: 1px solid var(--line); border-bottom-left-radius: 5px; }
 .agent .bubble { background: var(--agent); border: 1px solid #f1ddb4; border-bottom-left-radius: 5px; }
 .system .bubble { background: transparent; color: var(--muted); font-size: 13px; }
+.sources { font-size: 12px; color: var(--muted); margin: 4px 6px 0; }
+.sources span { font-weight: 600; }
+.sources ul { list-style: none; margin: 2px 0 0; padding: 0; display: flex; flex-direction: column; gap: 2px; }
+.sources a { color: var(--accent); }
 .meta { font-size: 11.5px; color: var(--muted); margin: 3px 6px 0; display: flex; gap: 6px; align-items: center; }
 .msg.failed .bubble { opacity: .75; }
 .msg.failed .meta { color: var(--danger); }
@@ -295,6 +299,33 @@ textarea:focus { outline: none; border-color: var(--accent); box-shadow: 0 0 0 3
     return { li, meta };
   }
 
+  /* Only http(s) links are made clickable; anything else is shown as text. */
+  function safeLink(href) {
+    try {
+      const u = new URL(String(href), location.href);
+      return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  /* The knowledge-base articles a bot answer came from. */
+  function citations(ann) {
+    const list = ann && Array.isArray(ann.citations) ? ann.citations.slice(0, 5) : [];
+    const items = [];
+    for (const c of list) {
+      if (!c || typeof c !== 'object') continue;
+      const title = typeof c.title === 'string' && c.title ? c.title : typeof c.link === 'string' ? c.link : '';
+      if (!title) continue;
+      const href = typeof c.link === 'string' ? safeLink(c.link) : null;
+      items.push(el('li', null, [href
+        ? el('a', { href, target: '_blank', rel: 'noopener noreferrer', text: title })
+        : el('span', { text: title })]));
+    }
+    if (!items.length) return null;
+    return el('div', { class: 'sources' }, [el('span', { text: 'Sources' }), el('ul', null, items)]);
+  }
+
   function showWelcome() {
     if (state.welcomeShown || !WELCOME || ui.log.querySelector('.msg:not(.welcome)')) return;
     state.welcomeShown = true;
@@ -325,6 +356,8 @@ textarea:focus { outline: none; border-color: var(--accent); box-shadow: 0 0 0 3
     if (live && kind === 'agent' && (state.status === 'bot' || state.status === 'queued')) setStatus('assigned', true);
     const { li } = messageItem(kind === 'customer' ? 'customer' : kind === 'agent' ? 'agent' : kind === 'bot' ? 'bot' : 'system',
       typeof m.text === 'string' ? m.text : '', m.created_at);
+    const sources = kind === 'bot' ? citations(m.annotations) : null;
+    if (sources) li.insertBefore(sources, li.lastChild);
     li.dataset.id = String(m.id);
     state.byId.set(m.id, li);
     insertOrdered(li);
