@@ -22,7 +22,7 @@ struct sb_assist {
 /*
  * Sets up `a` for a data directory: loads DATA/models/intent.model (training it first from
  * DEMO/intents/shop.tsv when missing) and DATA/models/sentiment.model when present; opens
- * DATA/kb.db and, when the default tenant's knowledge base is empty, imports DEMO/kb/*.
+ * DATA/kb.db and, when the default tenant's knowledge base is empty, imports the files of DEMO/kb.
  * Free with sb_assist_cleanup().
  */
 int sb_assist_init(struct sb_assist *a, const char *data_dir, const char *demo_dir,
