@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The SQLite schema and its versioned migrations. The schema version is PRAGMA user_version;
+ * `steps` is the ordered list of changes, step k taking the schema from version k-1 to k.
+ * Migrating applies every step above the stored version in ONE transaction (a crash leaves
+ * the old version intact) and records each in schema_migrations. A database whose version is
+ * newer than the last step was written by a newer Switchboard and is refused.
+ *
+ * Steps are append-only: a released step is never edited; a change is a new step.
+ */
+#include "sqlite_internal.h"
+
+#include "sb/clock.h"
+
+#include <stdio.h>
+
+struct step {
+    int version;
+    const char *name;
+    const char *sql;
+};
+
+static const struct step steps[] = {
+    {1, "initial schema",
+     "CREATE TABLE schema_migrations (\n"
+     "  version INTEGER PRIMARY KEY,\n"
+     "  name TEXT NOT NULL,\n"
+     "  applied_ms INTEGER NOT NULL\n"
+     ");\n"
+     "CREATE TABLE tenants (\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  slug TEXT NOT NULL UNIQUE,\n"
+     "  name TEXT NOT NULL,\n"
+     "  created_ms INTEGER NOT NULL\n"
+     ");\n"
+     "CREATE TABLE inboxes (\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),\n"
+     "  kind TEXT NOT NULL,\n"
+     "  name TEXT NOT NULL,\n"
+     "  config_json TEXT NOT NULL,\n"
+     "  created_ms INTEGER NOT NULL,\n"
+     "  UNIQUE (tenant_id, name)\n"
+     ");\n"
+     "CREATE TABLE contacts (\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),\n"
+     "  name TEXT NOT NULL,\n"
+     "  attributes_json TEXT NOT NULL,\n"
+     "  created_ms INTEGER NOT NULL\n"
+     ");\n"
+     "CREATE INDEX contacts_by_tenant ON contacts (tenant_id, id);\n"
+     "CREATE TABLE contact_identities (\n"
+     "  inbox_id INTEGER NOT NULL REFERENCES inboxes(id),\n"
+     "  external_id TEXT NOT NULL,\n"
+     "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),\n"
+     "  contact_id INTEGER NOT NULL REFERENCES contacts(id),\n"
+     "  created_ms INTEGER NOT NULL,\n"
+     "  PRIMARY KEY (inbox_id, external_id)\n"
+     ") WITHOUT ROWID;\n"
+     "CREATE INDEX contact_identities_by_contact ON contact_identities (contact_id);\n"
+     "CREATE TABLE agents (\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),\n"
+     "  email TEXT NOT NULL,\n"
+     "  name TEXT NOT NULL,\n"
+     "  role TEXT NOT NULL CHECK (role IN ('admin', 'supervisor', 'agent')),\n"
+     "  pw_hash TEXT NOT NULL,\n"
+     "  created_ms INTEGER NOT NULL\n"
+     ");\n"
+     "CREATE UNIQUE INDEX agents_by_email ON agents (tenant_id, email COLLATE NOCASE);\n"
+     "CREATE TABLE conversations (\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),\n"
+     "  inbox_id INTEGER NOT NULL REFERENCES inboxes(id),\n"
+     "  contact_id INTEGER NOT NULL REFERENCES contacts(id),\n"
+     "  status TEXT NOT NULL CHECK (status IN ('bot', 'queued', 'assigned', 'resolved')),\n"
+     "  priority INTEGER NOT NULL DEFAULT 0,\n"
+     "  assignee_id INTEGER REFERENCES agents(id),\n"
+     "  tags_json TEXT NOT NULL DEFAULT '[]',\n"
+     "  created_ms INTEGER NOT NULL,\n"
+     "  updated_ms INTEGER NOT NULL,\n"
+     "  last_message_ms INTEGER NOT NULL DEFAULT 0,\n"
+     "  last_message_preview TEXT NOT NULL DEFAULT ''\n"
+     ");\n"
+     "CREATE INDEX conversations_by_tenant ON conversations (tenant_id, id);\n"
+     "CREATE INDEX conversations_by_status ON conversations (tenant_id, status, id);\n"
+     "CREATE INDEX conversations_by_assignee ON conversations (tenant_id, assignee_id, id);\n"
+     "CREATE INDEX conversations_by_contact ON conversations (tenant_id, contact_id, id);\n"
+     "CREATE INDEX conversations_open ON conversations (contact_id, inbox_id)\n"
+     "  WHERE status <> 'resolved';\n"
+     "CREATE TABLE messages (\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),\n"
+     "  conversation_id INTEGER NOT NULL REFERENCES conversations(id),\n"
+     "  inbox_id INTEGER NOT NULL REFERENCES inboxes(id),\n"
+     "  direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),\n"
+     "  sender_kind TEXT NOT NULL\n"
+     "    CHECK (sender_kind IN ('customer', 'bot', 'agent', 'system')),\n"
+     "  sender_id INTEGER NOT NULL DEFAULT 0,\n"
+     "  provider_msg_id TEXT,\n"
+     "  text TEXT NOT NULL,\n"
+     "  parts_json TEXT NOT NULL,\n"
+     "  annotations_json TEXT NOT NULL DEFAULT '{}',\n"
+     "  created_ms INTEGER NOT NULL\n"
+     ");\n"
+     "CREATE UNIQUE INDEX messages_by_provider_id ON messages (inbox_id, provider_msg_id)\n"
+     "  WHERE provider_msg_id IS NOT NULL;\n"
+     "CREATE INDEX messages_by_conversation ON messages (conversation_id, id);\n"
+     "CREATE TABLE api_keys (\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),\n"
+     "  name TEXT NOT NULL,\n"
+     "  role TEXT NOT NULL CHECK (role IN ('admin', 'supervisor', 'agent')),\n"
+     "  prefix TEXT NOT NULL UNIQUE,\n"
+     "  hash TEXT NOT NULL,\n"
+     "  revoked INTEGER NOT NULL DEFAULT 0,\n"
+     "  created_ms INTEGER NOT NULL\n"
+     ");\n"
+     "CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id, id);\n"
+     "CREATE TABLE sessions (\n"
+     "  token_hash TEXT PRIMARY KEY,\n"
+     "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),\n"
+     "  agent_id INTEGER NOT NULL REFERENCES agents(id),\n"
+     "  expires_ms INTEGER NOT NULL,\n"
+     "  created_ms INTEGER NOT NULL\n"
+     ") WITHOUT ROWID;\n"
+     "CREATE INDEX sessions_by_expiry ON sessions (expires_ms);\n"
+     "CREATE TABLE events (\n"
+     "  seq INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+     "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),\n"
+     "  conversation_id INTEGER NOT NULL DEFAULT 0,\n"
+     "  message_id INTEGER NOT NULL DEFAULT 0,\n"
+     "  type TEXT NOT NULL,\n"
+     "  payload_json TEXT NOT NULL,\n"
+     "  created_ms INTEGER NOT NULL\n"
+     ");\n"
+     "CREATE INDEX events_by_tenant ON events (tenant_id, seq);\n"
+     "CREATE INDEX events_by_conversation ON events (tenant_id, conversation_id, seq);\n"
+     "CREATE TABLE outbox (\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),\n"
+     "  message_id INTEGER NOT NULL DEFAULT 0,\n"
+     "  inbox_id INTEGER NOT NULL REFERENCES inboxes(id),\n"
+     "  idempotency_key TEXT NOT NULL UNIQUE,\n"
+     "  payload_json TEXT NOT NULL,\n"
+     "  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered')),\n"
+     "  attempts INTEGER NOT NULL DEFAULT 0,\n"
+     "  due_ms INTEGER NOT NULL,\n"
+     "  last_error TEXT NOT NULL DEFAULT '',\n"
+     "  created_ms INTEGER NOT NULL,\n"
+     "  delivered_ms INTEGER NOT NULL DEFAULT 0\n"
+     ");\n"
+     "CREATE INDEX outbox_due ON outbox (due_ms, id) WHERE state = 'pending';\n"},
+};
+
+#define N_STEPS ((int)(sizeof(steps) / sizeof(steps[0])))
+
+int sb__sq_schema_latest(void)
+{
+    return steps[N_STEPS - 1].version;
+}
+
+int sb__sq_schema_version(struct sq_conn *c, int *version, struct sb_error *err)
+{
+    int64_t v = 0;
+    int rc = sb__sq_int(c, &v, "schema version", err, "PRAGMA user_version", "");
+    if (!rc)
+        *version = (int)v;
+    return rc;
+}
+
+int sb__sq_migrate(struct sb_store *base, int *from_version, int *to_version,
+                   struct sb_error *err)
+{
+    struct sq_store *st = sq_of(base);
+    struct sq_conn *w;
+    int rc = sb__sq_begin(st, &w, err);
+    if (rc)
+        return rc;
+    int from = 0;
+    if ((rc = sb__sq_schema_version(w, &from, err)))
+        goto out;
+    if (from > sb__sq_schema_latest()) {
+        rc = sb_error_set(err, SB_EUNSUPPORTED,
+                          "the database has schema version %d, newer than this switchboard "
+                          "knows (%d): upgrade switchboard",
+                          from, sb__sq_schema_latest());
+        goto out;
+    }
+    for (int i = 0; i < N_STEPS; i++) {
+        if (steps[i].version <= from)
+            continue;
+        char *msg = NULL;
+        int src = sqlite3_exec(w->db, steps[i].sql, NULL, NULL, &msg);
+        if (src != SQLITE_OK) {
+            rc = sb_error_set(err, SB_ESTORE, "migration %d (%s): %s", steps[i].version,
+                              steps[i].name, msg ? msg : sqlite3_errstr(src));
+            sqlite3_free(msg);
+            goto out;
+        }
+        if ((rc = sb__sq_exec(w, NULL, err,
+                              "INSERT INTO schema_migrations (version, name, applied_ms) "
+                              "VALUES (?, ?, ?)",
+                              "dsi", steps[i].version, steps[i].name, sb_now_ms())))
+            goto out;
+    }
+    if (from < sb__sq_schema_latest()) {
+        char pragma[64];
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", sb__sq_schema_latest());
+        rc = sb__sq_exec(w, NULL, err, pragma, "");
+    }
+out:
+    rc = sb__sq_end(st, rc, err);
+    if (!rc) {
+        *from_version = from;
+        *to_version = sb__sq_schema_latest();
+    }
+    return rc;
+}
