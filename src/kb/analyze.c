@@ -29,7 +29,7 @@ static const char *const stopwords[] = {
     "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so",
     "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then",
     "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up",
-    "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why",
+    "very", "was", "we", "were", "while", "whom",
     "will", "with", "would", "you", "your", "yours", "yourself", "yourselves", "i'm", "it's",
     "don't", "can't", "doesn't", "isn't", "i've", "i'd", "let", "get", "s", "t", "also", "may",
     "might", "must", "shall", "want", "way", "possible", "anyone", "someone", "know", "please",

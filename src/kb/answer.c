@@ -150,7 +150,7 @@ int sb__kb_build_answer(const struct sb__kb_index *ix, const char *query, const 
     a->decision = SB_KB_ABSTAIN;
     struct sb__kb_scored top[CANDIDATES];
     struct sb__kb_qinfo qi;
-    size_t n = sb__kb_index_search(ix, query, lang, p, CANDIDATES, top, &qi);
+    size_t n = sb__kb_rank(ix, query, lang, p, CANDIDATES, top, &qi);
     struct sb__kb_features f = {0};
     if (n > 0 && qi.qmax > 0) {
         double norm = (1.0 + (p->group > 0 ? p->group : 0)) * qi.qmax;

@@ -194,7 +194,7 @@ int sb_kb_cmd_eval(int argc, char **argv)
         return 2;
     int answer_mode = strcmp(argv[0], "answer") == 0;
     const char *corpus = NULL, *queries = NULL, *qrels = NULL, *pred = NULL, *params = NULL,
-               *features = NULL, *lq = NULL, *lqrels = NULL;
+               *features = NULL, *lq = NULL, *lqrels = NULL, *rankfeat = NULL;
     double threshold = -1;
     int json = 0;
     long repeat = 1;
@@ -226,6 +226,8 @@ int sb_kb_cmd_eval(int argc, char **argv)
             params = v;
         else if (strcmp(a, "--features") == 0)
             features = v;
+        else if (strcmp(a, "--rank-features") == 0)
+            rankfeat = v;
         else if (strcmp(a, "--threshold") == 0)
             threshold = strtod(v, NULL);
         else if (strcmp(a, "--learn-queries") == 0)
@@ -247,7 +249,7 @@ int sb_kb_cmd_eval(int argc, char **argv)
     struct sb_error err = {0};
     struct eval_set set = {0}, learn = {0};
     struct sb_kb *kb = NULL;
-    FILE *pf = NULL, *ff = NULL;
+    FILE *pf = NULL, *ff = NULL, *rf = NULL;
     double *times = NULL;
     int status = 0;
     if (load_queries(queries, &set, &err) || load_qrels(qrels, &set, &err) ||
@@ -278,6 +280,8 @@ int sb_kb_cmd_eval(int argc, char **argv)
         status = 2;
         goto out;
     }
+    if (p->wn > 0)
+        sb__kb_wordnet_load();
     if (threshold >= 0)
         sb_kb_set_threshold(kb, threshold);
     if (pred && !(pf = fopen(pred, "w"))) {
@@ -287,6 +291,11 @@ int sb_kb_cmd_eval(int argc, char **argv)
     }
     if (features && !(ff = fopen(features, "w"))) {
         fprintf(stderr, "switchboard eval %s: cannot write %s\n", argv[0], features);
+        status = 1;
+        goto out;
+    }
+    if (rankfeat && !(rf = fopen(rankfeat, "w"))) {
+        fprintf(stderr, "switchboard eval %s: cannot write %s\n", argv[0], rankfeat);
         status = 1;
         goto out;
     }
@@ -305,8 +314,26 @@ int sb_kb_cmd_eval(int argc, char **argv)
             size_t n = 0;
             for (long r = 0; r < repeat; r++) {
                 int64_t t0 = sb_mono_ns();
-                n = sb__kb_index_search(ix, q->text, NULL, p, 10, top, NULL);
+                n = sb__kb_rank(ix, q->text, NULL, p, 10, top, NULL);
                 times[ntimes++] = (double)(sb_mono_ns() - t0) / 1e6;
+            }
+            if (rf) {
+                /* first-stage candidates and their reranking features, to fit the model */
+                struct sb__kb_params p1 = *p;
+                p1.rerank = 0;
+                struct sb__kb_scored cand[SB__KB_RERANK_DEPTH];
+                size_t nc = sb__kb_index_search(ix, q->text, NULL, &p1, SB__KB_RERANK_DEPTH,
+                                                cand, NULL);
+                double(*fv)[SB__KB_RF_N] = sb_malloc((nc ? nc : 1) * sizeof(*fv));
+                sb__kb_index_features(ix, q->text, NULL, &p1, cand, nc, fv);
+                for (size_t c = 0; c < nc; c++) {
+                    const char *id = sb__kb_index_doc(ix, cand[c].slot)->id;
+                    fprintf(rf, "%s\t%s\t%d", q->id, id, is_rel(q, id));
+                    for (int j = 0; j < SB__KB_RF_N; j++)
+                        fprintf(rf, "\t%.6f", fv[c][j]);
+                    fprintf(rf, "\n");
+                }
+                free(fv);
             }
             double dcg = 0, idcg = 0;
             size_t found5 = 0;
@@ -433,6 +460,8 @@ out:
         fclose(pf);
     if (ff)
         fclose(ff);
+    if (rf)
+        fclose(rf);
     free(times);
     sb_kb_close(kb);
     set_cleanup(&set);

@@ -511,6 +511,7 @@ void sb__kb_params_default(struct sb__kb_params *p)
     p->group = 1.0;
     p->fuzzy = 0.5;
     p->join = 1.0;
+    p->wn = 0.2; /* CV on train: NDCG@10 +0.006; 0 when WordNet is not installed */
 }
 
 int sb__kb_params_parse(struct sb__kb_params *p, const char *spec, struct sb_error *err)
@@ -534,6 +535,10 @@ int sb__kb_params_parse(struct sb__kb_params *p, const char *spec, struct sb_err
         {"fuzzy", offsetof(struct sb__kb_params, fuzzy), 0},
         {"join", offsetof(struct sb__kb_params, join), 0},
         {"gsum", offsetof(struct sb__kb_params, gsum), 0},
+        {"wn", offsetof(struct sb__kb_params, wn), 0},
+        {"sub", offsetof(struct sb__kb_params, sub), 0},
+        {"rerank", offsetof(struct sb__kb_params, rerank), 1},
+        {"phrase", offsetof(struct sb__kb_params, phrase), 0},
     };
     const char *s = spec;
     while (s && *s) {
@@ -565,6 +570,7 @@ struct qterm {
     uint32_t id;
     double weight; /* query weight (count, or expansion weight) */
     double idf;
+    int extra;     /* 1 for expansion terms (not written by the customer) */
 };
 
 static int cmp_scored(const void *a, const void *b)
@@ -709,6 +715,186 @@ static int fuzzy_match(const struct sb__kb_index *ix, const char *w, uint32_t *o
     return best_d <= max;
 }
 
+
+#define EXTRA_MAX 64 /* expansion terms per query */
+
+/* Adds an expansion term, keeping the larger weight when it is already there. */
+static void add_extra(const struct sb__kb_index *ix, struct qterm *extra, size_t *n, uint32_t id,
+                      double weight)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (extra[i].id == id) {
+            if (weight > extra[i].weight)
+                extra[i].weight = weight;
+            return;
+        }
+    }
+    if (*n >= EXTRA_MAX)
+        return;
+    extra[*n].id = id;
+    extra[*n].weight = weight;
+    extra[*n].idf = idf_of(ix, ix->terms[id].n);
+    (*n)++;
+}
+
+static int is_digits(const char *w)
+{
+    for (; *w; w++) {
+        if (*w < '0' || *w > '9')
+            return 0;
+    }
+    return 1;
+}
+
+/* WordNet synonyms of the stemmed word `w` that occur in the index. */
+static void add_synonyms(const struct sb__kb_index *ix, const char *w, double weight,
+                         struct qterm *extra, size_t *n)
+{
+    const char *syn[16];
+    size_t ns = sb__kb_wordnet_synonyms(w, syn, 16);
+    for (size_t i = 0; i < ns; i++) {
+        uint32_t id;
+        if (smap_get(&ix->term_ids, syn[i], &id) && ix->terms[id].n)
+            add_extra(ix, extra, n, id, weight);
+    }
+}
+
+/*
+ * Index terms of 4+ bytes that contain a query word of 4+ bytes or are contained in it:
+ * morphological relatives the stemmer does not join ("strike"/"strikethrough",
+ * "reupload"/"upload", "unfriend"/"friend"). One pass over the vocabulary for all words.
+ */
+static void add_containing(const struct sb__kb_index *ix, const struct sb__kb_tokens *tok,
+                           double weight, struct qterm *extra, size_t *n)
+{
+    const char *w[32];
+    size_t lw[32], nw = 0;
+    for (size_t i = 0; i < tok->n && nw < 32; i++) {
+        const char *t = tok->buf + tok->off[i];
+        size_t l = strlen(t);
+        if (l < 4 || is_cjk_term(t) || is_digits(t))
+            continue;
+        int dup = 0;
+        for (size_t j = 0; j < nw && !dup; j++)
+            dup = strcmp(w[j], t) == 0;
+        if (!dup) {
+            w[nw] = t;
+            lw[nw++] = l;
+        }
+    }
+    if (!nw)
+        return;
+    for (size_t i = 0; i < ix->term_ids.cap; i++) {
+        const char *k = ix->term_ids.keys[i];
+        if (!k || k == TOMB || is_cjk_term(k))
+            continue;
+        size_t lk = strlen(k);
+        if (lk < 4)
+            continue;
+        uint32_t id = ix->term_ids.vals[i];
+        if (!ix->terms[id].n)
+            continue;
+        for (size_t j = 0; j < nw; j++) {
+            if (lk == lw[j] || !(lk > lw[j] ? strstr(k, w[j]) : strstr(w[j], k)))
+                continue;
+            add_extra(ix, extra, n, id, weight);
+            break;
+        }
+    }
+}
+
+/*
+ * The weighted query terms of `tok` (the analysed query): its known terms, then expansion terms
+ * (flagged `extra`), sorted by term id. Returns the array (free with free()) and its length in
+ * *nq; `qi` (may be NULL) receives query-level evidence.
+ */
+static struct qterm *build_query(const struct sb__kb_index *ix, const struct sb__kb_tokens *tokp,
+                                 const struct sb__kb_params *p, size_t *nq_out,
+                                 struct sb__kb_qinfo *qi)
+{
+    const struct sb__kb_tokens tok = *tokp;
+    struct qterm *q = sb_malloc((tok.n + EXTRA_MAX + (size_t)(p->prf_terms > 0 ? p->prf_terms : 0) + 1) *
+                                sizeof(*q));
+    size_t nq = 0, ndistinct = 0;
+    uint32_t *ids = sb_malloc((tok.n + 1) * sizeof(uint32_t));
+    size_t nids = 0;
+    /* extra query terms: corrections of misspelt words, joined word pairs, synonyms and
+     * longer/shorter forms of a word */
+    struct qterm extra[EXTRA_MAX];
+    size_t nextra = 0;
+    for (size_t i = 0; i < tok.n; i++) {
+        uint32_t id;
+        const char *w = tok.buf + tok.off[i];
+        if (p->join > 0 && i + 1 < tok.n) {
+            /* "git hub" -> "github", "drop box" -> "dropbox" */
+            char jw[2 * 64 + 1];
+            const char *w2 = tok.buf + tok.off[i + 1];
+            size_t l1 = strlen(w), l2 = strlen(w2);
+            if (l1 + l2 < sizeof(jw)) {
+                memcpy(jw, w, l1);
+                memcpy(jw + l1, w2, l2 + 1);
+                uint32_t jid;
+                if (smap_get(&ix->term_ids, jw, &jid) && ix->terms[jid].n)
+                    add_extra(ix, extra, &nextra, jid, p->join);
+            }
+        }
+        int dup = 0;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = strcmp(tok.buf + tok.off[j], w) == 0;
+        if (!dup && p->wn > 0 && !is_cjk_term(w))
+            add_synonyms(ix, w, p->wn, extra, &nextra);
+        if (!smap_get(&ix->term_ids, w, &id) || ix->terms[id].n == 0) {
+            /* unknown term: counts for coverage; a close spelling may stand in for it */
+            /* an unknown CJK bigram usually spans a word boundary: not evidence of a gap */
+            ndistinct += !dup && !is_cjk_term(w);
+            uint32_t fid = 0;
+            if (!dup && p->fuzzy > 0 && fuzzy_match(ix, w, &fid))
+                add_extra(ix, extra, &nextra, fid, p->fuzzy);
+            continue;
+        }
+        ids[nids++] = id;
+    }
+    if (p->sub > 0)
+        add_containing(ix, &tok, p->sub, extra, &nextra);
+    qsort(ids, nids, sizeof(uint32_t), cmp_u32);
+    for (size_t i = 0; i < nids; i++) {
+        if (nq && q[nq - 1].id == ids[i]) {
+            q[nq - 1].weight += 1.0;
+            continue;
+        }
+        q[nq].id = ids[i];
+        q[nq].weight = 1.0;
+        q[nq].extra = 0;
+        q[nq].idf = idf_of(ix, ix->terms[ids[i]].n);
+        nq++;
+    }
+    free(ids);
+    ndistinct += nq;
+    size_t nreal = nq, nextra_added = 0;
+    double qmax_real = 0;
+    for (size_t i = 0; i < nq; i++)
+        qmax_real += q[i].weight * q[i].idf;
+    for (size_t i = 0; i < nextra; i++) {
+        int have = 0;
+        for (size_t j = 0; j < nreal && !have; j++)
+            have = q[j].id == extra[i].id;
+        if (!have) {
+            q[nq] = extra[i];
+            q[nq++].extra = 1;
+            nextra_added++;
+        }
+    }
+    (void)nreal;
+    qsort(q, nq, sizeof(*q), cmp_qterm);
+    if (qi) {
+        qi->n_terms = ndistinct;
+        qi->n_known = nq - nextra_added;
+        qi->qmax = qmax_real;
+    }
+    *nq_out = nq;
+    return q;
+}
+
 size_t sb__kb_index_search(const struct sb__kb_index *ix, const char *query, const char *lang,
                            const struct sb__kb_params *p, size_t k, struct sb__kb_scored *out,
                            struct sb__kb_qinfo *qi)
@@ -719,84 +905,9 @@ size_t sb__kb_index_search(const struct sb__kb_index *ix, const char *query, con
         return 0;
     struct sb__kb_tokens tok = {0};
     sb__kb_analyze(query, strlen(query), lang, &tok);
-    struct qterm *q = sb_malloc((tok.n + 16 + (size_t)(p->prf_terms > 0 ? p->prf_terms : 0) + 1) *
-                                sizeof(*q));
-    size_t nq = 0, ndistinct = 0;
-    uint32_t *ids = sb_malloc((tok.n + 1) * sizeof(uint32_t));
-    size_t nids = 0;
-    /* extra query terms: corrections of misspelt words and joined word pairs */
-    struct qterm extra[16];
-    size_t nextra = 0;
-    for (size_t i = 0; i < tok.n; i++) {
-        uint32_t id;
-        const char *w = tok.buf + tok.off[i];
-        if (p->join > 0 && i + 1 < tok.n && nextra < 16) {
-            /* "git hub" -> "github", "drop box" -> "dropbox" */
-            char jw[2 * 64 + 1];
-            const char *w2 = tok.buf + tok.off[i + 1];
-            size_t l1 = strlen(w), l2 = strlen(w2);
-            if (l1 + l2 < sizeof(jw)) {
-                memcpy(jw, w, l1);
-                memcpy(jw + l1, w2, l2 + 1);
-                uint32_t jid;
-                if (smap_get(&ix->term_ids, jw, &jid) && ix->terms[jid].n) {
-                    extra[nextra].id = jid;
-                    extra[nextra].weight = p->join;
-                    extra[nextra].idf = idf_of(ix, ix->terms[jid].n);
-                    nextra++;
-                }
-            }
-        }
-        if (!smap_get(&ix->term_ids, w, &id) || ix->terms[id].n == 0) {
-            /* unknown term: counts for coverage; a close spelling may stand in for it */
-            int dup = 0;
-            for (size_t j = 0; j < i && !dup; j++)
-                dup = strcmp(tok.buf + tok.off[j], w) == 0;
-            /* an unknown CJK bigram usually spans a word boundary: not evidence of a gap */
-            ndistinct += !dup && !is_cjk_term(w);
-            uint32_t fid = 0;
-            if (!dup && p->fuzzy > 0 && nextra < 16 && fuzzy_match(ix, w, &fid)) {
-                extra[nextra].id = fid;
-                extra[nextra].weight = p->fuzzy;
-                extra[nextra].idf = idf_of(ix, ix->terms[fid].n);
-                nextra++;
-            }
-            continue;
-        }
-        ids[nids++] = id;
-    }
-    qsort(ids, nids, sizeof(uint32_t), cmp_u32);
-    for (size_t i = 0; i < nids; i++) {
-        if (nq && q[nq - 1].id == ids[i]) {
-            q[nq - 1].weight += 1.0;
-            continue;
-        }
-        q[nq].id = ids[i];
-        q[nq].weight = 1.0;
-        q[nq].idf = idf_of(ix, ix->terms[ids[i]].n);
-        nq++;
-    }
-    free(ids);
+    size_t nq = 0;
+    struct qterm *q = build_query(ix, &tok, p, &nq, qi);
     sb__kb_tokens_cleanup(&tok);
-    ndistinct += nq;
-    size_t nreal = nq, nextra_added = 0;
-    for (size_t i = 0; i < nextra; i++) {
-        int have = 0;
-        for (size_t j = 0; j < nq && !have; j++)
-            have = q[j].id == extra[i].id;
-        if (!have) {
-            q[nq++] = extra[i];
-            nextra_added++;
-        }
-    }
-    (void)nreal;
-    qsort(q, nq, sizeof(*q), cmp_qterm);
-    if (qi) {
-        qi->n_terms = ndistinct;
-        qi->n_known = nq - nextra_added;
-        for (size_t i = 0; i < nq; i++)
-            qi->qmax += q[i].weight * q[i].idf;
-    }
     if (nq == 0) {
         free(q);
         return 0;
@@ -844,6 +955,7 @@ size_t sb__kb_index_search(const struct sb__kb_index *ix, const char *query, con
                     cand[ncand].id = id;
                     cand[ncand].idf = idf_of(ix, t->n);
                     cand[ncand].weight = 0;
+                    cand[ncand].extra = 1;
                     ncand++;
                 }
                 cand[c].weight += 1.0 / (double)nt;
@@ -919,4 +1031,168 @@ void sb__kb_index_coverage(const struct sb__kb_index *ix, uint32_t slot, const c
         *any = in_any / total;
         *title = in_title / total;
     }
+}
+
+/* ---- reranking features ---- */
+
+/* Phrasing-level evidence of one line of the title field against the query. */
+static void line_features(const struct sb__kb_index *ix, const char *line, size_t len,
+                          const char *lang, const struct sb__kb_tokens *qt, double qtotal,
+                          const struct qterm *q, size_t nq, double *fc, double *rc, double *bg,
+                          double *ln)
+{
+    struct sb__kb_tokens lt = {0};
+    sb__kb_analyze(line, len, lang, &lt);
+    double in_q = 0, lsum = 0, fsum = 0;
+    for (size_t i = 0; i < lt.n; i++) {
+        const char *t = lt.buf + lt.off[i];
+        int dup = 0;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = strcmp(lt.buf + lt.off[j], t) == 0;
+        uint32_t id;
+        if (dup || !smap_get(&ix->term_ids, t, &id))
+            continue;
+        double idf = idf_of(ix, ix->terms[id].n);
+        lsum += idf;
+        struct qterm key = {.id = id};
+        const struct qterm *hit = bsearch(&key, q, nq, sizeof(*q), cmp_qterm);
+        if (hit) {
+            in_q += hit->extra ? idf * (hit->weight < 1 ? hit->weight : 1) : idf;
+            if (!hit->extra)
+                fsum += idf;
+        }
+    }
+    size_t pairs = 0, found = 0;
+    for (size_t i = 0; i + 1 < qt->n; i++) {
+        const char *a = qt->buf + qt->off[i], *b = qt->buf + qt->off[i + 1];
+        pairs++;
+        for (size_t j = 0; j + 1 < lt.n; j++) {
+            if (strcmp(lt.buf + lt.off[j], a) == 0 && strcmp(lt.buf + lt.off[j + 1], b) == 0) {
+                found++;
+                break;
+            }
+        }
+    }
+    *fc = qtotal > 0 ? fsum / qtotal : 0;
+    *rc = lsum > 0 ? in_q / lsum : 0;
+    *bg = pairs ? (double)found / (double)pairs : 0;
+    *ln = log(1.0 + (double)lt.n);
+    sb__kb_tokens_cleanup(&lt);
+}
+
+void sb__kb_index_features(const struct sb__kb_index *ix, const char *query, const char *lang,
+                           const struct sb__kb_params *p, const struct sb__kb_scored *cand,
+                           size_t n, double (*feat)[SB__KB_RF_N])
+{
+    memset(feat, 0, n * sizeof(*feat));
+    if (!ix || !n || !query)
+        return;
+    struct sb__kb_tokens tok = {0};
+    sb__kb_analyze(query, strlen(query), lang, &tok);
+    size_t nq = 0;
+    struct sb__kb_qinfo qi;
+    struct qterm *q = build_query(ix, &tok, p, &nq, &qi);
+    double qmax = qi.qmax > 0 ? qi.qmax : 1.0;
+    double total = 0;
+    for (size_t j = 0; j < nq; j++)
+        total += q[j].extra ? 0 : q[j].idf;
+    total += (double)(qi.n_terms - qi.n_known) * idf_of(ix, 0);
+    uint32_t *cm = sb_calloc(ix->nslots, sizeof(uint32_t));
+    for (size_t i = 0; i < n; i++)
+        cm[cand[i].slot] = (uint32_t)i + 1;
+    uint64_t *mask = sb_calloc(n, sizeof(uint64_t));
+    double avg[SB__KB_NF];
+    for (int f = 0; f < SB__KB_NF; f++)
+        avg[f] = ix->live ? ix->len_sum[f] / (double)ix->live : 1.0;
+    size_t real = 0;
+    for (size_t j = 0; j < nq; j++) {
+        const struct term *t = &ix->terms[q[j].id];
+        double wq = q[j].weight * q[j].idf;
+        for (uint32_t m = 0; m < t->n; m++) {
+            const struct posting *po = &t->p[m];
+            uint32_t c = cm[po->slot];
+            if (!c)
+                continue;
+            c--;
+            const struct slot *sl = &ix->slots[po->slot];
+            double tfs[SB__KB_NF] = {0}, tf = 0;
+            for (int f = 0; f < SB__KB_NF; f++) {
+                if (!po->tf[f])
+                    continue;
+                double norm = 1.0 - p->b[f] + p->b[f] * (avg[f] > 0 ? sl->len[f] / avg[f] : 1.0);
+                tfs[f] = p->w[f] * po->tf[f] / norm;
+                tf += tfs[f];
+            }
+            if (q[j].extra) {
+                feat[c][SB__KB_RF_EXTRA] += wq * tf / (p->k1 + tf) / qmax;
+                continue;
+            }
+            double tt = tfs[SB__KB_F_TITLE], tb = tfs[SB__KB_F_BODY] + tfs[SB__KB_F_META];
+            feat[c][SB__KB_RF_TITLE] += wq * tt / (p->k1 + tt) / qmax;
+            feat[c][SB__KB_RF_BODY] += wq * tb / (p->k1 + tb) / qmax;
+            feat[c][SB__KB_RF_COV] += q[j].idf;
+            if (po->tf[SB__KB_F_TITLE])
+                feat[c][SB__KB_RF_COVT] += q[j].idf;
+            if (real < 64)
+                mask[c] |= 1ull << real;
+        }
+        real += !q[j].extra;
+    }
+    double gnorm = (1.0 + (p->group > 0 ? p->group : 0)) * qmax;
+    for (size_t i = 0; i < n; i++) {
+        double *f = feat[i];
+        f[SB__KB_RF_BASE] = cand[i].score / gnorm;
+        f[SB__KB_RF_COV] = total > 0 ? f[SB__KB_RF_COV] / total : 0;
+        f[SB__KB_RF_COVT] = total > 0 ? f[SB__KB_RF_COVT] / total : 0;
+        f[SB__KB_RF_RANK] = log(1.0 + (double)i);
+        /* the group's union of matched terms and its best body among the candidates */
+        uint32_t g = ix->slots[cand[i].slot].group;
+        uint64_t gm = 0;
+        double gb = 0;
+        for (size_t j = 0; j < n; j++) {
+            if (ix->slots[cand[j].slot].group != g)
+                continue;
+            gm |= mask[j];
+            if (feat[j][SB__KB_RF_BODY] > gb)
+                gb = feat[j][SB__KB_RF_BODY];
+        }
+        double cg = 0;
+        size_t r = 0;
+        for (size_t j = 0; j < nq; j++) {
+            if (q[j].extra)
+                continue;
+            if (r < 64 && (gm >> r & 1))
+                cg += q[j].idf;
+            r++;
+        }
+        f[SB__KB_RF_COVG] = total > 0 ? cg / total : 0;
+        f[SB__KB_RF_GBODY] = gb;
+        /* the best matching phrasing: title, each question, heading */
+        const struct sb_kb_doc *d = &ix->slots[cand[i].slot].doc;
+        const char *lines[3] = {d->title, d->questions, d->heading};
+        double best = -1;
+        for (int li = 0; li < 3; li++) {
+            const char *s = lines[li];
+            while (s && *s) {
+                const char *e = strchr(s, '\n');
+                size_t len = e ? (size_t)(e - s) : strlen(s);
+                if (len) {
+                    double fc, rc, bg, ln;
+                    line_features(ix, s, len, lang, &tok, total, q, nq, &fc, &rc, &bg, &ln);
+                    if (fc + rc > best) {
+                        best = fc + rc;
+                        f[SB__KB_RF_LFC] = fc;
+                        f[SB__KB_RF_LRC] = rc;
+                        f[SB__KB_RF_LBG] = bg;
+                        f[SB__KB_RF_LLEN] = ln;
+                    }
+                }
+                s = e ? e + 1 : NULL;
+            }
+        }
+    }
+    free(mask);
+    free(cm);
+    free(q);
+    sb__kb_tokens_cleanup(&tok);
 }

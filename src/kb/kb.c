@@ -153,6 +153,8 @@ int sb_kb_open(const char *data_dir, struct sb_kb **out, struct sb_error *err)
     pthread_rwlock_init(&kb->lock, NULL);
     pthread_mutex_init(&kb->wmu, NULL);
     sb__kb_params_default(&kb->params);
+    if (kb->params.wn > 0)
+        sb__kb_wordnet_load(); /* once per process; queries never wait for it */
     kb->threshold = SB__KB_DEFAULT_THRESHOLD;
     int rc = 0;
     if (data_dir) {
@@ -455,7 +457,7 @@ int sb_kb_search(struct sb_kb *kb, int64_t tenant, const char *text, const char 
     struct sb__kb_scored top[100];
     pthread_rwlock_rdlock(&kb->lock);
     const struct sb__kb_index *ix = tenant_ix(kb, tenant, 0);
-    size_t m = sb__kb_index_search(ix, text, lang, &kb->params, k, top, NULL);
+    size_t m = sb__kb_rank(ix, text, lang, &kb->params, k, top, NULL);
     struct sb_kb_hit *h = m ? sb_calloc(m, sizeof(*h)) : NULL;
     for (size_t i = 0; i < m; i++) {
         const struct sb_kb_doc *d = sb__kb_index_doc(ix, top[i].slot);

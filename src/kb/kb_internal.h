@@ -34,6 +34,18 @@ void sb__kb_analyze(const char *text, size_t len, const char *lang, struct sb__k
 /* 1 if `w` (case-folded) is an English stop word. */
 int sb__kb_is_stopword(const char *w, size_t len);
 
+/* ---- WordNet synonyms (wordnet.c) ---- */
+
+#ifndef SB__KB_WORDNET_DIR
+#define SB__KB_WORDNET_DIR "/usr/share/wordnet" /* Debian wordnet-base */
+#endif
+/* Loads the database once per process (SB_WORDNET_DIR or SB__KB_WORDNET_DIR); 1 when
+ * synonyms are available. Thread-safe; about 0.3 s the first time. */
+int sb__kb_wordnet_load(void);
+int sb__kb_wordnet_ready(void);
+/* Synonyms of a stemmed English term (stemmed, borrowed for the process lifetime). */
+size_t sb__kb_wordnet_synonyms(const char *stem, const char **out, size_t max);
+
 /* ---- ranking parameters ---- */
 
 enum { SB__KB_F_TITLE = 0, SB__KB_F_BODY = 1, SB__KB_F_META = 2, SB__KB_NF = 3 };
@@ -51,6 +63,12 @@ struct sb__kb_params {
     double gsum;     /* 0: a group scores its best member; >0: the mean of its members' scores
                       * (1 = plain mean; between 0 and 1 leans towards the sum) */
     double join;     /* query weight of two adjacent words joined ("git hub") (0 = off) */
+    double wn;       /* query weight of WordNet synonyms of English query terms (0 = off) */
+    double phrase;   /* weight of the best phrasing's word share (SB__KB_RF_LRC) added to the
+                      * scaled first-stage score of the top candidates (0 = off) */
+    int rerank;      /* 1: reorder the first stage with the learned reranker (rerank.c) */
+    double sub;      /* query weight of index terms containing a query term or contained in
+                      * it, 4+ letters ("striked"/"strikethrough", "reupload") (0 = off) */
 };
 
 /* The defaults chosen by cross-validation (docs/kb.md). */
@@ -104,6 +122,42 @@ size_t sb__kb_index_list(const struct sb__kb_index *ix, const char *after,
 size_t sb__kb_index_search(const struct sb__kb_index *ix, const char *query, const char *lang,
                            const struct sb__kb_params *p, size_t k, struct sb__kb_scored *out,
                            struct sb__kb_qinfo *qi);
+
+/* ---- reranking (index.c features, rerank.c model) ---- */
+
+/* Features of a candidate entry for the learned reranker (all scaled to about 0..1). */
+enum {
+    SB__KB_RF_BASE,  /* first-stage score (BM25F + group lift) / its upper bound */
+    SB__KB_RF_TITLE, /* BM25 of the query's own terms in the title field / bound */
+    SB__KB_RF_BODY,  /* same in body + meta */
+    SB__KB_RF_EXTRA, /* score of expansion terms (synonyms, spellings, joins) / bound */
+    SB__KB_RF_COV,   /* idf-weighted share of the query's words found in the entry */
+    SB__KB_RF_COVT,  /* ... in its title field */
+    SB__KB_RF_COVG,  /* ... in any candidate of its group */
+    SB__KB_RF_GBODY, /* best body score of its group among the candidates */
+    SB__KB_RF_LFC,   /* best phrasing: share of the query's words it has */
+    SB__KB_RF_LRC,   /* best phrasing: idf-weighted share of its words the query has */
+    SB__KB_RF_LBG,   /* best phrasing: share of the query's adjacent word pairs it has */
+    SB__KB_RF_LLEN,  /* best phrasing: log(1 + terms) */
+    SB__KB_RF_RANK,  /* log(1 + first-stage rank) */
+    SB__KB_RF_N
+};
+
+/* Features of `n` candidates (from sb__kb_index_search) for `query`. */
+void sb__kb_index_features(const struct sb__kb_index *ix, const char *query, const char *lang,
+                           const struct sb__kb_params *p, const struct sb__kb_scored *cand,
+                           size_t n, double (*feat)[SB__KB_RF_N]);
+
+#define SB__KB_RERANK_DEPTH 30 /* first-stage candidates the reranker reorders */
+
+/*
+ * The ranking the bot uses: the first stage (sb__kb_index_search) for the best
+ * SB__KB_RERANK_DEPTH entries, reordered by the learned reranker when p->rerank is set, cut
+ * to `k`. Same contract as sb__kb_index_search.
+ */
+size_t sb__kb_rank(const struct sb__kb_index *ix, const char *query, const char *lang,
+                   const struct sb__kb_params *p, size_t k, struct sb__kb_scored *out,
+                   struct sb__kb_qinfo *qi);
 
 /* ---- answers (answer.c) ---- */
 

@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * English synonyms for query expansion, from the WordNet 3.0 database that Debian's
+ * `wordnet-base` package installs (/usr/share/wordnet; SB_WORDNET_DIR overrides it). The
+ * database is read once per process: for every single-word lemma, the other single-word lemmas
+ * of its most frequent senses (index.<pos> lists a lemma's synsets by frequency; the synset's
+ * words are read at their byte offset in data.<pos>) become its synonyms. Everything is stored
+ * stemmed with the same Snowball stemmer as the index, so a query term maps directly to index
+ * terms. Without the database, expansion is simply off (sb__kb_wordnet_ready() is 0).
+ *
+ * Thread-safe after loading: the table is read-only once sb__kb_wordnet_load() has returned
+ * (pthread_once).
+ */
+#include "kb_internal.h"
+
+#include "sb/mem.h"
+
+#include <fcntl.h>
+#include <libstemmer.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define WN_SENSES 2      /* senses per lemma and part of speech whose synonyms are kept */
+#define WN_SYN_MAX 12    /* synonyms kept per stem */
+#define WN_WORD_MAX 40
+
+struct wn_entry {
+    char *stem;
+    uint32_t first, n; /* range in syn_off */
+};
+
+static struct {
+    int ready;
+    struct wn_entry *tab; /* open addressing by stem */
+    size_t cap, used;
+    char *pool; /* NUL-separated synonym stems */
+    size_t pool_len, pool_cap;
+    uint32_t *syn_off;
+    size_t nsyn, syn_cap;
+} wn;
+
+static pthread_once_t wn_once = PTHREAD_ONCE_INIT;
+
+static uint64_t wn_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static struct wn_entry *wn_slot(const char *stem, int create)
+{
+    if (!wn.cap)
+        return NULL;
+    size_t mask = wn.cap - 1;
+    for (size_t i = wn_hash(stem) & mask;; i = (i + 1) & mask) {
+        if (!wn.tab[i].stem) {
+            if (!create || (wn.used + 1) * 4 > wn.cap * 3)
+                return NULL;
+            wn.used++;
+            wn.tab[i].stem = sb_strdup(stem);
+            return &wn.tab[i];
+        }
+        if (strcmp(wn.tab[i].stem, stem) == 0)
+            return &wn.tab[i];
+    }
+}
+
+struct mapped {
+    const char *p;
+    size_t n;
+};
+
+static int map_file(const char *dir, const char *name, struct mapped *m)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size <= 0) {
+        close(fd);
+        return -1;
+    }
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED)
+        return -1;
+    m->p = p;
+    m->n = (size_t)st.st_size;
+    return 0;
+}
+
+/* Stems one lowercase single word (letters only); 0 when it is not one. */
+static int stem_word(struct sb_stemmer *st, const char *w, size_t n, char *out, size_t cap)
+{
+    if (n == 0 || n >= WN_WORD_MAX || n >= cap)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = w[i];
+        if (!((c >= 'a' && c <= 'z') || c == '-'))
+            return 0;
+    }
+    if (sb__kb_is_stopword(w, n))
+        return 0;
+    const sb_symbol *s = sb_stemmer_stem(st, (const sb_symbol *)w, (int)n);
+    int sn = s ? sb_stemmer_length(st) : 0;
+    if (sn <= 0 || (size_t)sn >= cap)
+        return 0;
+    memcpy(out, s, (size_t)sn);
+    out[sn] = '\0';
+    return 1;
+}
+
+/* The words of the synset at `off` in a data file, stemmed, into syn[] (distinct). */
+static size_t synset_words(struct sb_stemmer *st, const struct mapped *data, unsigned long off,
+                           char syn[][WN_WORD_MAX], size_t have, size_t max)
+{
+    if (off >= data->n)
+        return have;
+    const char *p = data->p + off, *end = data->p + data->n;
+    /* offset lex_filenum ss_type w_cnt (hex) word lex_id ... */
+    int field = 0;
+    long wcnt = -1;
+    while (p < end && *p != '\n' && field < 4) {
+        while (p < end && *p == ' ')
+            p++;
+        const char *t = p;
+        while (p < end && *p != ' ' && *p != '\n')
+            p++;
+        if (field == 3) {
+            char hex[8] = {0};
+            size_t l = (size_t)(p - t) < 7 ? (size_t)(p - t) : 7;
+            memcpy(hex, t, l);
+            wcnt = strtol(hex, NULL, 16);
+        }
+        field++;
+    }
+    for (long i = 0; i < wcnt && p < end && *p != '\n'; i++) {
+        while (p < end && *p == ' ')
+            p++;
+        const char *w = p;
+        while (p < end && *p != ' ' && *p != '\n')
+            p++;
+        size_t wl = (size_t)(p - w);
+        /* adjective markers such as "(a)" end some words */
+        const char *paren = memchr(w, '(', wl);
+        if (paren)
+            wl = (size_t)(paren - w);
+        while (p < end && *p == ' ')
+            p++;
+        while (p < end && *p != ' ' && *p != '\n')
+            p++; /* lex_id */
+        char lw[WN_WORD_MAX], stem[WN_WORD_MAX];
+        if (wl == 0 || wl >= sizeof(lw) || memchr(w, '_', wl))
+            continue; /* multi-word lemmas are not single index terms */
+        for (size_t k = 0; k < wl; k++)
+            lw[k] = (char)(w[k] >= 'A' && w[k] <= 'Z' ? w[k] | 0x20 : w[k]);
+        if (!stem_word(st, lw, wl, stem, sizeof(stem)))
+            continue;
+        int dup = 0;
+        for (size_t k = 0; k < have && !dup; k++)
+            dup = strcmp(syn[k], stem) == 0;
+        if (!dup && have < max)
+            memcpy(syn[have++], stem, strlen(stem) + 1);
+    }
+    return have;
+}
+
+static void add_syns(const char *stem, char syn[][WN_WORD_MAX], size_t n)
+{
+    struct wn_entry *e = wn_slot(stem, 1);
+    if (!e)
+        return; /* table full: the database is larger than expected */
+    /* several lemmas can share a stem: later ones append to a fresh range (old one leaks
+     * into the pool unused, which is bounded by the database size) */
+    char prev[WN_SYN_MAX][WN_WORD_MAX];
+    size_t np = 0;
+    for (uint32_t i = 0; i < e->n && np < WN_SYN_MAX; i++)
+        memcpy(prev[np++], wn.pool + wn.syn_off[e->first + i],
+               strlen(wn.pool + wn.syn_off[e->first + i]) + 1);
+    for (size_t i = 0; i < n && np < WN_SYN_MAX; i++) {
+        if (strcmp(syn[i], stem) == 0)
+            continue;
+        int dup = 0;
+        for (size_t k = 0; k < np && !dup; k++)
+            dup = strcmp(prev[k], syn[i]) == 0;
+        if (!dup)
+            memcpy(prev[np++], syn[i], strlen(syn[i]) + 1);
+    }
+    if (np == e->n)
+        return;
+    if (wn.nsyn + np > wn.syn_cap) {
+        wn.syn_cap = (wn.syn_cap + np) * 2;
+        wn.syn_off = sb_realloc(wn.syn_off, wn.syn_cap * sizeof(uint32_t));
+    }
+    e->first = (uint32_t)wn.nsyn;
+    e->n = (uint32_t)np;
+    for (size_t i = 0; i < np; i++) {
+        size_t l = strlen(prev[i]) + 1;
+        if (wn.pool_len + l > wn.pool_cap) {
+            wn.pool_cap = (wn.pool_cap + l) * 2;
+            wn.pool = sb_realloc(wn.pool, wn.pool_cap);
+        }
+        memcpy(wn.pool + wn.pool_len, prev[i], l);
+        wn.syn_off[wn.nsyn++] = (uint32_t)wn.pool_len;
+        wn.pool_len += l;
+    }
+}
+
+static void load_pos(struct sb_stemmer *st, const char *dir, const char *pos)
+{
+    char iname[32], dname[32];
+    snprintf(iname, sizeof(iname), "index.%s", pos);
+    snprintf(dname, sizeof(dname), "data.%s", pos);
+    struct mapped idx, data;
+    if (map_file(dir, iname, &idx))
+        return;
+    if (map_file(dir, dname, &data)) {
+        munmap((void *)idx.p, idx.n);
+        return;
+    }
+    const char *p = idx.p, *end = idx.p + idx.n;
+    while (p < end) {
+        const char *line = p;
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        p = nl ? nl + 1 : end;
+        if (*line == ' ' || le - line < 10)
+            continue; /* licence header */
+        /* lemma pos synset_cnt p_cnt [ptr]{p_cnt} sense_cnt tagsense_cnt offsets... */
+        char tok[64][24];
+        size_t nt = 0;
+        for (const char *q = line; q < le && nt < 64;) {
+            while (q < le && *q == ' ')
+                q++;
+            const char *t = q;
+            while (q < le && *q != ' ')
+                q++;
+            size_t tl = (size_t)(q - t);
+            if (tl == 0)
+                break;
+            if (tl >= sizeof(tok[0]))
+                tl = sizeof(tok[0]) - 1;
+            memcpy(tok[nt], t, tl);
+            tok[nt++][tl] = '\0';
+        }
+        if (nt < 6)
+            continue;
+        char stem[WN_WORD_MAX];
+        if (strchr(tok[0], '_') || !stem_word(st, tok[0], strlen(tok[0]), stem, sizeof(stem)))
+            continue;
+        long nsyn = strtol(tok[2], NULL, 10), np = strtol(tok[3], NULL, 10);
+        size_t first = 4 + (size_t)np + 2;
+        char syn[WN_SYN_MAX][WN_WORD_MAX];
+        size_t have = 0;
+        for (long s = 0; s < nsyn && s < WN_SENSES && first + (size_t)s < nt; s++)
+            have = synset_words(st, &data, strtoul(tok[first + (size_t)s], NULL, 10), syn,
+                                have, WN_SYN_MAX);
+        if (have > 1)
+            add_syns(stem, syn, have);
+    }
+    munmap((void *)idx.p, idx.n);
+    munmap((void *)data.p, data.n);
+}
+
+static void wn_load_once(void)
+{
+    const char *dir = getenv("SB_WORDNET_DIR");
+    if (!dir || !dir[0])
+        dir = SB__KB_WORDNET_DIR;
+    struct sb_stemmer *st = sb_stemmer_new("en", "UTF_8");
+    if (!st)
+        return;
+    wn.cap = 1 << 18;
+    wn.tab = sb_calloc(wn.cap, sizeof(*wn.tab));
+    static const char *const pos[] = {"noun", "verb", "adj", "adv"};
+    for (size_t i = 0; i < 4; i++)
+        load_pos(st, dir, pos[i]);
+    sb_stemmer_delete(st);
+    wn.ready = wn.nsyn > 0;
+}
+
+int sb__kb_wordnet_load(void)
+{
+    pthread_once(&wn_once, wn_load_once);
+    return wn.ready;
+}
+
+int sb__kb_wordnet_ready(void)
+{
+    return wn.ready;
+}
+
+size_t sb__kb_wordnet_synonyms(const char *stem, const char **out, size_t max)
+{
+    if (!wn.ready)
+        return 0;
+    const struct wn_entry *e = wn_slot(stem, 0);
+    size_t n = 0;
+    for (uint32_t i = 0; e && i < e->n && n < max; i++)
+        out[n++] = wn.pool + wn.syn_off[e->first + i];
+    return n;
+}
