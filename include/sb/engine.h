@@ -26,6 +26,7 @@ struct sb_engine_event {
     int64_t seq;
     const char *type;
     const char *json;
+    int agents_only; /* an internal note: never sent to customers */
 };
 
 /* Called from engine threads (committer or workers); must not block for long. */
@@ -82,7 +83,11 @@ int sb_engine_update(struct sb_engine *e, sb_id tenant, sb_id conversation,
 
 /* Renders one stored event as the JSON text subscribers get (NULL if the event's rows are
  * gone). Free with free(). Used for WebSocket resume. */
-char *sb_engine_render_event(struct sb_engine *e, const struct sb_event *ev, sb_id *contact_id);
+char *sb_engine_render_event(struct sb_engine *e, const struct sb_event *ev, sb_id *contact_id,
+                             int *agents_only);
+
+/* 1 when the message is an internal note (agents only): inbound but not from the customer. */
+int sb_message_is_internal(const struct sb_message *m);
 
 /* Counters for /metrics. */
 struct sb_engine_stats {

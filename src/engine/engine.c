@@ -257,8 +257,13 @@ int sb_engine_update(struct sb_engine *e, sb_id tenant, sb_id conversation,
     return 0;
 }
 
+int sb_message_is_internal(const struct sb_message *m)
+{
+    return strcmp(m->direction, SB_DIR_IN) == 0 && strcmp(m->sender_kind, SB_SENDER_CUSTOMER) != 0;
+}
+
 static void publish_json(struct sb_engine *e, const char *type, sb_id tenant, sb_id conv,
-                         sb_id contact, int64_t seq, json_t *obj)
+                         sb_id contact, int64_t seq, int agents_only, json_t *obj)
 {
     if (!e->opt.publish) {
         json_decref(obj);
@@ -266,7 +271,7 @@ static void publish_json(struct sb_engine *e, const char *type, sb_id tenant, sb
     }
     char *text = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
-    struct sb_engine_event ev = {tenant, conv, contact, seq, type, text};
+    struct sb_engine_event ev = {tenant, conv, contact, seq, type, text, agents_only};
     e->opt.publish(e->opt.publish_ud, &ev);
     free(text);
 }
@@ -287,7 +292,8 @@ void sb__engine_publish_message(struct sb_engine *e, const struct sb_message *m,
     json_t *o = event_object("message.created", seq);
     json_object_set_new(o, "conversation", sb_render_conversation(&c));
     json_object_set_new(o, "message", sb_render_message(m));
-    publish_json(e, "message.created", m->tenant_id, c.id, c.contact_id, seq, o);
+    publish_json(e, "message.created", m->tenant_id, c.id, c.contact_id, seq,
+                 sb_message_is_internal(m), o);
     sb_conversation_cleanup(&c);
 }
 
@@ -296,11 +302,14 @@ void sb__engine_publish_conversation(struct sb_engine *e, const struct sb_conver
 {
     json_t *o = event_object("conversation.updated", seq);
     json_object_set_new(o, "conversation", sb_render_conversation(c));
-    publish_json(e, "conversation.updated", c->tenant_id, c->id, c->contact_id, seq, o);
+    publish_json(e, "conversation.updated", c->tenant_id, c->id, c->contact_id, seq, 0, o);
 }
 
-char *sb_engine_render_event(struct sb_engine *e, const struct sb_event *ev, sb_id *contact_id)
+char *sb_engine_render_event(struct sb_engine *e, const struct sb_event *ev, sb_id *contact_id,
+                             int *agents_only)
 {
+    if (agents_only)
+        *agents_only = 0;
     struct sb_conversation c = {0};
     if (!ev->conversation_id ||
         sb_store_conversation_get(e->opt.store, ev->tenant_id, ev->conversation_id, &c, NULL))
@@ -312,6 +321,8 @@ char *sb_engine_render_event(struct sb_engine *e, const struct sb_event *ev, sb_
             o = event_object(ev->type, ev->seq);
             json_object_set_new(o, "conversation", sb_render_conversation(&c));
             json_object_set_new(o, "message", sb_render_message(&m));
+            if (agents_only)
+                *agents_only = sb_message_is_internal(&m);
             sb_message_cleanup(&m);
         }
     } else if (strcmp(ev->type, "conversation.updated") == 0) {

@@ -94,6 +94,17 @@ static int decide(void *self, const struct sb_turn *t, struct sb_decision *out)
                 "非常抱歉给您带来不便，已为您转接人工客服处理，请稍候。", "complaint");
         goto out;
     }
+    if (is_intent(&u, "greeting") && strlen(text) <= 40) {
+        out->action = SB_ACT_REPLY;
+        out->text = sb_strdup(
+            zh ? "您好！我是自动助手，会根据本店的帮助文档和商品目录回答，并注明出处。"
+                 "如需人工客服，请随时回复“人工”。"
+               : "Hello! I'm the automated assistant. I answer from the shop's help pages and "
+                 "catalogue and show where each answer comes from. Reply \"agent\" at any time "
+                 "to talk to a person.");
+        out->annotations_json = sb_strdup("{\"policy\": \"assist\", \"reason\": \"greeting\"}");
+        goto out;
+    }
     if (is_intent(&u, "thanks") || is_intent(&u, "goodbye")) {
         out->action = SB_ACT_REPLY;
         out->text = sb_strdup(zh ? "不客气！如果还有其他问题，随时告诉我。"

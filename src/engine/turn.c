@@ -33,10 +33,10 @@ static void annotate(struct sb_engine *e, struct sb_message *m)
                               .conversation_id = m->conversation_id, .message_id = m->id};
         memcpy(ev.type, "message.annotated", sizeof("message.annotated"));
         sb_id contact = 0;
-        char *text = sb_engine_render_event(e, &ev, &contact);
+        char *text = sb_engine_render_event(e, &ev, &contact, NULL);
         if (text && e->opt.publish) {
             struct sb_engine_event pe = {m->tenant_id, m->conversation_id, contact, seq,
-                                         "message.annotated", text};
+                                         "message.annotated", text, 0};
             e->opt.publish(e->opt.publish_ud, &pe);
         }
         free(text);

@@ -87,6 +87,7 @@ struct sb_server {
     struct pending_event *ev_head, *ev_tail;
     struct sb_http_req *waiting; /* loop thread only */
     struct ws_client *clients;   /* loop thread only */
+    struct ws_client *ws_pending; /* loop thread only: filtered, not yet established */
     int64_t newest_seq;          /* loop thread only: highest event seq seen */
     struct ws_job_result *wsr_head; /* finished WebSocket auth/resume jobs */
     struct ws_bind *bind_head;      /* visitors whose contact became known */

@@ -572,7 +572,9 @@ int sb_server_new(const struct sb_server_options *opt, struct sb_server **out,
     uv_signal_init(&s->loop, &s->sigint);
     s->sigint.data = s;
 
-    lws_set_log_level(LLL_ERR, lws_log_to_ours);
+    lws_set_log_level(sb_log_min_level <= SB_LOG_DEBUG ? LLL_ERR | LLL_WARN | LLL_NOTICE | LLL_INFO
+                                                       : LLL_ERR,
+                      lws_log_to_ours);
     char host[256];
     int port;
     split_listen(sb_config_str(s->cfg, "listen"), host, sizeof(host), &port);

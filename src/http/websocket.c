@@ -58,6 +58,7 @@ struct pending_event {
     struct pending_event *next;
     sb_id tenant_id, contact_id;
     int64_t seq;
+    int agents_only;
     char json[];
 };
 
@@ -129,7 +130,7 @@ static int wants(const struct ws_client *cl, const struct pending_event *ev)
         return 0;
     if (cl->kind == WS_AGENT)
         return 1;
-    return cl->contact_id && cl->contact_id == ev->contact_id;
+    return !ev->agents_only && cl->contact_id && cl->contact_id == ev->contact_id;
 }
 
 /* A visitor's first message creates their contact; the API tells the loop which contact a
@@ -183,6 +184,7 @@ void sb__ws_publish(struct sb_server *s, const struct sb_engine_event *ev)
     p->tenant_id = ev->tenant_id;
     p->contact_id = ev->contact_id;
     p->seq = ev->seq;
+    p->agents_only = ev->agents_only;
     memcpy(p->json, ev->json, len + 1);
     pthread_mutex_lock(&s->mu);
     if (s->ev_tail)
@@ -293,7 +295,7 @@ static void add_event(struct ws_job_result *res, size_t *cap, char *json, int64_
 }
 
 static void load_events(struct sb_server *s, struct ws_job_result *res, sb_id conversation,
-                        int64_t since, size_t *cap)
+                        int64_t since, int for_agent, size_t *cap)
 {
     struct sb_event *evs = NULL;
     size_t n = 0;
@@ -303,8 +305,11 @@ static void load_events(struct sb_server *s, struct ws_job_result *res, sb_id co
     for (size_t i = 0; i < n; i++) {
         if (!strcmp(evs[i].type, "message.annotated"))
             continue;
-        char *json = sb_engine_render_event(s->engine, &evs[i], NULL);
-        if (json)
+        int agents_only = 0;
+        char *json = sb_engine_render_event(s->engine, &evs[i], NULL, &agents_only);
+        if (json && agents_only && !for_agent)
+            free(json);
+        else if (json)
             add_event(res, cap, json, evs[i].seq);
     }
     sb_event_list_free(evs, n);
@@ -362,13 +367,13 @@ static void auth_job(void *arg)
                 if (sb_store_conversation_list(s->store, res->who.tenant_id, &f, &cs, &n,
                                                NULL) == 0) {
                     for (size_t i = 0; i < n; i++)
-                        load_events(s, res, cs[i].id, cl->since, &cap);
+                        load_events(s, res, cs[i].id, cl->since, 0, &cap);
                     sb_conversation_list_free(cs, n);
                 }
             }
         }
     } else if (res->rc == 0 && cl->since > 0) {
-        load_events(s, res, 0, cl->since, &cap);
+        load_events(s, res, 0, cl->since, 1, &cap);
     }
     sort_by_seq(res);
     pthread_mutex_lock(&s->mu);
@@ -448,9 +453,26 @@ static int on_filter(struct sb_server *s, struct lws *wsi, struct ws_conn *c)
     if (cl->since < 0)
         cl->since = 0;
     free(since);
-    c->is_ws = 1;
-    c->cl = cl;
+    /* libwebsockets may give the connection fresh per-session memory when it binds the
+     * WebSocket protocol, so the client waits on a list until ESTABLISHED claims it. */
+    cl->wsi = wsi;
+    cl->next = s->ws_pending;
+    s->ws_pending = cl;
+    (void)c;
     return 0;
+}
+
+static struct ws_client *claim_pending(struct sb_server *s, struct lws *wsi)
+{
+    for (struct ws_client **link = &s->ws_pending; *link; link = &(*link)->next) {
+        struct ws_client *cl = *link;
+        if (cl->wsi == wsi) {
+            *link = cl->next;
+            cl->next = NULL;
+            return cl;
+        }
+    }
+    return NULL;
 }
 
 static int on_receive(struct sb_server *s, struct lws *wsi, struct ws_client *cl, const void *in,
@@ -489,9 +511,11 @@ int sb__ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t le
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return on_filter(s, wsi, c);
     case LWS_CALLBACK_ESTABLISHED: {
+        cl = claim_pending(s, wsi);
         if (!cl)
             return -1;
-        cl->wsi = wsi;
+        c->is_ws = 1;
+        c->cl = cl;
         if (cl->since == 0)
             cl->since = s->newest_seq; /* a fresh client gets what happens from now on */
         struct ws_job_result *job = sb_calloc(1, sizeof(*job));
@@ -512,8 +536,13 @@ int sb__ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t le
         if (!cl)
             return -1;
         if (cl->close_code) {
-            lws_close_reason(wsi, (enum lws_close_status)cl->close_code,
-                             (unsigned char *)"closing", 7);
+            /* lws 4.1 sends no close frame when a callback returns -1 on its own initiative,
+             * so the frame carrying the code is written here first. 4 is LWS_WRITE_CLOSE,
+             * which the public header hides but the ABI keeps. */
+            unsigned char frame[LWS_PRE + 2];
+            frame[LWS_PRE] = (unsigned char)(cl->close_code >> 8);
+            frame[LWS_PRE + 1] = (unsigned char)(cl->close_code & 0xff);
+            lws_write(wsi, frame + LWS_PRE, 2, (enum lws_write_protocol)4);
             return -1;
         }
         struct out_msg *m = cl->out_head;
@@ -532,8 +561,12 @@ int sb__ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t le
         return 0;
     }
     case LWS_CALLBACK_CLOSED:
-        if (!cl)
+        if (!cl) {
+            cl = claim_pending(s, wsi); /* closed before it was established */
+            if (cl)
+                client_unref(cl);
             return 0;
+        }
         if (cl->live) {
             if (cl->prev)
                 cl->prev->next = cl->next;
@@ -566,4 +599,9 @@ void sb__ws_free_all(struct sb_server *s)
     }
     apply_binds(s, s->bind_head);
     s->bind_head = NULL;
+    while (s->ws_pending) {
+        struct ws_client *cl = s->ws_pending;
+        s->ws_pending = cl->next;
+        client_unref(cl);
+    }
 }
