@@ -87,10 +87,13 @@ struct sb_nlu_train_opts {
     double c;             /* regularisation; 0 = choose on validation data from a small grid */
     int verbose;          /* progress lines on stderr */
     double oos_threshold; /* < 0: tune on validation data (default); otherwise use this */
+    int no_refit;         /* 1: the final model is fitted on `train` only, not train + val */
     /*
      * Feature set, NULL for the default "w2 c2-5 h3 stem": `wN` token n-grams up to N (1..3),
      * `cA-B` character n-grams of lengths A..B inside words (`c0` none), `hN` Han n-grams up
-     * to N, `stem`/`nostem`, `mindf=N` (drop features seen in fewer than N training rows).
+     * to N, `stem`/`nostem`, `mindf=N` (drop features seen in fewer than N training rows),
+     * `neg` (negated unigrams after an English negation cue), `pN` (ordered pairs of
+     * non-Han tokens 2..N apart).
      */
     const char *features;
 };
@@ -99,9 +102,11 @@ struct sb_nlu_train_opts {
 void sb_nlu_train_opts_init(struct sb_nlu_train_opts *o);
 
 /*
- * Trains a model on `train`. With `val` (may be NULL) the regularisation, the probability
- * calibration and the out-of-scope threshold are chosen on it; without, on a stratified 10 %
- * held out from `train` (seeded), after which the model is refitted on all of `train`.
+ * Trains a model on `train`. The regularisation, the probability calibration (a softmax
+ * temperature) and the out-of-scope threshold are chosen on `val` when given (then the final
+ * model is fitted on train + val unless opts->no_refit), otherwise by a seeded, stratified
+ * 3-fold cross-validation on `train` (then fitted on all of it). The threshold is tuned only
+ * when the held-out rows include out-of-scope examples; otherwise it is 0 (none).
  * Rows labelled SB_NLU_OOS_LABEL are examples of out-of-scope input (intent models).
  * Fails with SB_EINVAL when `train` has fewer than two labels (message names `name`).
  * Deterministic for a given seed. On success *out is a new model (sb_nlu_model_free()).

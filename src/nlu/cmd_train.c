@@ -18,14 +18,17 @@ static void train_usage(FILE *f)
     fprintf(f,
             "usage: switchboard train intent|sentiment --data TRAIN.tsv [--val VAL.tsv] "
             "--out MODEL\n"
-            "         [--seed N] [--c C] [--oos-threshold T] [--features SPEC] [--quiet]\n\n"
+            "         [--seed N] [--c C] [--oos-threshold T] [--features SPEC] [--no-refit]\n"
+            "         [--quiet]\n\n"
             "TRAIN.tsv and VAL.tsv are UTF-8 files with the header 'text<TAB>label' and one\n"
-            "example per line. For intents, label out-of-scope examples 'oos'. Without --val,\n"
-            "10%% of TRAIN (stratified, seeded) chooses the settings, then all of it is used.\n"
+            "example per line. For intents, label out-of-scope examples 'oos'. VAL chooses the\n"
+            "settings, then the model is fitted on TRAIN and VAL together; without --val, a\n"
+            "3-fold cross-validation on TRAIN (stratified, seeded) chooses them.\n"
             "  --seed N           shuffling and split seed (default 1)\n"
             "  --c C              regularisation (default: chosen on validation data)\n"
             "  --oos-threshold T  fixed out-of-scope confidence threshold (default: tuned)\n"
-            "  --features SPEC    feature set, default \"w2 c2-5 h3 stem\" (see docs/nlu.md)\n");
+            "  --features SPEC    feature set, default \"w2 c2-5 h3 stem\" (see docs/nlu.md)\n"
+            "  --no-refit         fit the final model on TRAIN only (to measure on VAL)\n");
 }
 
 static int parse_double(const char *s, double lo, double hi, double *out)
@@ -63,6 +66,10 @@ int sb_cmd_train(int argc, char **argv)
         double d;
         if (strcmp(a, "--quiet") == 0) {
             o.verbose = 0;
+            continue;
+        }
+        if (strcmp(a, "--no-refit") == 0) {
+            o.no_refit = 1;
             continue;
         }
         if (strcmp(a, "--help") == 0) {

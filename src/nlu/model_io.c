@@ -2,7 +2,8 @@
 /*
  * Model files. Layout (little-endian), version 1:
  *   "SBNLUMDL" | u32 version | u32 kind (1 intent, 2 sentiment)
- *   feature config: u8 word_ngrams, char_min, char_max, han_max, stem, extra, 2 pad | f32 word_weight
+ *   feature config: u8 word_ngrams, char_min, char_max, han_max, stem, extra, pair_window,
+ *     pad | f32 word_weight
  *     | f32 char_weight
  *   u32 nlabels, then per label u16 length + bytes
  *   i32 oos_index | f32 temperature | f32 oos_threshold
@@ -82,7 +83,7 @@ int sb_nlu_model_save(const struct sb_nlu_model *m, const char *path, struct sb_
     put_u32(&b, VERSION);
     put_u32(&b, (uint32_t)m->kind);
     unsigned char c[8] = {m->cfg.word_ngrams, m->cfg.char_min, m->cfg.char_max, m->cfg.han_max,
-                          m->cfg.stem, m->cfg.extra, 0, 0};
+                          m->cfg.stem, m->cfg.extra, m->cfg.pair_window, 0};
     put(&b, c, 8);
     put_f32(&b, m->cfg.word_weight);
     put_f32(&b, m->cfg.char_weight);
@@ -217,13 +218,15 @@ static int parse_model(const unsigned char *data, size_t len, const char *path,
         m->cfg.han_max = c[3];
         m->cfg.stem = c[4];
         m->cfg.extra = c[5];
+        m->cfg.pair_window = c[6];
     }
     m->cfg.word_weight = get_f32(&r);
     m->cfg.char_weight = get_f32(&r);
     uint32_t K = get_u32(&r);
     int rc = 0;
     if (r.bad || K < 2 || K > 100000 || m->cfg.word_ngrams < 1 || m->cfg.word_ngrams > 3 ||
-        m->cfg.char_max > 8 || m->cfg.char_min > m->cfg.char_max + 1u || m->cfg.han_max > 6 || m->cfg.extra > 7) {
+        m->cfg.char_max > 8 || m->cfg.char_min > m->cfg.char_max + 1u || m->cfg.han_max > 6 || m->cfg.extra > 15 ||
+        m->cfg.pair_window > 8) {
         rc = sb_error_set(err, SB_EPARSE, "%s: bad model header", path);
         goto out;
     }

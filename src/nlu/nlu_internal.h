@@ -20,6 +20,7 @@ struct sb__nlu_feat_cfg {
     uint8_t han_max;     /* extra Han-character n-grams of length 3..han_max in a Han run */
     uint8_t stem;        /* 1 = Snowball-stem English words */
     uint8_t extra;       /* SB__NLU_F_* bits */
+    uint8_t pair_window; /* ordered non-Han token pairs 2..pair_window apart (0 = none) */
     float word_weight;   /* each block is L2-normalised, then scaled by its weight */
     float char_weight;
 };
@@ -43,6 +44,7 @@ void sb__nlu_features(const char *text, size_t len, const struct sb__nlu_feat_cf
 #define SB__NLU_F_EDGE 1u /* bigrams with the start and end of the text */
 #define SB__NLU_F_SKIP 2u /* token pairs with one token between them */
 #define SB__NLU_F_NB 4u   /* training only: naive-Bayes scaled one-vs-rest problems */
+#define SB__NLU_F_NEG 8u  /* negated unigrams after an English negation cue */
 
 /* The model as it sits in memory. */
 struct sb__nlu_table {

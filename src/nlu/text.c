@@ -22,6 +22,7 @@ void sb__nlu_feat_cfg_default(struct sb__nlu_feat_cfg *c)
     c->han_max = 3;
     c->stem = 1;
     c->extra = 0;
+    c->pair_window = 0;
     c->word_weight = 1.0f;
     c->char_weight = 1.0f;
 }
@@ -334,6 +335,20 @@ static void word_chars(const char *w, size_t n, int lo, int hi, struct sb__nlu_h
     }
 }
 
+/* English negation cues: the next few word tokens get a negated copy of their unigram. */
+static int is_negation(const char *w, size_t n)
+{
+    static const char *const neg[] = {"not", "no", "never", "cannot", "nothing", "nobody",
+                                      "none", "nor", "without", "dont", "cant", "wont",
+                                      "didnt", "doesnt", "isnt", "wasnt", "aint", "neither"};
+    if (n >= 3 && memcmp(w + n - 3, "n't", 3) == 0)
+        return 1;
+    for (size_t i = 0; i < sizeof(neg) / sizeof(*neg); i++)
+        if (strlen(neg[i]) == n && memcmp(neg[i], w, n) == 0)
+            return 1;
+    return 0;
+}
+
 void sb__nlu_features(const char *text, size_t len, const struct sb__nlu_feat_cfg *cfg,
                       struct sb__nlu_hvec *out)
 {
@@ -346,9 +361,31 @@ void sb__nlu_features(const char *text, size_t len, const struct sb__nlu_feat_cf
     struct toks ts = {0};
     sb_buf_init(&ts.s, 0);
     tokenize(norm, nlen, cfg->stem, &ts);
+    size_t neg_left = 0;
     for (size_t i = 0; i < ts.n; i++) {
         uint64_t h = tok_hash(fnv(FNV_OFF, "u", 1), &ts, i);
         hvec_push(out, finish(h, 0));
+        if (cfg->extra & SB__NLU_F_NEG) {
+            const struct tok *t = &ts.t[i];
+            if (t->type == TOK_SYM) {
+                neg_left = 0;
+            } else if (t->type == TOK_WORD && is_negation(norm + t->raw_off, t->raw_len)) {
+                neg_left = 3;
+            } else if (neg_left > 0) {
+                h = tok_hash(fnv(FNV_OFF, "n", 1), &ts, i);
+                hvec_push(out, finish(h, 0));
+                neg_left--;
+            }
+        }
+        if (cfg->pair_window >= 2 && ts.t[i].type != TOK_HAN) {
+            /* ordered pairs of non-Han tokens 2..pair_window apart (adjacent ones are bigrams) */
+            for (size_t d = 2; d <= cfg->pair_window && d <= i; d++) {
+                if (ts.t[i - d].type == TOK_HAN)
+                    continue;
+                h = tok_hash(tok_hash(fnv(FNV_OFF, "p", 1), &ts, i - d), &ts, i);
+                hvec_push(out, finish(h, 0));
+            }
+        }
         if (cfg->word_ngrams >= 2 && i >= 1) {
             h = tok_hash(tok_hash(fnv(FNV_OFF, "b", 1), &ts, i - 1), &ts, i);
             hvec_push(out, finish(h, 0));

@@ -2,10 +2,11 @@
 /*
  * Training of intent and sentiment models: TF-IDF weighted hashed features, one-vs-rest
  * L2-regularised squared-hinge linear SVMs solved by dual coordinate descent (Hsieh et al.,
- * ICML 2008) with shrinking, the regularisation chosen on validation data (or a seeded,
- * stratified 10 % held out), probabilities calibrated by a softmax temperature fitted on the
- * same data (minimum log-loss), and an out-of-scope threshold tuned there too. Rows are
- * visited in a seeded random order, so files sorted by label train as well as shuffled ones.
+ * ICML 2008) with shrinking. The regularisation is chosen on validation data or by a seeded,
+ * stratified 3-fold cross-validation; probabilities are calibrated by a softmax temperature
+ * fitted on the held-out scores (minimum log-loss), and the out-of-scope threshold is tuned
+ * there too; the final model is then fitted on every row (train + val). Rows are visited in a
+ * seeded random order, so files sorted by label train as well as shuffled ones.
  */
 #include "nlu_internal.h"
 #include "sb/mem.h"
@@ -81,6 +82,13 @@ static int parse_features(const char *spec, struct sb__nlu_feat_cfg *c, int *min
             c->extra |= SB__NLU_F_NB;
         } else if (strcmp(tok, "edge") == 0) {
             c->extra |= SB__NLU_F_EDGE;
+        } else if (strcmp(tok, "neg") == 0) {
+            c->extra |= SB__NLU_F_NEG;
+        } else if (tok[0] == 'p' && tok[1] >= '0' && tok[1] <= '9') {
+            a = strtol(tok + 1, &end, 10);
+            if (*end || a < 0 || a > 8)
+                return sb_error_set(err, SB_EINVAL, "features: bad '%s'", tok);
+            c->pair_window = (uint8_t)a;
         } else if (strcmp(tok, "skip") == 0) {
             c->extra |= SB__NLU_F_SKIP;
         } else if (strcmp(tok, "nostem") == 0) {
@@ -249,6 +257,7 @@ struct csr {
 };
 
 #define MAX_ROW 16384
+#define INNER_FOLDS 3 /* folds that choose C and calibrate when there is no validation file */
 
 /* Rows `sel` of the raw texts, vectorised against `v`. */
 static void csr_build(struct csr *x, char *const *texts, const uint32_t *sel, size_t n,
@@ -454,16 +463,22 @@ static double nll_at(const double *S, const int *y, size_t n, size_t K, double t
 {
     double nll = 0;
     for (size_t i = 0; i < n; i++) {
-        if (y[i] < 0)
+        if (y[i] == -1)
             continue;
         memcpy(tmp, S + i * K, K * sizeof(double));
         sb__nlu_softmax(tmp, K, t);
-        nll -= log(tmp[y[i]] > 1e-300 ? tmp[y[i]] : 1e-300);
+        if (y[i] >= 0) {
+            nll -= log(tmp[y[i]] > 1e-300 ? tmp[y[i]] : 1e-300);
+        } else { /* an out-of-scope example: its target is the uniform distribution */
+            for (size_t k = 0; k < K; k++)
+                nll -= log(tmp[k] > 1e-300 ? tmp[k] : 1e-300) / (double)K;
+        }
     }
     return nll;
 }
 
-/* Temperature minimising the held-out log-loss (golden-section search on log t). */
+/* Temperature minimising the held-out log-loss (golden-section search on log t); rows of
+ * out-of-scope examples (y -2) count with a uniform target, so that they pull it down. */
 static double fit_temperature(const double *S, const int *y, size_t n, size_t K)
 {
     double *tmp = sb_malloc(K * sizeof(double));
@@ -490,64 +505,57 @@ static double fit_temperature(const double *S, const int *y, size_t n, size_t K)
     return exp((a + b) / 2);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /*
- * Out-of-scope threshold on held-out data. With out-of-scope examples: the threshold that
- * maximises the mean of in-scope accuracy and out-of-scope recall. Without: the 5th percentile
- * of the confidence on in-scope held-out rows (about 5 % of known phrasings rejected).
+ * Out-of-scope threshold on held-out data with out-of-scope examples: the threshold with the
+ * best in-scope accuracy (a rejected in-scope row counts as wrong) among those that reject at
+ * least OOS_RECALL_GOAL of the out-of-scope rows; when none does, the best mean of in-scope
+ * accuracy and out-of-scope recall. Without out-of-scope examples nothing tells how unusual
+ * input looks, and any threshold only rejects known phrasings: 0 (none); a tenant can set one.
  */
-static double tune_threshold(const double *P, const int *y, size_t n, size_t K, int oos)
+#define OOS_RECALL_GOAL 0.70
+
+static double tune_threshold(const double *P, const int *y, size_t n, size_t K, int oos,
+                             int verbose)
 {
-    double *conf = sb_malloc((n ? n : 1) * sizeof(double));
-    int *pred = sb_malloc((n ? n : 1) * sizeof(int));
     size_t n_oos = 0, n_in = 0;
     for (size_t i = 0; i < n; i++) {
-        int b = 0;
-        for (size_t k = 1; k < K; k++)
-            if (P[i * K + k] > P[i * K + b])
-                b = (int)k;
-        pred[i] = b;
-        conf[i] = P[i * K + b];
         if ((y[i] == oos && oos >= 0) || y[i] == -2)
             n_oos++;
         else if (y[i] >= 0)
             n_in++;
     }
-    double best_t = 0;
-    if (n_oos > 0 && n_in > 0) {
-        double best = -1;
-        for (int step = 0; step <= 198; step++) { /* 0 .. 0.99: 1 would reject everything */
-            double t = step / 200.0;
-            size_t in_ok = 0, oos_ok = 0;
-            for (size_t i = 0; i < n; i++) {
-                int is_oos = (oos >= 0 && pred[i] == oos) || conf[i] < t;
-                if ((y[i] == oos && oos >= 0) || y[i] == -2)
-                    oos_ok += (size_t)is_oos;
-                else if (y[i] >= 0)
-                    in_ok += (size_t)(!is_oos && pred[i] == y[i]);
-            }
-            double score = 0.5 * ((double)in_ok / n_in + (double)oos_ok / n_oos);
-            if (score > best + 1e-12) {
-                best = score;
-                best_t = t;
-            }
+    if (n_oos == 0 || n_in == 0)
+        return 0;
+    double best_t = 0, best = -1, best_mean = -1, mean_t = 0;
+    for (int step = 0; step <= 198; step++) { /* 0 .. 0.99: 1 would reject everything */
+        double t = step / 200.0;
+        size_t in_ok = 0, oos_ok = 0;
+        for (size_t i = 0; i < n; i++) {
+            const double *p = P + i * K;
+            size_t b = 0;
+            for (size_t k = 1; k < K; k++)
+                if (p[k] > p[b])
+                    b = k;
+            int is_oos = (oos >= 0 && (int)b == oos) || p[b] < t;
+            if ((y[i] == oos && oos >= 0) || y[i] == -2)
+                oos_ok += (size_t)is_oos;
+            else if (y[i] >= 0)
+                in_ok += (size_t)(!is_oos && (int)b == y[i]);
         }
-    } else if (n_in > 0) {
-        size_t m = 0;
-        for (size_t i = 0; i < n; i++)
-            if (y[i] >= 0)
-                conf[m++] = conf[i];
-        qsort(conf, m, sizeof(double), cmp_double);
-        best_t = conf[(size_t)(0.05 * (double)(m - 1))];
+        double in_acc = (double)in_ok / (double)n_in, rec = (double)oos_ok / (double)n_oos;
+        if (verbose && step % 10 == 0)
+            fprintf(stderr, "train: threshold %.2f: in-scope accuracy %.4f, oos recall %.4f\n", t,
+                    in_acc, rec);
+        if (rec >= OOS_RECALL_GOAL && in_acc > best + 1e-12) {
+            best = in_acc;
+            best_t = t;
+        }
+        if (0.5 * (in_acc + rec) > best_mean + 1e-12) {
+            best_mean = 0.5 * (in_acc + rec);
+            mean_t = t;
+        }
     }
-    free(conf);
-    free(pred);
-    return best_t;
+    return best >= 0 ? best_t : mean_t;
 }
 
 /* ---- the training driver ------------------------------------------------------------------ */
@@ -558,13 +566,13 @@ static int label_index(char **labels, size_t K, const char *l)
     return p ? (int)(p - labels) : -1;
 }
 
-static void extract_rows(const struct sb_nlu_dataset *ds, const struct sb__nlu_feat_cfg *cfg,
+static void extract_rows(char *const *texts, size_t n, const struct sb__nlu_feat_cfg *cfg,
                          struct rowfeat *rows)
 {
     struct sb__nlu_hvec f = {0};
-    for (size_t i = 0; i < ds->n; i++) {
+    for (size_t i = 0; i < n; i++) {
         f.n = 0;
-        sb__nlu_features(ds->text[i], strlen(ds->text[i]), cfg, &f);
+        sb__nlu_features(texts[i], strlen(texts[i]), cfg, &f);
         qsort(f.h, f.n, sizeof(uint64_t), cmp_u64);
         size_t u = 0;
         for (size_t j = 0; j < f.n; j++)
@@ -575,24 +583,6 @@ static void extract_rows(const struct sb_nlu_dataset *ds, const struct sb__nlu_f
         memcpy(rows[i].h, f.h, u * sizeof(uint64_t));
     }
     sb__nlu_hvec_cleanup(&f);
-}
-
-static double accuracy_of(const struct csr *x, const int *y, const float *w, size_t K, size_t F,
-                          double *S)
-{
-    size_t ok = 0, n = 0;
-    for (size_t i = 0; i < x->n; i++) {
-        scores_of(x, i, w, K, F, S + i * K);
-        if (y[i] < 0)
-            continue;
-        int b = 0;
-        for (size_t k = 1; k < K; k++)
-            if (S[i * K + k] > S[i * K + b])
-                b = (int)k;
-        ok += (size_t)(b == y[i]);
-        n++;
-    }
-    return n ? (double)ok / n : 0;
 }
 
 int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset *val,
@@ -642,123 +632,163 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
 
     uint64_t seed = opts->seed ? opts->seed : 1;
     uint64_t rng = seed * 0x2545F4914F6CDD1Dull + 7;
-    int *ytr = sb_malloc(train->n * sizeof(int));
-    for (size_t i = 0; i < train->n; i++)
-        ytr[i] = label_index(labels, K, train->label[i]);
 
-    /* split: validation file, or a stratified 10 % of the training rows */
-    uint32_t *fit = sb_malloc(train->n * sizeof(uint32_t)), *held = NULL;
-    size_t nfit = 0, nheld = 0;
+    /*
+     * All rows: the training rows, then the validation rows. y is the label index; -2 marks an
+     * out-of-scope example (a validation row labelled oos when training has no oos label: a
+     * negative for every intent), -1 a validation row whose label training does not know.
+     */
+    size_t ntr = train->n, nval = val ? val->n : 0, N = ntr + nval;
+    char **texts = sb_malloc(N * sizeof(char *));
+    int *y = sb_malloc(N * sizeof(int));
+    for (size_t i = 0; i < N; i++) {
+        const char *l = i < ntr ? train->label[i] : val->label[i - ntr];
+        texts[i] = i < ntr ? train->text[i] : val->text[i - ntr];
+        y[i] = label_index(labels, K, l);
+        if (y[i] < 0 && opts->kind == SB_NLU_INTENT && strcmp(l, SB_NLU_OOS_LABEL) == 0)
+            y[i] = -2;
+    }
+    struct rowfeat *rows = sb_calloc(N, sizeof(*rows));
+    extract_rows(texts, N, &cfg, rows);
+
+    /*
+     * Held-out folds: the validation file is the one fold; without one, a seeded stratified
+     * split of the training rows into INNER_FOLDS folds. fold[i] is the fold a row is held out
+     * in (-1: never held out).
+     */
+    int nfolds = val ? 1 : INNER_FOLDS;
+    int *fold = sb_malloc(N * sizeof(int));
     if (val) {
-        for (size_t i = 0; i < train->n; i++)
-            fit[nfit++] = (uint32_t)i;
+        for (size_t i = 0; i < N; i++)
+            fold[i] = i < ntr ? -1 : 0;
     } else {
-        held = sb_malloc(train->n * sizeof(uint32_t));
-        uint32_t *rows = sb_malloc(train->n * sizeof(uint32_t));
+        uint32_t *lab = sb_malloc(ntr * sizeof(uint32_t));
         for (size_t k = 0; k < K; k++) {
             size_t m = 0;
-            for (size_t i = 0; i < train->n; i++)
-                if (ytr[i] == (int)k)
-                    rows[m++] = (uint32_t)i;
-            shuffle(rows, m, &rng);
-            size_t h = m >= 2 ? (size_t)floor(0.1 * (double)m + 0.5) : 0;
-            if (m >= 2 && h == 0)
-                h = 1;
-            for (size_t j = 0; j < m; j++) {
-                if (j < h)
-                    held[nheld++] = rows[j];
-                else
-                    fit[nfit++] = rows[j];
+            for (size_t i = 0; i < ntr; i++)
+                if (y[i] == (int)k)
+                    lab[m++] = (uint32_t)i;
+            shuffle(lab, m, &rng);
+            /* a label with a single row is never held out: it could not be learnt */
+            for (size_t j = 0; j < m; j++)
+                fold[lab[j]] = m >= 2 ? (int)((j + k) % (size_t)nfolds) : -1;
+        }
+        free(lab);
+    }
+
+    static const double grid[] = {0.25, 0.5, 1.0, 2.0};
+    size_t ngrid = opts->c > 0 ? 1 : sizeof(grid) / sizeof(grid[0]);
+    /* out-of-fold scores of every held-out row for every C */
+    double *oof = sb_calloc(ngrid * N * K, sizeof(double));
+    uint32_t *sel = sb_malloc(N * sizeof(uint32_t));
+    uint32_t *hsel = sb_malloc(N * sizeof(uint32_t));
+    int *ysel = sb_malloc(N * sizeof(int));
+    double *S = sb_malloc(K * sizeof(double));
+    for (int f = 0; f < nfolds; f++) {
+        size_t nfit = 0, nheld = 0;
+        for (size_t i = 0; i < N; i++) {
+            if (fold[i] == f) {
+                hsel[nheld++] = (uint32_t)i;
+            } else if (i < ntr) {
+                ysel[nfit] = y[i];
+                sel[nfit++] = (uint32_t)i;
             }
         }
-        free(rows);
-    }
-
-    struct rowfeat *rows = sb_calloc(train->n, sizeof(*rows));
-    extract_rows(train, &cfg, rows);
-    struct vocab voc;
-    vocab_build(&voc, rows, fit, nfit, mindf);
-    size_t F = voc.nfeat;
-    struct csr X, H;
-    int *yfit = sb_malloc(nfit * sizeof(int));
-    for (size_t i = 0; i < nfit; i++)
-        yfit[i] = ytr[fit[i]];
-    csr_build(&X, train->text, fit, nfit, &cfg, &voc);
-    int *yheld;
-    if (val) {
-        uint32_t *all = sb_malloc((val->n ? val->n : 1) * sizeof(uint32_t));
-        yheld = sb_malloc((val->n ? val->n : 1) * sizeof(int));
-        for (size_t i = 0; i < val->n; i++) {
-            all[i] = (uint32_t)i;
-            yheld[i] = label_index(labels, K, val->label[i]);
-            if (yheld[i] < 0 && strcmp(val->label[i], SB_NLU_OOS_LABEL) == 0)
-                yheld[i] = -2; /* out-of-scope examples for a model without an oos class */
-        }
-        csr_build(&H, val->text, all, val->n, &cfg, &voc);
-        free(all);
-    } else {
-        yheld = sb_malloc((nheld ? nheld : 1) * sizeof(int));
-        for (size_t i = 0; i < nheld; i++)
-            yheld[i] = ytr[held[i]];
-        csr_build(&H, train->text, held, nheld, &cfg, &voc);
-    }
-    if (opts->verbose)
-        fprintf(stderr, "train: %zu labels, %zu fit rows, %zu held-out rows, %zu features\n", K,
-                nfit, H.n, F);
-
-    /* choose C on the held-out rows */
-    static const double grid[] = {0.1, 0.25, 0.5, 1.0};
-    size_t ngrid = opts->c > 0 ? 1 : sizeof(grid) / sizeof(grid[0]);
-    float *r = (cfg.extra & SB__NLU_F_NB) ? nb_ratios(&X, yfit, K, F) : NULL;
-    float *w = sb_malloc(K * (F + 1) * sizeof(float));
-    float *wbest = sb_malloc(K * (F + 1) * sizeof(float));
-    double *S = sb_malloc((H.n ? H.n : 1) * K * sizeof(double));
-    double bestc = opts->c > 0 ? opts->c : grid[0], bestacc = -1;
-    for (size_t g = 0; g < ngrid; g++) {
-        double C = opts->c > 0 ? opts->c : grid[g];
-        solve_ovr(&X, yfit, K, F, C, seed, r, w);
-        double acc = H.n ? accuracy_of(&H, yheld, w, K, F, S) : 0;
+        if (nheld == 0)
+            continue;
+        struct vocab voc;
+        vocab_build(&voc, rows, sel, nfit, mindf);
+        size_t F = voc.nfeat;
+        struct csr X, H;
+        csr_build(&X, texts, sel, nfit, &cfg, &voc);
+        csr_build(&H, texts, hsel, nheld, &cfg, &voc);
         if (opts->verbose)
-            fprintf(stderr, "train: C=%g held-out accuracy %.4f\n", C, acc);
+            fprintf(stderr, "train: fold %d/%d: %zu fit rows, %zu held-out rows, %zu features\n",
+                    f + 1, nfolds, nfit, nheld, F);
+        float *r = (cfg.extra & SB__NLU_F_NB) ? nb_ratios(&X, ysel, K, F) : NULL;
+        float *w = sb_malloc(K * (F + 1) * sizeof(float));
+        for (size_t g = 0; g < ngrid; g++) {
+            solve_ovr(&X, ysel, K, F, opts->c > 0 ? opts->c : grid[g], seed + (uint64_t)f, r, w);
+            for (size_t j = 0; j < nheld; j++)
+                scores_of(&H, j, w, K, F, oof + (g * N + hsel[j]) * K);
+        }
+        free(w);
+        free(r);
+        csr_cleanup(&X);
+        csr_cleanup(&H);
+        vocab_cleanup(&voc);
+    }
+
+    /* choose C by held-out accuracy; calibrate and tune the threshold on its scores */
+    size_t nh = 0;
+    for (size_t i = 0; i < N; i++)
+        if (fold[i] >= 0)
+            hsel[nh++] = (uint32_t)i;
+    double *P = sb_malloc((nh ? nh : 1) * K * sizeof(double));
+    int *yh = sb_malloc((nh ? nh : 1) * sizeof(int));
+    for (size_t j = 0; j < nh; j++)
+        yh[j] = y[hsel[j]];
+    size_t bestg = 0;
+    double bestacc = -1;
+    for (size_t g = 0; g < ngrid && nh; g++) {
+        size_t ok = 0, n = 0;
+        for (size_t j = 0; j < nh; j++) {
+            const double *s = oof + (g * N + hsel[j]) * K;
+            if (yh[j] < 0)
+                continue;
+            size_t b = 0;
+            for (size_t k = 1; k < K; k++)
+                if (s[k] > s[b])
+                    b = k;
+            ok += (size_t)(b == (size_t)yh[j]);
+            n++;
+        }
+        double acc = n ? (double)ok / (double)n : 0;
+        if (opts->verbose)
+            fprintf(stderr, "train: C=%g held-out accuracy %.4f\n",
+                    opts->c > 0 ? opts->c : grid[g], acc);
         if (acc > bestacc + 1e-9) {
             bestacc = acc;
-            bestc = C;
-            memcpy(wbest, w, K * (F + 1) * sizeof(float));
+            bestg = g;
         }
     }
-    /* calibration and threshold with the chosen C */
+    double bestc = opts->c > 0 ? opts->c : grid[bestg];
     double temperature = 1.0, threshold = 0;
-    if (H.n) {
-        for (size_t i = 0; i < H.n; i++)
-            scores_of(&H, i, wbest, K, F, S + i * K);
-        temperature = fit_temperature(S, yheld, H.n, K);
-        for (size_t i = 0; i < H.n; i++)
-            sb__nlu_softmax(S + i * K, K, temperature);
+    if (nh) {
+        for (size_t j = 0; j < nh; j++)
+            memcpy(P + j * K, oof + (bestg * N + hsel[j]) * K, K * sizeof(double));
+        temperature = fit_temperature(P, yh, nh, K);
+        for (size_t j = 0; j < nh; j++)
+            sb__nlu_softmax(P + j * K, K, temperature);
         if (opts->kind == SB_NLU_INTENT)
-            threshold = tune_threshold(S, yheld, H.n, K, oos);
+            threshold = tune_threshold(P, yh, nh, K, oos, opts->verbose);
     }
     if (opts->kind == SB_NLU_INTENT && opts->oos_threshold >= 0)
         threshold = opts->oos_threshold;
     if (opts->verbose)
         fprintf(stderr, "train: chose C=%g, temperature %.3f, oos threshold %.3f\n", bestc,
                 temperature, threshold);
+    free(oof);
+    free(P);
+    free(yh);
 
-    if (!val) {
-        /* refit on every training row with the chosen settings */
-        csr_cleanup(&X);
-        vocab_cleanup(&voc);
-        for (size_t i = 0; i < train->n; i++)
-            fit[i] = (uint32_t)i;
-        nfit = train->n;
-        vocab_build(&voc, rows, fit, nfit, mindf);
-        F = voc.nfeat;
-        csr_build(&X, train->text, fit, nfit, &cfg, &voc);
-        free(wbest);
-        wbest = sb_malloc(K * (F + 1) * sizeof(float));
-        free(r);
-        r = (cfg.extra & SB__NLU_F_NB) ? nb_ratios(&X, ytr, K, F) : NULL;
-        solve_ovr(&X, ytr, K, F, bestc, seed, r, wbest);
-    }
+    /* the final fit: every training row, and the validation rows unless told not to */
+    size_t nfit = 0;
+    for (size_t i = 0; i < N; i++)
+        if (i < ntr || (!opts->no_refit && y[i] != -1)) {
+            ysel[nfit] = y[i];
+            sel[nfit++] = (uint32_t)i;
+        }
+    struct vocab voc;
+    vocab_build(&voc, rows, sel, nfit, mindf);
+    size_t F = voc.nfeat;
+    struct csr X;
+    csr_build(&X, texts, sel, nfit, &cfg, &voc);
+    float *r = (cfg.extra & SB__NLU_F_NB) ? nb_ratios(&X, ysel, K, F) : NULL;
+    float *wbest = sb_malloc(K * (F + 1) * sizeof(float));
+    solve_ovr(&X, ysel, K, F, bestc, seed, r, wbest);
+    if (opts->verbose)
+        fprintf(stderr, "train: final fit on %zu rows, %zu features\n", nfit, F);
 
     /* the model: feature-major int8 rows with a scale each */
     struct sb_nlu_model *m = sb_calloc(1, sizeof(*m));
@@ -794,21 +824,20 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
         m->bias[k] = wbest[k * (F + 1) + F];
     sb__nlu_model_index(m);
 
-    for (size_t i = 0; i < train->n; i++)
+    for (size_t i = 0; i < N; i++)
         free(rows[i].h);
     free(rows);
     vocab_cleanup(&voc);
     csr_cleanup(&X);
-    csr_cleanup(&H);
     free(r);
-    free(w);
     free(wbest);
     free(S);
-    free(ytr);
-    free(yfit);
-    free(yheld);
-    free(fit);
-    free(held);
+    free(texts);
+    free(y);
+    free(fold);
+    free(sel);
+    free(hsel);
+    free(ysel);
     *out = m;
     return 0;
 }
