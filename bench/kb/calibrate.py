@@ -13,15 +13,25 @@ threshold fitted on everything (what src/kb/answer.c uses).
 
 usage: bench/kb/calibrate.py FEATURES.tsv...
 """
-import hashlib, math, sys
+import hashlib, math, os, sys
 
-NAMES = ['top', 'gap', 'cover', 'ctitle', 'known', 'nterms', 'ratio', 'agree_t', 'agree_b', 'phr']
+NAMES = ['top', 'gap', 'cover', 'ctitle', 'known', 'nterms', 'ratio', 'agree_t', 'agree_b', 'phr',
+         'unk', 'lfc', 'lrc', 'lbg']
 rows = []
+SETS = {}
 for path in sys.argv[1:]:
+    # the collection is the file name up to the first '_' (plain_s0.tsv, clinc_s1.tsv)
+    name = os.path.basename(path).split('_')[0]
     for line in open(path):
         c = line.rstrip('\n').split('\t')
         x = [float(v) for v in c[3:3 + len(NAMES)]]
         rows.append((c[0], int(c[1]), int(c[1]) and int(c[2]), x))
+        SETS.setdefault(name, []).append(len(rows) - 1)
+SET_OF = {}
+for name, idx in SETS.items():
+    for i in idx:
+        SET_OF[i] = name
+rows = [r + (SET_OF[i],) for i, r in enumerate(rows)]
 fold = lambda q: int(hashlib.sha256(q.encode()).hexdigest(), 16) % 5
 
 def fit(data, l2=1e-3, iters=300):
@@ -31,7 +41,7 @@ def fit(data, l2=1e-3, iters=300):
     for _ in range(iters):
         g = [0.0] * k
         H = [[0.0] * k for _ in range(k)]
-        for _, _, y, x in data:
+        for _, _, y, x, _ in data:
             xv = [1.0] + x
             z = sum(a * b for a, b in zip(w, xv))
             p = 1 / (1 + math.exp(-max(-30, min(30, z))))
@@ -85,16 +95,23 @@ def choose(data, w, want_prec=0.95, want_abst=0.90):
     return best if best is not None else 0.99
 
 cv = []
+per = {name: [] for name in SETS}
 for f in range(5):
     tr = [r for r in rows if fold(r[0]) != f]
     te = [r for r in rows if fold(r[0]) == f]
     w = fit(tr)
     t = choose(tr, w)
     cv.append(outcome(te, w, t) + (t,))
+    for name in SETS:
+        per[name].append(outcome([r for r in te if r[4] == name], w, t))
     print('fold %d: threshold %.3f -> held-out precision %.4f, answerable answered %.4f, '
           'unanswerable abstained %.4f' % (f, t, *cv[-1][:3]))
 m = [sum(c[i] for c in cv) / 5 for i in range(3)]
 print('CV: precision %.4f, answerable answered %.4f, unanswerable abstained %.4f' % tuple(m))
+for name in SETS:
+    m = [sum(c[i] for c in per[name]) / 5 for i in range(3)]
+    print('  CV %s: precision %.4f, answerable answered %.4f, unanswerable abstained %.4f'
+          % ((name,) + tuple(m)))
 w = fit(rows)
 t = choose(rows, w)
 print('coefficients (bias, %s):' % ', '.join(NAMES), ', '.join('%.4f' % v for v in w))

@@ -33,6 +33,7 @@ static const char *const stopwords[] = {
     "will", "with", "would", "you", "your", "yours", "yourself", "yourselves", "i'm", "it's",
     "don't", "can't", "doesn't", "isn't", "i've", "i'd", "let", "get", "s", "t", "also", "may",
     "might", "must", "shall", "want", "way", "possible", "anyone", "someone", "know", "please",
+    "something", "anything", "somebody", "anybody", "much",
 };
 
 int sb__kb_is_stopword(const char *w, size_t len)
@@ -40,6 +41,16 @@ int sb__kb_is_stopword(const char *w, size_t len)
     /* the list is short; a linear scan over length-matched words costs less than a hash */
     for (size_t i = 0; i < sizeof(stopwords) / sizeof(stopwords[0]); i++) {
         if (strlen(stopwords[i]) == len && memcmp(stopwords[i], w, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int sb__kb_is_question_word(const char *w)
+{
+    static const char *const qw[] = {"what", "when", "where", "which", "who", "why"};
+    for (size_t i = 0; i < sizeof(qw) / sizeof(qw[0]); i++) {
+        if (strcmp(qw[i], w) == 0)
             return 1;
     }
     return 0;

@@ -415,8 +415,9 @@ int sb_kb_cmd_eval(int argc, char **argv)
             }
             if (ff)
                 fprintf(ff, "%s\t%d\t%d\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t"
-                        "%.6f\t%.6f\n", q->id, can, right, f.top, f.gap, f.cover, f.ctitle,
-                        f.known, f.nterms, f.ratio, f.agree_t, f.agree_b, f.phr, a->confidence);
+                        "%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\n", q->id, can, right, f.top, f.gap,
+                        f.cover, f.ctitle, f.known, f.nterms, f.ratio, f.agree_t, f.agree_b, f.phr,
+                        f.unk, f.lfc, f.lrc, f.lbg, a->confidence);
             if (pf) {
                 json_t *c = json_array();
                 for (size_t j = 0; j < a->n_citations; j++)

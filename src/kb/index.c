@@ -292,7 +292,11 @@ static void field_texts(const struct sb_kb_doc *d, struct sb_buf f[SB__KB_NF])
     sb_buf_appends(&f[SB__KB_F_BODY], d->body ? d->body : "");
     sb_buf_appends(&f[SB__KB_F_META], d->attrs_json ? d->attrs_json : "");
     sb_buf_appends(&f[SB__KB_F_META], "\n");
-    sb_buf_appends(&f[SB__KB_F_META], d->price ? d->price : "");
+    if (d->price && d->price[0]) {
+        /* the field's name too: customers ask for "the price", not for "899" */
+        sb_buf_appends(&f[SB__KB_F_META], "price ");
+        sb_buf_appends(&f[SB__KB_F_META], d->price);
+    }
 }
 
 static void postings_remove(struct sb__kb_index *ix, uint32_t s)
@@ -759,6 +763,23 @@ static void add_synonyms(const struct sb__kb_index *ix, const char *w, double we
     }
 }
 
+/* Index terms that are other instances of the class of an unknown proper noun ("Germany" ->
+ * "Norway", "Sweden"): an answer about them is likely the answer about it. Returns how many. */
+static size_t add_siblings(const struct sb__kb_index *ix, const char *w, double weight,
+                           struct qterm *extra, size_t *n)
+{
+    const char *sib[256];
+    size_t ns = sb__kb_wordnet_siblings(w, sib, 256), added = 0;
+    for (size_t i = 0; i < ns; i++) {
+        uint32_t id;
+        if (smap_get(&ix->term_ids, sib[i], &id) && ix->terms[id].n) {
+            add_extra(ix, extra, n, id, weight);
+            added++;
+        }
+    }
+    return added;
+}
+
 /*
  * Index terms of 4+ bytes that contain a query word of 4+ bytes or are contained in it:
  * morphological relatives the stemmer does not join ("strike"/"strikethrough",
@@ -815,7 +836,7 @@ static struct qterm *build_query(const struct sb__kb_index *ix, const struct sb_
     const struct sb__kb_tokens tok = *tokp;
     struct qterm *q = sb_malloc((tok.n + EXTRA_MAX + (size_t)(p->prf_terms > 0 ? p->prf_terms : 0) + 1) *
                                 sizeof(*q));
-    size_t nq = 0, ndistinct = 0;
+    size_t nq = 0, ndistinct = 0, nunfixed = 0;
     uint32_t *ids = sb_malloc((tok.n + 1) * sizeof(uint32_t));
     size_t nids = 0;
     /* extra query terms: corrections of misspelt words, joined word pairs, synonyms and
@@ -850,6 +871,9 @@ static struct qterm *build_query(const struct sb__kb_index *ix, const struct sb_
             uint32_t fid = 0;
             if (!dup && p->fuzzy > 0 && fuzzy_match(ix, w, &fid))
                 add_extra(ix, extra, &nextra, fid, p->fuzzy);
+            else if (!dup && !is_cjk_term(w) &&
+                     !(p->wn > 0 && add_siblings(ix, w, p->wn, extra, &nextra)))
+                nunfixed++;
             continue;
         }
         ids[nids++] = id;
@@ -889,6 +913,7 @@ static struct qterm *build_query(const struct sb__kb_index *ix, const struct sb_
     if (qi) {
         qi->n_terms = ndistinct;
         qi->n_known = nq - nextra_added;
+        qi->n_unfixed = nunfixed;
         qi->qmax = qmax_real;
     }
     *nq_out = nq;
@@ -1006,12 +1031,32 @@ void sb__kb_index_coverage(const struct sb__kb_index *ix, uint32_t slot, const c
         int dup = 0;
         for (size_t j = 0; j < i && !dup; j++)
             dup = strcmp(tok.buf + tok.off[j], tok.buf + tok.off[i]) == 0;
-        if (dup)
+        if (dup || sb__kb_is_question_word(tok.buf + tok.off[i]))
             continue;
         uint32_t id;
         if (!smap_get(&ix->term_ids, tok.buf + tok.off[i], &id) || ix->terms[id].n == 0) {
-            if (!is_cjk_term(tok.buf + tok.off[i]))
-                total += idf_of(ix, 0); /* unseen words weigh like the rarest */
+            if (is_cjk_term(tok.buf + tok.off[i]))
+                continue;
+            total += idf_of(ix, 0); /* unseen words weigh like the rarest */
+            /* half credit when the entry names other instances of its class (Germany:
+             * "we ship to Norway, Sweden, ...") */
+            const char *sib[256];
+            size_t ns = sb__kb_wordnet_siblings(tok.buf + tok.off[i], sib, 256);
+            for (size_t k = 0; k < ns; k++) {
+                uint32_t sid;
+                if (!smap_get(&ix->term_ids, sib[k], &sid))
+                    continue;
+                const struct term *st = &ix->terms[sid];
+                uint32_t j;
+                for (j = 0; j < st->n && st->p[j].slot != slot; j++)
+                    ;
+                if (j < st->n) {
+                    in_any += 0.5 * idf_of(ix, 0);
+                    if (st->p[j].tf[SB__KB_F_TITLE])
+                        in_title += 0.5 * idf_of(ix, 0);
+                    break;
+                }
+            }
             continue;
         }
         const struct term *t = &ix->terms[id];

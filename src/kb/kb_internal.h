@@ -33,6 +33,9 @@ void sb__kb_tokens_cleanup(struct sb__kb_tokens *t);
 void sb__kb_analyze(const char *text, size_t len, const char *lang, struct sb__kb_tokens *t);
 /* 1 if `w` (case-folded) is an English stop word. */
 int sb__kb_is_stopword(const char *w, size_t len);
+/* 1 for the English question words the analyser keeps (what, when, where, which, who, why):
+ * they tell FAQ phrasings apart but are not the topic, so coverage measures ignore them. */
+int sb__kb_is_question_word(const char *term);
 
 /* ---- WordNet synonyms (wordnet.c) ---- */
 
@@ -45,6 +48,9 @@ int sb__kb_wordnet_load(void);
 int sb__kb_wordnet_ready(void);
 /* Synonyms of a stemmed English term (stemmed, borrowed for the process lifetime). */
 size_t sb__kb_wordnet_synonyms(const char *stem, const char **out, size_t max);
+/* Other instances of the class of a stemmed proper noun (Germany -> Norway, Sweden, ...: the
+ * instances of "European country"); borrowed for the process lifetime. */
+size_t sb__kb_wordnet_siblings(const char *stem, const char **out, size_t max);
 
 /* ---- ranking parameters ---- */
 
@@ -91,6 +97,7 @@ struct sb__kb_qinfo {
     double qmax;        /* upper bound of a document's score for this query */
     size_t n_terms;     /* distinct query terms */
     size_t n_known;     /* of which occur in the index */
+    size_t n_unfixed;   /* unknown words (not CJK) that no close spelling stands in for */
 };
 
 struct sb__kb_index *sb__kb_index_new(void);
@@ -173,6 +180,11 @@ struct sb__kb_features {
     double agree_t; /* 1 when ranking by titles/questions alone puts the same group first */
     double agree_b; /* 1 when ranking by bodies alone puts the same group first */
     double phr;     /* log(1 + extra question phrasings of the top entry) */
+    double unk;     /* 1 when a word of the question is unknown to the KB (and no close
+                     * spelling of it is): the rarest word of all, so likely the topic */
+    double lfc;     /* the top entry's best phrasing: share of the question's words it has */
+    double lrc;     /* ... idf-weighted share of its own words the question has */
+    double lbg;     /* ... share of the question's adjacent word pairs it has */
 };
 
 /* The calibrated probability that the top result is right, from its features. */
@@ -183,7 +195,7 @@ int sb__kb_build_answer(const struct sb__kb_index *ix, const char *query, const 
                         struct sb_kb_answer **out, struct sb__kb_features *feat_out);
 
 /* Default abstention threshold on the confidence. */
-#define SB__KB_DEFAULT_THRESHOLD 0.82 /* docs/kb.md: precision >= 0.95 on train KBs */
+#define SB__KB_DEFAULT_THRESHOLD 0.81 /* docs/kb.md: precision >= 0.95 on train KBs */
 
 /* ---- the KB object (kb.c) ---- */
 

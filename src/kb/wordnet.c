@@ -32,6 +32,12 @@
 struct wn_entry {
     char *stem;
     uint32_t first, n; /* range in syn_off */
+    uint32_t cls;      /* instance hypernym of its first noun sense (0 = none) */
+};
+
+struct wn_member {
+    uint32_t cls;
+    const char *stem; /* borrowed from the table */
 };
 
 static struct {
@@ -42,6 +48,8 @@ static struct {
     size_t pool_len, pool_cap;
     uint32_t *syn_off;
     size_t nsyn, syn_cap;
+    struct wn_member *members; /* sorted by cls: the instances of each class */
+    size_t nmembers;
 } wn;
 
 static pthread_once_t wn_once = PTHREAD_ONCE_INIT;
@@ -176,6 +184,44 @@ static size_t synset_words(struct sb_stemmer *st, const struct mapped *data, uns
     return have;
 }
 
+/* The first instance hypernym ("@i") of the synset at `off`: Germany -> European country. */
+static uint32_t instance_class(const struct mapped *data, unsigned long off)
+{
+    if (off >= data->n)
+        return 0;
+    const char *p = data->p + off, *end = data->p + data->n;
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (nl)
+        end = nl;
+    char line[4096];
+    size_t len = (size_t)(end - p) < sizeof(line) - 1 ? (size_t)(end - p) : sizeof(line) - 1;
+    memcpy(line, p, len);
+    line[len] = '\0';
+    char *save = NULL;
+    char *t[4];
+    for (int i = 0; i < 4; i++) {
+        t[i] = strtok_r(i ? NULL : line, " ", &save);
+        if (!t[i])
+            return 0;
+    }
+    long w = strtol(t[3], NULL, 16);
+    for (long i = 0; i < 2 * w; i++) {
+        if (!strtok_r(NULL, " ", &save))
+            return 0;
+    }
+    char *pc = strtok_r(NULL, " ", &save);
+    long np = pc ? strtol(pc, NULL, 10) : 0;
+    for (long i = 0; i < np; i++) {
+        char *sym = strtok_r(NULL, " ", &save), *o = strtok_r(NULL, " ", &save);
+        char *pos = strtok_r(NULL, " ", &save), *st = strtok_r(NULL, " ", &save);
+        if (!sym || !o || !pos || !st)
+            return 0;
+        if (strcmp(sym, "@i") == 0)
+            return (uint32_t)strtoul(o, NULL, 10);
+    }
+    return 0;
+}
+
 static void add_syns(const char *stem, char syn[][WN_WORD_MAX], size_t n)
 {
     struct wn_entry *e = wn_slot(stem, 1);
@@ -268,9 +314,21 @@ static void load_pos(struct sb_stemmer *st, const char *dir, const char *pos)
                                 have, WN_SYN_MAX);
         if (have > 1)
             add_syns(stem, syn, have);
+        if (strcmp(pos, "noun") == 0 && nsyn > 0) {
+            uint32_t cls = instance_class(&data, strtoul(tok[first], NULL, 10));
+            struct wn_entry *e = cls ? wn_slot(stem, 1) : NULL;
+            if (e && !e->cls)
+                e->cls = cls;
+        }
     }
     munmap((void *)idx.p, idx.n);
     munmap((void *)data.p, data.n);
+}
+
+static int cmp_member(const void *a, const void *b)
+{
+    const struct wn_member *x = a, *y = b;
+    return x->cls < y->cls ? -1 : x->cls > y->cls;
 }
 
 static void wn_load_once(void)
@@ -287,6 +345,17 @@ static void wn_load_once(void)
     for (size_t i = 0; i < 4; i++)
         load_pos(st, dir, pos[i]);
     sb_stemmer_delete(st);
+    for (size_t i = 0; i < wn.cap; i++)
+        wn.nmembers += wn.tab[i].stem && wn.tab[i].cls;
+    wn.members = sb_malloc((wn.nmembers ? wn.nmembers : 1) * sizeof(*wn.members));
+    size_t m = 0;
+    for (size_t i = 0; i < wn.cap; i++) {
+        if (wn.tab[i].stem && wn.tab[i].cls) {
+            wn.members[m].cls = wn.tab[i].cls;
+            wn.members[m++].stem = wn.tab[i].stem;
+        }
+    }
+    qsort(wn.members, wn.nmembers, sizeof(*wn.members), cmp_member);
     wn.ready = wn.nsyn > 0;
 }
 
@@ -309,5 +378,28 @@ size_t sb__kb_wordnet_synonyms(const char *stem, const char **out, size_t max)
     size_t n = 0;
     for (uint32_t i = 0; e && i < e->n && n < max; i++)
         out[n++] = wn.pool + wn.syn_off[e->first + i];
+    return n;
+}
+
+size_t sb__kb_wordnet_siblings(const char *stem, const char **out, size_t max)
+{
+    if (!wn.ready)
+        return 0;
+    const struct wn_entry *e = wn_slot(stem, 0);
+    if (!e || !e->cls)
+        return 0;
+    size_t lo = 0, hi = wn.nmembers;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (wn.members[mid].cls < e->cls)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t n = 0;
+    for (size_t i = lo; i < wn.nmembers && wn.members[i].cls == e->cls && n < max; i++) {
+        if (strcmp(wn.members[i].stem, stem) != 0)
+            out[n++] = wn.members[i].stem;
+    }
     return n;
 }
