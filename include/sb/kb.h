@@ -183,4 +183,45 @@ void sb_kb_answer_free(struct sb_kb_answer *a);
 void sb_kb_set_threshold(struct sb_kb *kb, double threshold);
 double sb_kb_threshold(const struct sb_kb *kb);
 
+/* ---- gap report: what the bot could not answer ---- */
+
+#define SB_KB_GAP_QUESTION_MAX 1024 /* bytes of a recorded question (longer ones are cut) */
+
+/*
+ * Records a question the bot abstained on for `tenant` (persisted in kb.db table kb_gap; kept in
+ * memory for a memory-only KB). `a` (may be NULL) is the abstention: its first citation and
+ * confidence are kept as the closest entry at the time. `at_ms` 0 = now. Call it after an
+ * SB_KB_ABSTAIN from the worker that answered; PII should be redacted from `question` first
+ * (the console shows it to knowledge owners). Thread-safe.
+ */
+int sb_kb_gap_record(struct sb_kb *kb, int64_t tenant, const char *question, const char *lang,
+                     const struct sb_kb_answer *a, int64_t at_ms, struct sb_error *err);
+
+/* One group of similar abstained questions. All strings are owned by the group. */
+struct sb_kb_gap {
+    char *question;            /* a representative wording (the group's most central one) */
+    char **examples;           /* up to 5 distinct wordings, most recent first */
+    size_t n_examples;
+    size_t count;              /* questions in the group */
+    int64_t first_ms, last_ms; /* first and last time asked */
+    double confidence_now;     /* the KB's confidence for the representative today */
+    int answered_now;          /* 1 when the KB would now answer it (the gap was filled) */
+    struct sb_kb_citation *closest; /* the closest entries today (up to 3) */
+    size_t n_closest;
+};
+
+/*
+ * Groups `tenant`'s abstained questions recorded at or after `since_ms` (0 = all; the 5,000
+ * most recent are considered) by word overlap (stemmed, stop words removed; Chinese bigrams),
+ * largest groups first, at most `limit` (1..500) groups. *out is NULL when there are none; free
+ * with sb_kb_gaps_free(). Thread-safe; a few milliseconds per thousand questions.
+ */
+int sb_kb_gaps(struct sb_kb *kb, int64_t tenant, int64_t since_ms, size_t limit,
+               struct sb_kb_gap **out, size_t *n, struct sb_error *err);
+void sb_kb_gaps_free(struct sb_kb_gap *g, size_t n);
+
+/* Deletes `tenant`'s recorded questions older than `before_ms` (retention); returns how many
+ * were deleted, or a negative SB_E* code. */
+long sb_kb_gaps_prune(struct sb_kb *kb, int64_t tenant, int64_t before_ms, struct sb_error *err);
+
 #endif

@@ -28,6 +28,7 @@ struct sb_kb {
     pthread_rwlock_t lock;   /* indexes, threshold */
     pthread_mutex_t wmu;     /* one writer at a time (SQLite + index) */
     sqlite3 *db;             /* NULL: memory-only */
+    sqlite3 *gapdb;          /* memory-only KBs keep abstained questions here */
     struct tenant_index *tenants;
     size_t ntenants;
     struct sb__kb_params params;
@@ -45,6 +46,11 @@ static const char *const schema =
     " attrs_json TEXT NOT NULL DEFAULT '', updated_ms INTEGER NOT NULL,"
     " PRIMARY KEY (tenant, id));"
     "CREATE INDEX IF NOT EXISTS kb_doc_parent ON kb_doc(tenant, parent);"
+    "CREATE TABLE IF NOT EXISTS kb_gap ("
+    " id INTEGER PRIMARY KEY, tenant INTEGER NOT NULL, question TEXT NOT NULL,"
+    " lang TEXT NOT NULL DEFAULT '', closest TEXT NOT NULL DEFAULT '',"
+    " confidence REAL NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS kb_gap_tenant ON kb_gap(tenant, created_ms);"
     "PRAGMA user_version = 1;";
 
 void sb_kb_doc_cleanup(struct sb_kb_doc *d)
@@ -100,6 +106,20 @@ void sb__kb_rdlock(struct sb_kb *kb)
 void sb__kb_unlock(struct sb_kb *kb)
 {
     pthread_rwlock_unlock(&kb->lock);
+}
+
+void *sb__kb_gap_db(struct sb_kb *kb)
+{
+    if (kb->db)
+        return kb->db;
+    pthread_mutex_lock(&kb->wmu);
+    if (!kb->gapdb && sqlite3_open_v2(":memory:", &kb->gapdb,
+                                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                          SQLITE_OPEN_FULLMUTEX,
+                                      NULL) == SQLITE_OK)
+        sqlite3_exec(kb->gapdb, schema, NULL, NULL, NULL);
+    pthread_mutex_unlock(&kb->wmu);
+    return kb->gapdb;
 }
 
 struct sb__kb_params *sb__kb_params_of(struct sb_kb *kb)
@@ -205,6 +225,8 @@ void sb_kb_close(struct sb_kb *kb)
     free(kb->tenants);
     if (kb->db)
         sqlite3_close(kb->db);
+    if (kb->gapdb)
+        sqlite3_close(kb->gapdb);
     pthread_rwlock_destroy(&kb->lock);
     pthread_mutex_destroy(&kb->wmu);
     free(kb);

@@ -206,6 +206,10 @@ void sb__kb_unlock(struct sb_kb *kb);
 /* Ranking parameters in use (set once before concurrent use, e.g. by the eval command). */
 struct sb__kb_params *sb__kb_params_of(struct sb_kb *kb);
 
+/* The SQLite handle (sqlite3 *) holding abstained questions: kb.db, or an in-memory database
+ * for a memory-only KB. Full-mutex handle: callable from any thread. */
+void *sb__kb_gap_db(struct sb_kb *kb);
+
 /* Reads a whole file (at most SB_KB_FILE_MAX bytes) into a NUL-terminated buffer. */
 int sb__kb_read_file(const char *path, char **data, size_t *len, struct sb_error *err);
 
