@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # NLU benchmarks on ../shared/bench/data with the `switchboard train/eval` CLI (release build):
-# clinc150 (train -> val), banking77 (5-fold stratified CV on train, no official val split),
+# clinc150 (train -> val, with --no-refit so that val stays unseen; a deployed model is fitted
+# on train + val), banking77 (5-fold stratified CV on train, no official val split),
 # twitter_airline_sentiment, waimai_10k, chnsenticorp_htl_all (5-fold CV on train; the test
 # splits are held out). Prints one JSON line per fold/run and a median per data set.
 # Usage: bench/nlu/run.sh [SWITCHBOARD_BINARY] [DATASET...]   (env FOLDS=5, RUNS=1)
@@ -36,7 +37,7 @@ for set in "${sets[@]}"; do
   if [ -f "$data/$set/val.tsv" ]; then
     start=$(date +%s.%N)
     "$bin" train "$kind" --data "$data/$set/train.tsv" --val "$data/$set/val.tsv" \
-      --out "$work/$set.mdl" --quiet
+      --no-refit --out "$work/$set.mdl" --quiet
     end=$(date +%s.%N)
     r=$("$bin" eval "$kind" --model "$work/$set.mdl" --data "$data/$set/val.tsv" --json)
     echo "$r" | sed "s/}\$/,\"train_s\":$(awk "BEGIN{printf \"%.2f\", $end - $start}"),\"model_bytes\":$(stat -c %s "$work/$set.mdl")}/" \
