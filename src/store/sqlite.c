@@ -2,9 +2,9 @@
 /*
  * The SQLite backend of the storage contract: opening and closing a store (one write
  * connection in WAL mode with synchronous=FULL, read connections opened on demand) and the
- * `sb_store_sqlite_ops` table. The operations themselves live in sqlite_tenancy.c,
- * sqlite_people.c, sqlite_ingest.c, sqlite_messages.c, sqlite_conversations.c and
- * sqlite_events.c; the schema in sqlite_schema.c.
+ * `sb_store_sqlite_ops` table. The operations themselves live in
+ * sqlite_tenancy.c, sqlite_people.c, sqlite_ingest.c, sqlite_messages.c,
+ * sqlite_conversations.c and sqlite_events.c; the schema in sqlite_schema.c.
  */
 #include "sqlite_internal.h"
 
@@ -17,6 +17,7 @@ static void sq_close(struct sb_store *base)
     struct sq_store *st = sq_of(base);
     if (!st)
         return;
+    /* the writer closes last: the last connection checkpoints the WAL and removes it */
     for (int i = 0; i < st->n_open; i++)
         sb__sq_conn_close(st->readers[i]);
     sb__sq_conn_close(st->writer);
@@ -38,7 +39,7 @@ static int sq_open(struct sb_store **out, const char *path, struct sb_error *err
     pthread_mutex_init(&st->read_mu, NULL);
     pthread_cond_init(&st->read_cv, NULL);
     int version = 0;
-    int rc = sb__sq_conn_open(path, 1, &st->writer, err);
+    int rc = sb__sq_conn_open(path, SQ_WRITER, &st->writer, err);
     if (!rc)
         rc = sb__sq_schema_version(st->writer, &version, err);
     if (!rc && version > sb__sq_schema_latest())

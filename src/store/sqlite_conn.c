@@ -57,11 +57,29 @@ static int exec_plain(struct sq_conn *c, const char *sql, struct sb_error *err)
     return 0;
 }
 
-int sb__sq_conn_open(const char *path, int writer, struct sq_conn **out, struct sb_error *err)
+/* Switches the database to WAL (a property of the file, kept across opens). */
+static int use_wal(struct sq_conn *c, const char *path, struct sb_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode=WAL", -1, &s, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(s);
+    int wal = rc == SQLITE_ROW &&
+              sqlite3_stricmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+    sqlite3_finalize(s);
+    if (wal)
+        return 0;
+    return rc == SQLITE_ROW ? sb_error_set(err, SB_ESTORE, "%s: cannot use WAL mode", path)
+                            : sb__sq_fail(c, rc, path, err);
+}
+
+int sb__sq_conn_open(const char *path, enum sq_role role, struct sq_conn **out,
+                     struct sb_error *err)
 {
     struct sq_conn *c = sb_calloc(1, sizeof(*c));
-    int flags = SQLITE_OPEN_NOMUTEX | (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                                              : SQLITE_OPEN_READONLY);
+    int flags = SQLITE_OPEN_NOMUTEX;
+    flags |= role == SQ_WRITER ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                               : SQLITE_OPEN_READONLY;
     int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
     if (rc != SQLITE_OK) {
         rc = sb__sq_fail(c, rc, path, err);
@@ -71,26 +89,17 @@ int sb__sq_conn_open(const char *path, int writer, struct sq_conn **out, struct 
     sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
     if ((rc = exec_plain(c, "PRAGMA foreign_keys=ON", err)))
         goto fail;
-    if (writer) {
-        /* WAL: readers never block the writer; synchronous=FULL: a commit has reached the disk
-         * (WAL fsync'd) when COMMIT returns, which is what "acknowledged" means. */
-        sqlite3_stmt *s = NULL;
-        rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode=WAL", -1, &s, NULL);
-        if (rc == SQLITE_OK)
-            rc = sqlite3_step(s);
-        int wal = rc == SQLITE_ROW && sqlite3_stricmp((const char *)sqlite3_column_text(s, 0),
-                                                      "wal") == 0;
-        sqlite3_finalize(s);
-        if (!wal) {
-            rc = rc == SQLITE_ROW ? sb_error_set(err, SB_ESTORE, "%s: cannot use WAL mode", path)
-                                  : sb__sq_fail(c, rc, path, err);
-            goto fail;
-        }
-        if ((rc = exec_plain(c, "PRAGMA synchronous=FULL", err)) ||
-            (rc = exec_plain(c, "PRAGMA journal_size_limit=67108864", err)) ||
-            (rc = exec_plain(c, "PRAGMA temp_store=MEMORY", err)))
-            goto fail;
-    }
+    /* WAL: readers never block the writer. synchronous=FULL: a commit has reached the disk
+     * (WAL fsync'd) when COMMIT returns, which is what "acknowledged" means, and a checkpoint
+     * syncs the database file before the WAL is reused. Checkpoints stay automatic (every
+     * 1000 WAL pages, inside the commit that crosses the mark): a checkpoint thread of its
+     * own was measured slower here (docs/store.md). */
+    if (role == SQ_WRITER &&
+        ((rc = use_wal(c, path, err)) ||
+         (rc = exec_plain(c, "PRAGMA synchronous=FULL", err)) ||
+         (rc = exec_plain(c, "PRAGMA journal_size_limit=67108864", err)) ||
+         (rc = exec_plain(c, "PRAGMA temp_store=MEMORY", err))))
+        goto fail;
     *out = c;
     return 0;
 fail:
@@ -436,7 +445,7 @@ int sb__sq_reader(struct sq_store *st, struct sq_conn **out, struct sb_error *er
     st->n_readers++;
     pthread_mutex_unlock(&st->read_mu);
     struct sq_conn *c = NULL;
-    int rc = sb__sq_conn_open(st->path, 0, &c, err);
+    int rc = sb__sq_conn_open(st->path, SQ_READER, &c, err);
     pthread_mutex_lock(&st->read_mu);
     if (rc) {
         st->n_readers--;

@@ -55,9 +55,15 @@ static inline struct sq_store *sq_of(struct sb_store *st)
     return (struct sq_store *)st;
 }
 
-/* Opens a connection to `path` with the pragmas every connection needs (the writer also
- * switches to WAL and synchronous=FULL). Close with sb__sq_conn_close(). */
-int sb__sq_conn_open(const char *path, int writer, struct sq_conn **out, struct sb_error *err);
+enum sq_role {
+    SQ_WRITER, /* creates the file; WAL, synchronous=FULL */
+    SQ_READER  /* read-only */
+};
+
+/* Opens a connection to `path` with the pragmas its role needs. Close with
+ * sb__sq_conn_close(). */
+int sb__sq_conn_open(const char *path, enum sq_role role, struct sq_conn **out,
+                     struct sb_error *err);
 void sb__sq_conn_close(struct sq_conn *c);
 
 /* Maps a SQLite result code to an SB_E* code and records `what` and SQLite's message. */
