@@ -200,6 +200,47 @@ static void test_oos_threshold_tuned(void **state)
     sb_nlu_dataset_free(tr);
 }
 
+static void test_no_oos_examples_no_threshold(void **state)
+{
+    (void)state;
+    /* nothing shows what out-of-scope input looks like: no threshold, every row classified */
+    struct sb_nlu_dataset *tr = make(NTOY, 3);
+    struct sb_nlu_model *m;
+    assert_int_equal(sb_nlu_train(tr, NULL, NULL, "toy", &m, NULL), 0);
+    assert_true(sb_nlu_model_oos_threshold(m) == 0);
+    assert_string_equal(classify(m, "has my order shipped yet", -1), "order_status");
+    sb_nlu_model_free(m);
+    sb_nlu_dataset_free(tr);
+}
+
+static void test_extra_features_round_trip(void **state)
+{
+    (void)state;
+    struct sb_nlu_dataset *tr = make(NTOY, 0);
+    struct sb_nlu_train_opts o;
+    sb_nlu_train_opts_init(&o);
+    o.features = "w2 c2-5 h3 stem neg p3";
+    struct sb_nlu_model *m, *l;
+    struct sb_error err = {0};
+    assert_int_equal(sb_nlu_train(tr, NULL, &o, "toy", &m, &err), 0);
+    char path[] = "/tmp/sb_nlu_featXXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(sb_nlu_model_save(m, path, &err), 0);
+    assert_int_equal(sb_nlu_model_load(path, SB_NLU_INTENT, &l, &err), 0);
+    const char *q = "i did not get my money back";
+    assert_string_equal(classify(l, q, 0), classify(m, q, 0));
+    assert_string_equal(classify(l, q, 0), "refund");
+    o.features = "w2 p9";
+    struct sb_nlu_model *bad = NULL;
+    assert_int_equal(sb_nlu_train(tr, NULL, &o, "toy", &bad, &err), SB_EINVAL);
+    unlink(path);
+    sb_nlu_model_free(l);
+    sb_nlu_model_free(m);
+    sb_nlu_dataset_free(tr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +249,8 @@ int main(void)
         cmocka_unit_test(test_single_label_refused),
         cmocka_unit_test(test_save_load),
         cmocka_unit_test(test_oos_threshold_tuned),
+        cmocka_unit_test(test_no_oos_examples_no_threshold),
+        cmocka_unit_test(test_extra_features_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
