@@ -22,6 +22,8 @@ static void sq_close(struct sb_store *base)
         sb__sq_conn_close(st->readers[i]);
     sb__sq_conn_close(st->writer);
     pthread_mutex_destroy(&st->write_mu);
+    pthread_mutex_destroy(&st->group_mu);
+    pthread_cond_destroy(&st->group_cv);
     pthread_mutex_destroy(&st->read_mu);
     pthread_cond_destroy(&st->read_cv);
     free(st->path);
@@ -36,6 +38,8 @@ static int sq_open(struct sb_store **out, const char *path, struct sb_error *err
     st->base.ops = &sb_store_sqlite_ops;
     st->path = sb_strdup(path);
     pthread_mutex_init(&st->write_mu, NULL);
+    pthread_mutex_init(&st->group_mu, NULL);
+    pthread_cond_init(&st->group_cv, NULL);
     pthread_mutex_init(&st->read_mu, NULL);
     pthread_cond_init(&st->read_cv, NULL);
     int version = 0;
@@ -73,6 +77,7 @@ const struct sb_store_ops sb_store_sqlite_ops = {
     .message_get = sb__sq_message_get,
     .message_list = sb__sq_message_list,
     .message_annotate = sb__sq_message_annotate,
+    .write_batch = sb__sq_write_batch,
     .conversation_get = sb__sq_conversation_get,
     .conversation_list = sb__sq_conversation_list,
     .conversation_update = sb__sq_conversation_update,

@@ -2,8 +2,8 @@
 /*
  * SQLite connections and the query helpers of the SQLite backend (see sqlite_internal.h):
  * opening a connection with its pragmas, the per-connection statement cache, binding by a
- * format string, row-to-struct helpers, error mapping, write transactions behind the write
- * mutex and the pool of read connections.
+ * format string, row-to-struct helpers, error mapping and the pool of read connections.
+ * Write transactions are in sqlite_commit.c.
  */
 #include "sqlite_internal.h"
 
@@ -399,31 +399,6 @@ char *sb__sq_col_dup(sqlite3_stmt *s, int i)
     if (!v)
         return NULL;
     return sb_strndup((const char *)v, (size_t)sqlite3_column_bytes(s, i));
-}
-
-int sb__sq_begin(struct sq_store *st, struct sq_conn **writer, struct sb_error *err)
-{
-    pthread_mutex_lock(&st->write_mu);
-    int rc = sb__sq_exec(st->writer, NULL, err, "BEGIN IMMEDIATE", "");
-    if (rc) {
-        pthread_mutex_unlock(&st->write_mu);
-        return rc;
-    }
-    *writer = st->writer;
-    return 0;
-}
-
-int sb__sq_end(struct sq_store *st, int rc, struct sb_error *err)
-{
-    struct sq_conn *w = st->writer;
-    if (rc == 0) {
-        rc = sb__sq_exec(w, NULL, err, "COMMIT", "");
-    }
-    /* a failed statement or COMMIT may have ended the transaction already (I/O errors do) */
-    if (rc && !sqlite3_get_autocommit(w->db))
-        sb__sq_exec(w, NULL, NULL, "ROLLBACK", "");
-    pthread_mutex_unlock(&st->write_mu);
-    return rc;
 }
 
 int sb__sq_reader(struct sq_store *st, struct sq_conn **out, struct sb_error *err)

@@ -205,6 +205,7 @@ struct batch {
     const struct sb_ingest *in;
     struct sb_ingest_result *out;
     const struct sb_message_new *msgs;
+    const struct sb_annotation *notes;
     sb_id *ids;
     int64_t *seqs;
 };
@@ -221,6 +222,11 @@ static int run_item(struct sq_conn *w, const struct batch *b, size_t i, int64_t 
     if (b->in) {
         memset(&b->out[i], 0, sizeof(b->out[i]));
         rc = ingest_one(w, &b->in[i], now, &b->out[i], &item_err);
+    } else if (b->notes) {
+        int64_t seq = 0;
+        rc = sb__sq_annotate_one(w, &b->notes[i], &seq, &item_err);
+        if (!rc)
+            b->seqs[i] = seq;
     } else {
         sb_id id = 0;
         int64_t seq = 0;
@@ -251,6 +257,21 @@ static int run_item(struct sq_conn *w, const struct batch *b, size_t i, int64_t 
     return rc;
 }
 
+/* Runs the items of `b` inside the caller's transaction; returns non-zero when one failure
+ * ended the whole transaction. */
+static int run_items(struct sq_conn *w, const struct batch *b, size_t n, int *rcs, int64_t now,
+                     struct sb_error *err)
+{
+    int fatal = 0, rc = 0;
+    for (size_t i = 0; i < n && !fatal; i++) {
+        int item = run_item(w, b, i, now, &fatal, err);
+        rcs[i] = item;
+        if (fatal)
+            rc = item;
+    }
+    return rc;
+}
+
 static int run_batch(struct sq_store *st, const struct batch *b, size_t n, int *rcs,
                      struct sb_error *err)
 {
@@ -258,14 +279,7 @@ static int run_batch(struct sq_store *st, const struct batch *b, size_t n, int *
     int rc = sb__sq_begin(st, &w, err);
     if (rc)
         return rc;
-    int64_t now = sb_now_ms();
-    int fatal = 0;
-    for (size_t i = 0; i < n && !fatal; i++) {
-        int item = run_item(w, b, i, now, &fatal, err);
-        rcs[i] = item;
-        if (fatal)
-            rc = item;
-    }
+    rc = run_items(w, b, n, rcs, sb_now_ms(), err);
     return sb__sq_end(st, rc, err);
 }
 
@@ -294,6 +308,40 @@ int sb__sq_message_append_batch(struct sb_store *st, const struct sb_message_new
     int rc = run_batch(sq_of(st), &b, n, rcs, err);
     for (size_t i = 0; rc && i < n; i++)
         rcs[i] = rc;
+    return rc;
+}
+
+int sb__sq_write_batch(struct sb_store *base, struct sb_write_batch *wb, struct sb_error *err)
+{
+    struct sq_store *st = sq_of(base);
+    size_t ni = wb->n_ingests;
+    int *ingest_rcs = calloc(ni ? ni : 1, sizeof(int));
+    if (!ingest_rcs)
+        return sb_error_set(err, SB_ENOMEM, "out of memory for %zu results", ni);
+    struct sq_conn *w;
+    int rc = sb__sq_begin(st, &w, err);
+    if (!rc) {
+        int64_t now = sb_now_ms();
+        struct batch in = {.in = wb->ingests, .out = wb->ingest_results};
+        struct batch posts = {.msgs = wb->posts, .ids = wb->post_ids, .seqs = wb->post_seqs};
+        struct batch notes = {.notes = wb->notes, .seqs = wb->note_seqs};
+        rc = run_items(w, &in, ni, ingest_rcs, now, err);
+        if (!rc)
+            rc = run_items(w, &posts, wb->n_posts, wb->post_rcs, now, err);
+        if (!rc)
+            rc = run_items(w, &notes, wb->n_notes, wb->note_rcs, now, err);
+        rc = sb__sq_end(st, rc, err);
+    }
+    for (size_t i = 0; i < ni; i++) {
+        if (rc)
+            memset(&wb->ingest_results[i], 0, sizeof(wb->ingest_results[i]));
+        wb->ingest_results[i].rc = rc ? rc : ingest_rcs[i];
+    }
+    for (size_t i = 0; rc && i < wb->n_posts; i++)
+        wb->post_rcs[i] = rc;
+    for (size_t i = 0; rc && i < wb->n_notes; i++)
+        wb->note_rcs[i] = rc;
+    free(ingest_rcs);
     return rc;
 }
 

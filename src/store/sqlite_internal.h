@@ -39,8 +39,16 @@ struct sq_store {
     struct sb_store base; /* first: struct sb_store * converts to struct sq_store * */
     char *path;
 
-    pthread_mutex_t write_mu; /* held for a whole write transaction */
+    pthread_mutex_t write_mu; /* held while one job runs on the writer (sqlite_commit.c) */
     struct sq_conn *writer;
+    /* group commit (sqlite_commit.c); the tx_* fields are guarded by write_mu */
+    int tx_open;            /* a transaction is open on the writer */
+    int tx_jobs;            /* jobs it holds */
+    int64_t tx_started_ns;  /* when it began */
+    pthread_mutex_t group_mu; /* guards the fields below */
+    pthread_cond_t group_cv;
+    int writers_waiting;         /* threads waiting in sb__sq_begin for the writer */
+    struct sq_follower *followers; /* jobs of the open transaction waiting for its commit */
 
     pthread_mutex_t read_mu;
     pthread_cond_t read_cv;
@@ -70,10 +78,14 @@ void sb__sq_conn_close(struct sq_conn *c);
 int sb__sq_fail(struct sq_conn *c, int sqlite_rc, const char *what, struct sb_error *err);
 
 /*
- * Write transactions. sb__sq_begin takes the write mutex and begins an IMMEDIATE transaction
- * on the writer; sb__sq_end(rc) commits when rc is 0 (the commit fsyncs: synchronous=FULL)
- * or rolls back otherwise, releases the mutex and returns rc or the commit's failure.
+ * Write jobs (sqlite_commit.c). sb__sq_begin gives the caller the writer, inside a
+ * transaction and a savepoint of its own; sb__sq_end(rc) undoes the job when rc is non-zero,
+ * and returns only once the job is durable (committed, fsync'd) or has failed, with rc or the
+ * commit's failure. Jobs of threads that arrive while another job runs share its transaction
+ * and its fsync (group commit); each still succeeds or fails alone, except that a failed
+ * commit fails every job of the transaction.
  */
+struct sq_follower;
 int sb__sq_begin(struct sq_store *st, struct sq_conn **writer, struct sb_error *err);
 int sb__sq_end(struct sq_store *st, int rc, struct sb_error *err);
 
@@ -188,6 +200,10 @@ int sb__sq_message_get(struct sb_store *st, sb_id tenant, sb_id id, struct sb_me
                        struct sb_error *err);
 int sb__sq_message_list(struct sb_store *st, sb_id tenant, sb_id conversation, sb_id after_id,
                         size_t limit, struct sb_message **out, size_t *n, struct sb_error *err);
+int sb__sq_write_batch(struct sb_store *st, struct sb_write_batch *b, struct sb_error *err);
+/* Replaces one message's annotations and appends its event, inside the caller's transaction. */
+int sb__sq_annotate_one(struct sq_conn *w, const struct sb_annotation *a, int64_t *seq,
+                        struct sb_error *err);
 int sb__sq_message_annotate(struct sb_store *st, sb_id tenant, sb_id id,
                             const char *annotations_json, int64_t *event_seq,
                             struct sb_error *err);

@@ -66,6 +66,20 @@ static void row_conversation_id(sqlite3_stmt *s, void *out)
     *(sb_id *)out = sqlite3_column_int64(s, 0);
 }
 
+int sb__sq_annotate_one(struct sq_conn *w, const struct sb_annotation *a, int64_t *seq,
+                        struct sb_error *err)
+{
+    sb_id conversation = 0;
+    int rc = sb__sq_one(w, row_conversation_id, &conversation, "message", err,
+                        "UPDATE messages SET annotations_json = ? WHERE id = ? AND tenant_id = ? "
+                        "RETURNING conversation_id",
+                        "sii", a->annotations_json, a->message_id, a->tenant_id);
+    if (!rc)
+        rc = sb__sq_event_insert(w, a->tenant_id, conversation, a->message_id,
+                                 "message.annotated", "{}", seq, err);
+    return rc;
+}
+
 int sb__sq_message_annotate(struct sb_store *base, sb_id tenant, sb_id id,
                             const char *annotations_json, int64_t *event_seq,
                             struct sb_error *err)
@@ -75,15 +89,9 @@ int sb__sq_message_annotate(struct sb_store *base, sb_id tenant, sb_id id,
     int rc = sb__sq_begin(st, &w, err);
     if (rc)
         return rc;
-    sb_id conversation = 0;
     int64_t seq = 0;
-    rc = sb__sq_one(w, row_conversation_id, &conversation, "message", err,
-                    "UPDATE messages SET annotations_json = ? WHERE id = ? AND tenant_id = ? "
-                    "RETURNING conversation_id",
-                    "sii", annotations_json, id, tenant);
-    if (!rc)
-        rc = sb__sq_event_insert(w, tenant, conversation, id, "message.annotated", "{}", &seq,
-                                 err);
+    struct sb_annotation a = {tenant, id, annotations_json};
+    rc = sb__sq_annotate_one(w, &a, &seq, err);
     rc = sb__sq_end(st, rc, err);
     if (!rc && event_seq)
         *event_seq = seq;

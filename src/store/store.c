@@ -20,7 +20,7 @@
     XX(open) XX(close) XX(migrate) XX(tenant_create) XX(tenant_get) XX(tenant_find)         \
     XX(inbox_create) XX(inbox_get) XX(inbox_find) XX(inbox_list) XX(ingest_batch)           \
     XX(message_append) XX(message_append_batch) XX(message_get) XX(message_list)            \
-    XX(message_annotate) XX(conversation_get) XX(conversation_list) XX(conversation_update) \
+    XX(message_annotate) XX(write_batch) XX(conversation_get) XX(conversation_list) XX(conversation_update) \
     XX(contact_get) XX(contact_list) XX(contact_find) XX(agent_create) XX(agent_get)        \
     XX(agent_find) XX(agent_list) XX(apikey_create) XX(apikey_find) XX(apikey_list)         \
     XX(apikey_revoke) XX(session_create) XX(session_find) XX(session_delete)                \
@@ -231,6 +231,19 @@ int sb_store_message_list(struct sb_store *st, sb_id tenant, sb_id conversation,
     NEED(st && out && n, "an output");
     CHECK(sb__store_check_limit(limit, SB_STORE_LIST_MAX, err));
     return st->ops->message_list(st, tenant, conversation, after_id, limit, out, n, err);
+}
+
+int sb_store_write_batch(struct sb_store *st, struct sb_write_batch *b, struct sb_error *err)
+{
+    NEED(st && b, "a batch");
+    NEED(!b->n_ingests || (b->ingests && b->ingest_results), "ingest results");
+    NEED(!b->n_posts || (b->posts && b->post_ids && b->post_seqs && b->post_rcs), "post results");
+    NEED(!b->n_notes || (b->notes && b->note_seqs && b->note_rcs), "annotation results");
+    for (size_t i = 0; i < b->n_notes; i++) {
+        NEED(b->notes[i].annotations_json, "field 'annotations_json'");
+        CHECK(sb__store_check_text("annotations_json", b->notes[i].annotations_json, err));
+    }
+    return st->ops->write_batch(st, b, err);
 }
 
 int sb_store_message_annotate(struct sb_store *st, sb_id tenant, sb_id id,

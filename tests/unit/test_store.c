@@ -1139,6 +1139,46 @@ static void test_threads(void **state)
     sb_event_list_free(ev, n);
 }
 
+struct racer {
+    struct fx *f;
+    sb_id conversation;
+    int rc;
+};
+
+static void *racer_main(void *arg)
+{
+    struct racer *r = arg;
+    struct sb_conversation_update u = {.status = SB_CONV_QUEUED, .expect_status = SB_CONV_BOT};
+    r->rc = sb_store_conversation_update(r->f->st, r->f->t1, r->conversation, &u, NULL, NULL);
+    return NULL;
+}
+
+/* Writers racing on one conversation: exactly one state change wins, the others see it. */
+static void test_concurrent_updates_one_winner(void **state)
+{
+    struct fx *f = *state;
+    for (int round = 0; round < 5; round++) {
+        struct sb_ingest_result r = ingest(f, f->t1, f->in1, NULL, "race", "hi");
+        pthread_t th[8];
+        struct racer rs[8];
+        for (int i = 0; i < 8; i++) {
+            rs[i] = (struct racer){.f = f, .conversation = r.conversation_id};
+            pthread_create(&th[i], NULL, racer_main, &rs[i]);
+        }
+        int won = 0, lost = 0;
+        for (int i = 0; i < 8; i++) {
+            pthread_join(th[i], NULL);
+            won += rs[i].rc == 0;
+            lost += rs[i].rc == SB_ESTATE;
+        }
+        assert_int_equal(won, 1);
+        assert_int_equal(lost, 7);
+        struct sb_conversation_update done = {.status = SB_CONV_RESOLVED};
+        assert_int_equal(
+            sb_store_conversation_update(f->st, f->t1, r.conversation_id, &done, NULL, NULL), 0);
+    }
+}
+
 /* A sanity check of the hot path, not a timing assertion: prints the rate it measured. */
 static void test_ingest_rate_sanity(void **state)
 {
@@ -1190,6 +1230,7 @@ int main(void)
         T(test_tenant_isolation),
         T(test_reopen_keeps_everything),
         T(test_threads),
+        T(test_concurrent_updates_one_winner),
         T(test_ingest_rate_sanity),
     };
 #undef T
