@@ -184,6 +184,30 @@ struct sb_message_new {
     int64_t created_ms;
 };
 
+/* New annotations for a stored message (see sb_store_message_annotate_batch). */
+struct sb_annotation {
+    sb_id tenant_id;
+    sb_id message_id;
+    const char *annotations_json;
+};
+
+/* One round of the group committer (see sb_store_write_batch); the caller provides the result
+ * arrays, each with as many slots as its input. */
+struct sb_write_batch {
+    const struct sb_ingest *ingests;
+    struct sb_ingest_result *ingest_results;
+    size_t n_ingests;
+    const struct sb_message_new *posts;
+    sb_id *post_ids;
+    int64_t *post_seqs;
+    int *post_rcs;
+    size_t n_posts;
+    const struct sb_annotation *notes;
+    int64_t *note_seqs;
+    int *note_rcs;
+    size_t n_notes;
+};
+
 struct sb_conversation_filter {
     const char *status; /* NULL: any status */
     sb_id assignee_id;  /* 0: any, -1: unassigned only, >0: that agent */
@@ -254,6 +278,7 @@ struct sb_store_ops {
     int (*message_annotate)(struct sb_store *st, sb_id tenant, sb_id id,
                             const char *annotations_json, int64_t *event_seq,
                             struct sb_error *err);
+    int (*write_batch)(struct sb_store *st, struct sb_write_batch *b, struct sb_error *err);
 
     int (*conversation_get)(struct sb_store *st, sb_id tenant, sb_id id,
                             struct sb_conversation *out, struct sb_error *err);
@@ -380,6 +405,15 @@ int sb_store_message_list(struct sb_store *st, sb_id tenant, sb_id conversation,
 int sb_store_message_annotate(struct sb_store *st, sb_id tenant, sb_id id,
                               const char *annotations_json, int64_t *event_seq,
                               struct sb_error *err);
+
+/*
+ * Everything the group committer has gathered in one round, stored in ONE durable
+ * transaction: customer messages (as sb_store_ingest_batch), bot/agent/system messages (as
+ * sb_store_message_append_batch) and annotations (as sb_store_message_annotate), in that
+ * order. Every item runs in its own savepoint; its own code goes to its result slot. Returns
+ * non-zero only when the whole round failed (then every slot holds that code).
+ */
+int sb_store_write_batch(struct sb_store *st, struct sb_write_batch *b, struct sb_error *err);
 
 int sb_store_conversation_get(struct sb_store *st, sb_id tenant, sb_id id,
                               struct sb_conversation *out, struct sb_error *err);
