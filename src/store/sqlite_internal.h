@@ -195,12 +195,12 @@ int sb__sq_message_append(struct sb_store *st, const struct sb_message_new *m, s
 int sb__sq_message_append_batch(struct sb_store *st, const struct sb_message_new *m, size_t n,
                                 sb_id *ids, int64_t *event_seqs, int *rcs,
                                 struct sb_error *err);
+int sb__sq_write_batch(struct sb_store *st, struct sb_write_batch *b, struct sb_error *err);
 /* sqlite_messages.c */
 int sb__sq_message_get(struct sb_store *st, sb_id tenant, sb_id id, struct sb_message *out,
                        struct sb_error *err);
 int sb__sq_message_list(struct sb_store *st, sb_id tenant, sb_id conversation, sb_id after_id,
                         size_t limit, struct sb_message **out, size_t *n, struct sb_error *err);
-int sb__sq_write_batch(struct sb_store *st, struct sb_write_batch *b, struct sb_error *err);
 /* Replaces one message's annotations and appends its event, inside the caller's transaction. */
 int sb__sq_annotate_one(struct sq_conn *w, const struct sb_annotation *a, int64_t *seq,
                         struct sb_error *err);

@@ -16,15 +16,16 @@
 #define DB_FILE_NAME "switchboard.db"
 
 /* Every function member of struct sb_store_ops, in declaration order. */
-#define SB_STORE_OPS_MEMBERS(XX)                                                            \
-    XX(open) XX(close) XX(migrate) XX(tenant_create) XX(tenant_get) XX(tenant_find)         \
-    XX(inbox_create) XX(inbox_get) XX(inbox_find) XX(inbox_list) XX(ingest_batch)           \
-    XX(message_append) XX(message_append_batch) XX(message_get) XX(message_list)            \
-    XX(message_annotate) XX(write_batch) XX(conversation_get) XX(conversation_list) XX(conversation_update) \
-    XX(contact_get) XX(contact_list) XX(contact_find) XX(agent_create) XX(agent_get)        \
-    XX(agent_find) XX(agent_list) XX(apikey_create) XX(apikey_find) XX(apikey_list)         \
-    XX(apikey_revoke) XX(session_create) XX(session_find) XX(session_delete)                \
-    XX(event_append) XX(event_list) XX(outbox_enqueue) XX(outbox_claim) XX(outbox_finish)
+#define SB_STORE_OPS_MEMBERS(XX)                                                           \
+    XX(open) XX(close) XX(migrate) XX(tenant_create) XX(tenant_get) XX(tenant_find)        \
+    XX(inbox_create) XX(inbox_get) XX(inbox_find) XX(inbox_list) XX(ingest_batch)          \
+    XX(message_append) XX(message_append_batch) XX(message_get) XX(message_list)           \
+    XX(message_annotate) XX(write_batch) XX(conversation_get) XX(conversation_list)        \
+    XX(conversation_update) XX(contact_get) XX(contact_list) XX(contact_find)              \
+    XX(agent_create) XX(agent_get) XX(agent_find) XX(agent_list) XX(apikey_create)         \
+    XX(apikey_find) XX(apikey_list) XX(apikey_revoke) XX(session_create) XX(session_find)  \
+    XX(session_delete) XX(event_append) XX(event_list) XX(outbox_enqueue) XX(outbox_claim) \
+    XX(outbox_finish)
 
 int sb_store_register_check(const struct sb_store_ops *ops, struct sb_error *err)
 {

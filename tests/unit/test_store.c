@@ -557,6 +557,60 @@ static void test_message_annotate(void **state)
                      SB_ENOTFOUND);
 }
 
+static void test_write_batch(void **state)
+{
+    struct fx *f = *state;
+    struct sb_error err = {0};
+    struct sb_ingest_result first = ingest(f, f->t1, f->in1, "wb-0", "wb", "before");
+    struct sb_ingest in[2] = {
+        {.tenant_id = f->t1, .inbox_id = f->in1, .provider_msg_id = "wb-1",
+         .customer_ext_id = "wb", .text = "new"},
+        {.tenant_id = f->t1, .inbox_id = 999999, .customer_ext_id = "wb", .text = "lost"},
+    };
+    struct sb_ingest_result in_out[2];
+    struct sb_message_new posts[2] = {
+        {.tenant_id = f->t1, .conversation_id = first.conversation_id, .direction = SB_DIR_OUT,
+         .sender_kind = SB_SENDER_BOT, .text = "answer"},
+        {.tenant_id = f->t2, .conversation_id = first.conversation_id, .direction = SB_DIR_OUT,
+         .sender_kind = SB_SENDER_BOT, .text = "wrong tenant"},
+    };
+    sb_id post_ids[2] = {0};
+    int64_t post_seqs[2] = {0};
+    int post_rcs[2] = {-99, -99};
+    struct sb_annotation notes[2] = {
+        {.tenant_id = f->t1, .message_id = first.message_id, .annotations_json = "{\"a\":1}"},
+        {.tenant_id = f->t2, .message_id = first.message_id, .annotations_json = "{}"},
+    };
+    int64_t note_seqs[2] = {0};
+    int note_rcs[2] = {-99, -99};
+    struct sb_write_batch b = {.ingests = in, .ingest_results = in_out, .n_ingests = 2,
+                               .posts = posts, .post_ids = post_ids, .post_seqs = post_seqs,
+                               .post_rcs = post_rcs, .n_posts = 2,
+                               .notes = notes, .note_seqs = note_seqs, .note_rcs = note_rcs,
+                               .n_notes = 2};
+    assert_int_equal(sb_store_write_batch(f->st, &b, &err), 0);
+    assert_int_equal(in_out[0].rc, 0);
+    assert_int_equal(in_out[0].conversation_id, first.conversation_id);
+    assert_int_equal(in_out[1].rc, SB_ENOTFOUND);
+    assert_int_equal(post_rcs[0], 0);
+    assert_int_equal(post_rcs[1], SB_ENOTFOUND);
+    assert_int_equal(note_rcs[0], 0);
+    assert_int_equal(note_rcs[1], SB_ENOTFOUND);
+    /* in that order: ingests, then posts, then annotations */
+    assert_true(in_out[0].event_seq < post_seqs[0] && post_seqs[0] < note_seqs[0]);
+    struct sb_message m;
+    assert_int_equal(sb_store_message_get(f->st, f->t1, first.message_id, &m, &err), 0);
+    assert_string_equal(m.annotations_json, "{\"a\":1}");
+    sb_message_cleanup(&m);
+    struct sb_message *ms = NULL;
+    size_t n = 0;
+    assert_int_equal(
+        sb_store_message_list(f->st, f->t1, first.conversation_id, 0, 500, &ms, &n, &err), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(ms[2].id, post_ids[0]);
+    sb_message_list_free(ms, n);
+}
+
 /* ---- conversations ---- */
 
 static void ids_of(struct sb_conversation *cs, size_t n, sb_id *out)
@@ -1219,6 +1273,7 @@ int main(void)
         T(test_preview_is_cut_on_a_character),
         T(test_message_append_and_list),
         T(test_message_annotate),
+        T(test_write_batch),
         T(test_conversation_list_filters),
         T(test_conversation_update),
         T(test_contact_list),
