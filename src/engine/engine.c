@@ -63,7 +63,7 @@ int sb_engine_ingest(struct sb_engine *e, const struct sb_ingest *m, sb_ingest_c
                      sb_reply_cb on_reply, void *ud)
 {
     struct commit_item *it = sb_calloc(1, sizeof(*it));
-    it->is_ingest = 1;
+    it->kind = COMMIT_INGEST;
     copy_ingest(it, m);
     it->on_commit = on_commit;
     it->on_reply = on_reply;
@@ -101,24 +101,13 @@ static void start_turn(struct sb_engine *e, const struct commit_item *it,
     }
 }
 
-static void commit_ingests(struct sb_engine *e, struct commit_item **items, size_t n)
+/* After the round's commit: acknowledge each customer message and start its bot turn. */
+static void finish_ingests(struct sb_engine *e, struct commit_item **items,
+                           const struct sb_ingest_result *out, size_t n)
 {
-    struct sb_ingest *in = sb_calloc(n, sizeof(*in));
-    struct sb_ingest_result *out = sb_calloc(n, sizeof(*out));
-    for (size_t i = 0; i < n; i++)
-        in[i] = items[i]->in;
-    struct sb_error err = {0};
-    int rc = sb_store_ingest_batch(e->opt.store, in, out, n, &err);
-    if (rc) {
-        SB_LOG(SB_LOG_ERROR, "engine", "storing %zu messages failed: %s", n, err.msg);
-        for (size_t i = 0; i < n; i++)
-            out[i].rc = rc;
-    }
-    atomic_fetch_add(&e->batches, 1);
-    atomic_fetch_add(&e->items, n);
     for (size_t i = 0; i < n; i++) {
         struct commit_item *it = items[i];
-        struct sb_ingest_result *r = &out[i];
+        const struct sb_ingest_result *r = &out[i];
         it->on_commit(it->ud, r);
         if (r->rc == 0 && !r->duplicate) {
             atomic_fetch_add(&e->ingested, 1);
@@ -132,44 +121,80 @@ static void commit_ingests(struct sb_engine *e, struct commit_item **items, size
         free(it->strings);
         free(it);
     }
-    free(in);
-    free(out);
 }
 
-static void commit_posts(struct sb_engine *e, struct commit_item **items, size_t n)
+/* After the round's commit: wake the callers blocked in wait_committed, and hand the
+ * asynchronous items to their completion (which owns them from then on). */
+static void finish_waiting(struct sb_engine *e, struct commit_item **items, size_t n,
+                           const int *rcs, const sb_id *ids, const int64_t *seqs)
 {
-    struct sb_message_new *m = sb_calloc(n, sizeof(*m));
-    sb_id *ids = sb_calloc(n, sizeof(*ids));
-    int64_t *seqs = sb_calloc(n, sizeof(*seqs));
-    int *rcs = sb_calloc(n, sizeof(*rcs));
-    for (size_t i = 0; i < n; i++)
-        m[i] = *items[i]->post;
-    struct sb_error err = {0};
-    int rc = sb_store_message_append_batch(e->opt.store, m, n, ids, seqs, rcs, &err);
-    if (rc)
-        SB_LOG(SB_LOG_ERROR, "engine", "storing %zu replies failed: %s", n, err.msg);
-    atomic_fetch_add(&e->batches, 1);
     pthread_mutex_lock(&e->mu);
     for (size_t i = 0; i < n; i++) {
-        items[i]->post_rc = rc ? rc : rcs[i];
-        items[i]->post_id = ids[i];
-        items[i]->post_seq = seqs[i];
-        items[i]->post_done = 1;
+        items[i]->rc = rcs[i];
+        items[i]->post_id = ids ? ids[i] : 0;
+        items[i]->seq = seqs[i];
+        if (!items[i]->on_done)
+            items[i]->done = 1;
     }
     pthread_cond_broadcast(&e->post_cv);
     pthread_mutex_unlock(&e->mu);
-    free(m);
-    free(ids);
-    free(seqs);
-    free(rcs);
+    for (size_t i = 0; i < n; i++)
+        if (items[i]->on_done)
+            items[i]->on_done(items[i]);
+}
+
+/* One round: everything taken from the queue in ONE durable transaction. */
+static void commit_round(struct sb_engine *e, struct commit_item ***taken, const size_t *n)
+{
+    size_t ni = n[COMMIT_INGEST], np = n[COMMIT_POST], na = n[COMMIT_ANNOTATE];
+    struct sb_ingest *in = sb_calloc(ni, sizeof(*in));
+    struct sb_ingest_result *in_out = sb_calloc(ni, sizeof(*in_out));
+    struct sb_message_new *posts = sb_calloc(np, sizeof(*posts));
+    sb_id *post_ids = sb_calloc(np, sizeof(sb_id));
+    int64_t *post_seqs = sb_calloc(np, sizeof(int64_t));
+    int *post_rcs = sb_calloc(np, sizeof(int));
+    struct sb_annotation *notes = sb_calloc(na, sizeof(*notes));
+    int64_t *note_seqs = sb_calloc(na, sizeof(int64_t));
+    int *note_rcs = sb_calloc(na, sizeof(int));
+    for (size_t i = 0; i < ni; i++)
+        in[i] = taken[COMMIT_INGEST][i]->in;
+    for (size_t i = 0; i < np; i++)
+        posts[i] = *taken[COMMIT_POST][i]->post;
+    for (size_t i = 0; i < na; i++)
+        notes[i] = *taken[COMMIT_ANNOTATE][i]->note;
+    struct sb_write_batch b = {
+        .ingests = in, .ingest_results = in_out, .n_ingests = ni,
+        .posts = posts, .post_ids = post_ids, .post_seqs = post_seqs, .post_rcs = post_rcs,
+        .n_posts = np,
+        .notes = notes, .note_seqs = note_seqs, .note_rcs = note_rcs, .n_notes = na,
+    };
+    struct sb_error err = {0};
+    if (sb_store_write_batch(e->opt.store, &b, &err))
+        SB_LOG(SB_LOG_ERROR, "engine", "storing a round of %zu writes failed: %s", ni + np + na,
+               err.msg);
+    atomic_fetch_add(&e->batches, 1);
+    atomic_fetch_add(&e->items, ni + np + na);
+    finish_ingests(e, taken[COMMIT_INGEST], in_out, ni);
+    finish_waiting(e, taken[COMMIT_POST], np, post_rcs, post_ids, post_seqs);
+    finish_waiting(e, taken[COMMIT_ANNOTATE], na, note_rcs, NULL, note_seqs);
+    free(in);
+    free(in_out);
+    free(posts);
+    free(post_ids);
+    free(post_seqs);
+    free(post_rcs);
+    free(notes);
+    free(note_seqs);
+    free(note_rcs);
 }
 
 static void *committer(void *arg)
 {
     struct sb_engine *e = arg;
     size_t max = e->opt.batch_max ? e->opt.batch_max : 256;
-    struct commit_item **ingests = sb_calloc(max, sizeof(*ingests));
-    struct commit_item **posts = sb_calloc(max, sizeof(*posts));
+    struct commit_item **taken[COMMIT_KINDS];
+    for (int k = 0; k < COMMIT_KINDS; k++)
+        taken[k] = sb_calloc(max, sizeof(struct commit_item *));
     for (;;) {
         pthread_mutex_lock(&e->mu);
         while (!e->head && !e->stopping)
@@ -179,18 +204,14 @@ static void *committer(void *arg)
             break;
         }
         /* Take up to `max` of each kind, keeping the rest queued in order. */
-        size_t ni = 0, np = 0;
+        size_t n[COMMIT_KINDS] = {0};
         struct commit_item **link = &e->head, *last = NULL;
         while (*link) {
             struct commit_item *it = *link;
-            int take = it->is_ingest ? ni < max : np < max;
-            if (take) {
+            if (n[it->kind] < max) {
                 *link = it->next;
                 e->queued--;
-                if (it->is_ingest)
-                    ingests[ni++] = it;
-                else
-                    posts[np++] = it;
+                taken[it->kind][n[it->kind]++] = it;
             } else {
                 last = it;
                 link = &it->next;
@@ -198,38 +219,50 @@ static void *committer(void *arg)
         }
         e->tail = last;
         pthread_mutex_unlock(&e->mu);
-        if (ni)
-            commit_ingests(e, ingests, ni);
-        if (np)
-            commit_posts(e, posts, np);
+        commit_round(e, taken, n);
     }
-    free(ingests);
-    free(posts);
+    for (int k = 0; k < COMMIT_KINDS; k++)
+        free(taken[k]);
     return NULL;
+}
+
+/* Queues `it` and blocks until the committer has stored it; returns its code. */
+static int wait_committed(struct sb_engine *e, struct commit_item *it)
+{
+    pthread_mutex_lock(&e->mu);
+    if (e->stopping) {
+        pthread_mutex_unlock(&e->mu);
+        return SB_EBUSY;
+    }
+    enqueue(e, it);
+    while (!it->done)
+        pthread_cond_wait(&e->post_cv, &e->mu);
+    pthread_mutex_unlock(&e->mu);
+    return it->rc;
+}
+
+int sb__engine_submit(struct sb_engine *e, struct commit_item *it)
+{
+    pthread_mutex_lock(&e->mu);
+    int rc = e->stopping ? SB_EBUSY : 0;
+    if (!rc)
+        enqueue(e, it);
+    pthread_mutex_unlock(&e->mu);
+    return rc;
 }
 
 int sb_engine_post(struct sb_engine *e, const struct sb_message_new *m, struct sb_message *out,
                    struct sb_error *err)
 {
-    struct commit_item it = {0};
-    it.post = m;
-    pthread_mutex_lock(&e->mu);
-    if (e->stopping) {
-        pthread_mutex_unlock(&e->mu);
-        return sb_error_set(err, SB_EBUSY, "shutting down");
-    }
-    enqueue(e, &it);
-    while (!it.post_done)
-        pthread_cond_wait(&e->post_cv, &e->mu);
-    pthread_mutex_unlock(&e->mu);
-    if (it.post_rc)
-        return sb_error_set(err, it.post_rc, "storing the message failed: %s",
-                            sb_strerror(it.post_rc));
+    struct commit_item it = {.kind = COMMIT_POST, .post = m};
+    int rc = wait_committed(e, &it);
+    if (rc)
+        return sb_error_set(err, rc, "storing the message failed: %s", sb_strerror(rc));
     struct sb_message stored = {0};
-    int rc = sb_store_message_get(e->opt.store, m->tenant_id, it.post_id, &stored, err);
+    rc = sb_store_message_get(e->opt.store, m->tenant_id, it.post_id, &stored, err);
     if (rc)
         return rc;
-    sb__engine_publish_message(e, &stored, it.post_seq);
+    sb__engine_publish_message(e, &stored, it.seq);
     if (out)
         *out = stored;
     else

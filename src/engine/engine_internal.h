@@ -8,23 +8,33 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-/* One queued write. Ingests carry their own copies of the input strings. */
+enum commit_kind { COMMIT_INGEST, COMMIT_POST, COMMIT_ANNOTATE, COMMIT_KINDS };
+
+/* One queued write. Ingests carry their own copies of the input strings; posts and
+ * annotations are borrowed from a caller that waits until `done`. */
 struct commit_item {
     struct commit_item *next;
-    int is_ingest;
+    enum commit_kind kind;
     /* ingest */
     struct sb_ingest in;
     char *strings; /* one allocation holding the copied strings of `in` */
     sb_ingest_cb on_commit;
     sb_reply_cb on_reply;
     void *ud;
-    /* post (agent/system/bot message): the poster waits on `done` */
+    /* post (agent/system/bot message) or annotation: the caller waits on `done` */
     const struct sb_message_new *post;
+    const struct sb_annotation *note;
     sb_id post_id;
-    int64_t post_seq;
-    int post_rc;
-    int post_done;
+    int64_t seq;
+    int rc;
+    int done;
+    /* Asynchronous items: called on the committer thread once stored (rc, post_id, seq set);
+     * it owns the item from then on and must not block. */
+    void (*on_done)(struct commit_item *it);
 };
+
+/* Queues an asynchronous post or annotation (it->on_done set). SB_EBUSY when stopping. */
+int sb__engine_submit(struct sb_engine *e, struct commit_item *it);
 
 #define SB_ENGINE_STRIPES 64
 
