@@ -131,11 +131,13 @@ test('widget → console → reply round trip in a real browser', {
     await item.waitFor({ timeout: WAIT });
     await agent.evaluate(() => { window.__sameDocument = true; });
 
-    // a new customer message reaches the console live (no reload): list preview and unread mark
+    // a new customer message reaches the console live (no reload): the conversation is marked
+    // unread (its preview may already show the bot's answer to it)
+    assert.equal(await agent.locator('button.conv.unread').count(), 0);
     await input.fill(XSS);
     await input.press('Enter');
     await shop.locator('.msg.customer .bubble', { hasText: XSS }).waitFor({ timeout: WAIT });
-    const live = agent.locator('button.conv.unread', { hasText: XSS });
+    const live = agent.locator('button.conv.unread', { hasText: 'Visitor' });
     await live.waitFor({ timeout: WAIT });
 
     // open it: the whole history, with the markup shown as text
