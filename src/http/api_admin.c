@@ -182,6 +182,7 @@ void sb__api_key_revoke(struct sb_http_req *r, const sb_id *id)
 {
     struct sb_error err = {0};
     int rc = sb_store_apikey_revoke(r->srv->store, r->who.tenant_id, id[0], &err);
+    sb__auth_forget_all();
     if (rc) {
         sb__api_store_error(r, &err, rc);
         return;
@@ -329,6 +330,7 @@ void sb__api_logout(struct sb_http_req *r, const sb_id *id)
         char hash[65];
         sb__auth_hash("session", token, hash);
         sb_store_session_delete(r->srv->store, hash, NULL);
+        sb__auth_forget_all();
     }
     sb__http_respond_json(r, 200, json_pack("{s:b}", "logged_out", 1));
 }

@@ -12,6 +12,7 @@
 #include "sb/clock.h"
 #include "sb/mem.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,50 @@
 #include <strings.h>
 
 #define VISITOR_TOKEN_DAYS 30
+#define CACHE_SLOTS 1024
+#define CACHE_TTL_MS 5000
+
+/*
+ * Verified credentials, so that a busy API client costs one store lookup every few seconds
+ * rather than one per request. Keyed by the token's hash; an entry lives CACHE_TTL_MS, and a
+ * revocation or logout in this process empties the cache at once (other nodes see it within
+ * the TTL).
+ */
+struct cached {
+    char hash[65];
+    struct sb_principal who;
+    int64_t until_ms;
+};
+static struct cached cache[CACHE_SLOTS];
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int cache_get(const char *hash, struct sb_principal *who)
+{
+    struct cached *c = &cache[strtoul(hash + 56, NULL, 16) % CACHE_SLOTS];
+    pthread_mutex_lock(&cache_mu);
+    int hit = c->until_ms > sb_now_ms() && sb_memeq_consttime(c->hash, hash, 64);
+    if (hit)
+        *who = c->who;
+    pthread_mutex_unlock(&cache_mu);
+    return hit;
+}
+
+static void cache_put(const char *hash, const struct sb_principal *who)
+{
+    struct cached *c = &cache[strtoul(hash + 56, NULL, 16) % CACHE_SLOTS];
+    pthread_mutex_lock(&cache_mu);
+    memcpy(c->hash, hash, 65);
+    c->who = *who;
+    c->until_ms = sb_now_ms() + CACHE_TTL_MS;
+    pthread_mutex_unlock(&cache_mu);
+}
+
+void sb__auth_forget_all(void)
+{
+    pthread_mutex_lock(&cache_mu);
+    memset(cache, 0, sizeof(cache));
+    pthread_mutex_unlock(&cache_mu);
+}
 
 void sb__auth_hash(const char *label, const char *s, char out[65])
 {
@@ -63,12 +108,28 @@ int sb__auth_store_key(struct sb_store *st, sb_id tenant, const char *name, cons
     return sb_store_apikey_create(st, tenant, name, role, prefix, hash, &id, err);
 }
 
+static int verify(struct sb_server *s, const char *token, struct sb_principal *who,
+                  struct sb_error *err);
+
 int sb__auth_bearer(struct sb_server *s, const char *token, struct sb_principal *who,
                     struct sb_error *err)
 {
     memset(who, 0, sizeof(*who));
     if (!token || !*token || strlen(token) > 512)
         return sb_error_set(err, SB_EAUTH, "missing or malformed credentials");
+    char hash[65];
+    sb__auth_hash("any", token, hash);
+    if (cache_get(hash, who))
+        return 0;
+    int rc = verify(s, token, who, err);
+    if (rc == 0)
+        cache_put(hash, who);
+    return rc;
+}
+
+static int verify(struct sb_server *s, const char *token, struct sb_principal *who,
+                  struct sb_error *err)
+{
     char hash[65];
     if (!strncmp(token, "sbs_", 4)) {
         sb__auth_hash("session", token, hash);

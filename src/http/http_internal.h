@@ -120,6 +120,8 @@ void sb__http_dispatch(void *req);
 int sb__auth_check(struct sb_server *s, struct sb_http_req *r, enum sb_auth_kind need);
 int sb__auth_bearer(struct sb_server *s, const char *token, struct sb_principal *who,
                     struct sb_error *err);
+/* Drops every cached credential (after a revocation or logout). */
+void sb__auth_forget_all(void);
 /* sha256 hex of `s` with a domain label, for stored key and token hashes. */
 void sb__auth_hash(const char *label, const char *s, char out[65]);
 /* A new random secret string with `prefix`, e.g. "sbk_" + 43 base64url chars. */
