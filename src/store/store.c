@@ -7,7 +7,6 @@
  */
 #include "store_internal.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
