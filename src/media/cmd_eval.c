@@ -1,0 +1,411 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `switchboard eval ocr|asr --data DIR [--json] [--predictions OUT.jsonl] ...`: runs the media
+ * recognisers over a labelled folder (labels.jsonl + the files it names, as in
+ * ../shared/bench/data/sroie and fsdd) and reports
+ *   ocr: n, word_f1 (mean per image), cer (total edits / total reference characters),
+ *        key_exact per field and mean, s_per_image;
+ *   asr: n, accuracy (exact transcript), wer, rtf (recognition time / audio time).
+ * Everything goes through the same entry points the pipeline uses (sb_media_ocr_image,
+ * sb_media_asr_wav), so the figures measure what production runs.
+ */
+#include "media_internal.h"
+#include "media_metrics.h"
+#include "sb/cli.h"
+#include "sb/clock.h"
+#include "sb/json.h"
+#include "sb/mem.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LABEL_LINE_MAX (4u * 1024 * 1024)
+#define MEDIA_FILE_MAX (64u * 1024 * 1024)
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: switchboard eval ocr --data DIR [--json] [--predictions OUT.jsonl]\n"
+            "           [--lang L] [--psm N] [--pre upscale,deskew,binarize,normalize|none]\n"
+            "       switchboard eval asr --data DIR [--grammar digits|yesno|free] [--json]\n"
+            "           [--predictions OUT.jsonl] [--engine auto|pocketsphinx|digits]\n"
+            "DIR holds labels.jsonl ({\"file\", \"text\", [\"key\"]} per line) and the files.\n");
+}
+
+static int read_file(const char *path, size_t max, char **data, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return SB_ENOTFOUND;
+    struct sb_buf b;
+    sb_buf_init(&b, max);
+    char chunk[65536];
+    size_t got;
+    int rc = 0;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if ((rc = sb_buf_append(&b, chunk, got)) != 0)
+            break;
+    if (!rc && ferror(f))
+        rc = SB_EIO;
+    fclose(f);
+    if (rc) {
+        sb_buf_cleanup(&b);
+        return rc;
+    }
+    *len = b.len;
+    *data = b.data ? sb_buf_steal(&b, NULL) : sb_strdup("");
+    sb_buf_cleanup(&b);
+    return 0;
+}
+
+/* One labels.jsonl line per item: returns the parsed objects in order. */
+static int load_labels(const char *dir, json_t **out, size_t *n_out)
+{
+    char *path = sb_strdupf("%s/labels.jsonl", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "switchboard eval: cannot open %s: %s\n", path, strerror(errno));
+        free(path);
+        return 1;
+    }
+    json_t *arr = json_array();
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
+    int lineno = 0, rc = 0;
+    while ((got = getline(&line, &cap, f)) > 0) {
+        lineno++;
+        if ((size_t)got > LABEL_LINE_MAX) {
+            fprintf(stderr, "%s:%d: line too long\n", path, lineno);
+            rc = 1;
+            break;
+        }
+        if (got == 1 && line[0] == '\n')
+            continue;
+        json_t *v = NULL;
+        struct sb_error err = {0};
+        if (sb_json_parse(line, (size_t)got, LABEL_LINE_MAX, 16, &v, &err) != 0 ||
+            !json_is_object(v) || !json_is_string(json_object_get(v, "file"))) {
+            fprintf(stderr, "%s:%d: %s\n", path, lineno,
+                    err.msg[0] ? err.msg : "expected an object with \"file\"");
+            json_decref(v);
+            rc = 1;
+            break;
+        }
+        json_array_append_new(arr, v);
+    }
+    free(line);
+    fclose(f);
+    free(path);
+    if (rc) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    *n_out = json_array_size(arr);
+    return 0;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+static unsigned parse_pre(const char *s)
+{
+    if (strcmp(s, "none") == 0)
+        return 0;
+    unsigned bits = 0;
+    char *copy = sb_strdup(s), *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (strcmp(t, "upscale") == 0)
+            bits |= SB_OCR_PRE_UPSCALE;
+        else if (strcmp(t, "deskew") == 0)
+            bits |= SB_OCR_PRE_DESKEW;
+        else if (strcmp(t, "binarize") == 0)
+            bits |= SB_OCR_PRE_BINARIZE;
+        else if (strcmp(t, "normalize") == 0)
+            bits |= SB_OCR_PRE_NORMALIZE;
+        else {
+            free(copy);
+            return SB_OCR_PRE_DEFAULT - 1; /* marks "invalid" */
+        }
+    }
+    free(copy);
+    return bits;
+}
+
+static FILE *open_predictions(const char *path, char **tmp)
+{
+    if (!path)
+        return NULL;
+    *tmp = sb_strdupf("%s.tmp", path);
+    FILE *f = fopen(*tmp, "w");
+    if (!f)
+        fprintf(stderr, "switchboard eval: cannot write %s: %s\n", *tmp, strerror(errno));
+    return f;
+}
+
+static int close_predictions(FILE *f, const char *path, char *tmp)
+{
+    int rc = 0;
+    if (f) {
+        if (fclose(f) != 0 || rename(tmp, path) != 0) {
+            fprintf(stderr, "switchboard eval: cannot write %s\n", path);
+            rc = 1;
+        }
+    }
+    free(tmp);
+    return rc;
+}
+
+static const char *const key_names[4] = {"company", "date", "address", "total"};
+
+static int eval_ocr(const char *dir, json_t *items, size_t n, int json, const char *predp,
+                    const struct sb_ocr_opts *opts)
+{
+    char *tmp = NULL;
+    FILE *pf = open_predictions(predp, &tmp);
+    if (predp && !pf)
+        return 1;
+    double f1_sum = 0, secs = 0;
+    size_t cer_d = 0, cer_m = 0, key_hit[4] = {0}, done = 0, failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *it = json_array_get(items, i);
+        char *path = sb_strdupf("%s/%s", dir, jstr(it, "file"));
+        char *data = NULL;
+        size_t len = 0;
+        struct sb_ocr_result r = {0};
+        struct sb_error err = {0};
+        int rc = read_file(path, MEDIA_FILE_MAX, &data, &len);
+        if (rc)
+            sb_error_set(&err, rc, "cannot read %s", path);
+        else
+            rc = sb_media_ocr_image(data, len, opts, NULL, &r, &err);
+        free(data);
+        free(path);
+        const char *text = rc ? "" : r.page.text;
+        if (rc) {
+            failed++;
+            fprintf(stderr, "switchboard eval: %s: %s\n", jstr(it, "file"), err.msg);
+        }
+        secs += rc ? 0 : r.seconds;
+        f1_sum += sb__media_word_f1(text, jstr(it, "text"));
+        size_t d = 0, m = 0;
+        sb__media_cer(text, jstr(it, "text"), &d, &m);
+        cer_d += d;
+        cer_m += m;
+        json_t *key = json_object_get(it, "key");
+        const char *pred[4] = {rc ? "" : r.fields.company, rc ? "" : r.fields.date,
+                               rc ? "" : r.fields.address, rc ? "" : r.fields.total};
+        for (int k = 0; k < 4; k++) {
+            char *a = sb__media_norm(pred[k] ? pred[k] : "");
+            char *b = sb__media_norm(jstr(key, key_names[k]));
+            key_hit[k] += strcmp(a, b) == 0;
+            free(a);
+            free(b);
+        }
+        if (pf) {
+            const char *id = jstr(it, "id");
+            json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "id",
+                                  id[0] ? id : jstr(it, "file"), "text", text, "key", "company",
+                                  pred[0], "date", pred[1], "address", pred[2], "total", pred[3]);
+            if (rc)
+                json_object_set_new(o, "error", json_string(err.msg));
+            char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+            fprintf(pf, "%s\n", s);
+            free(s);
+            json_decref(o);
+        }
+        done++;
+        sb_media_ocr_result_cleanup(&r);
+    }
+    double dn = done ? (double)done : 1;
+    double ke[4], mean = 0;
+    for (int k = 0; k < 4; k++) {
+        ke[k] = key_hit[k] / dn;
+        mean += ke[k] / 4;
+    }
+    double cer = cer_m ? (double)cer_d / cer_m : 0;
+    double spi = secs / (done - failed ? (double)(done - failed) : 1);
+    if (json) {
+        json_t *o = json_pack("{s:I, s:f, s:f, s:{s:f, s:f, s:f, s:f, s:f}, s:f, s:I}", "n",
+                              (json_int_t)done, "word_f1", f1_sum / dn, "cer", cer, "key_exact",
+                              "company", ke[0], "date", ke[1], "address", ke[2], "total", ke[3],
+                              "mean", mean, "s_per_image", spi, "errors", (json_int_t)failed);
+        char *s = json_dumps(o, JSON_COMPACT);
+        printf("%s\n", s);
+        free(s);
+        json_decref(o);
+    } else {
+        printf("n %zu  word_f1 %.4f  cer %.4f  s_per_image %.3f  errors %zu\n", done,
+               f1_sum / dn, cer, spi, failed);
+        printf("key_exact company %.4f  date %.4f  address %.4f  total %.4f  mean %.4f\n", ke[0],
+               ke[1], ke[2], ke[3], mean);
+    }
+    return close_predictions(pf, predp, tmp);
+}
+
+static int eval_asr(const char *dir, json_t *items, size_t n, int json, const char *predp,
+                    const struct sb_asr_opts *opts, const struct sb_asr_ops *engine)
+{
+    char *tmp = NULL;
+    FILE *pf = open_predictions(predp, &tmp);
+    if (predp && !pf)
+        return 1;
+    size_t right = 0, wer_d = 0, wer_m = 0, done = 0, failed = 0;
+    double secs = 0, audio = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *it = json_array_get(items, i);
+        char *path = sb_strdupf("%s/%s", dir, jstr(it, "file"));
+        char *data = NULL;
+        size_t len = 0;
+        struct sb_asr_result r = {0};
+        struct sb_error err = {0};
+        int rc = read_file(path, MEDIA_FILE_MAX, &data, &len);
+        if (rc)
+            sb_error_set(&err, rc, "cannot read %s", path);
+        else
+            rc = sb_media_asr_wav(data, len, opts, engine, &r, &err);
+        free(data);
+        free(path);
+        const char *text = rc ? "" : r.text;
+        if (rc) {
+            failed++;
+            fprintf(stderr, "switchboard eval: %s: %s\n", jstr(it, "file"), err.msg);
+        } else {
+            secs += r.seconds;
+            audio += r.audio_seconds;
+        }
+        char *a = sb__media_norm(text), *b = sb__media_norm(jstr(it, "text"));
+        right += strcmp(a, b) == 0;
+        free(a);
+        free(b);
+        size_t d = 0, m = 0;
+        sb__media_wer(text, jstr(it, "text"), &d, &m);
+        wer_d += d;
+        wer_m += m;
+        if (pf) {
+            json_t *o = json_pack("{s:s, s:s}", "file", jstr(it, "file"), "text", text);
+            if (!rc)
+                json_object_set_new(o, "conf", json_real(r.conf));
+            else
+                json_object_set_new(o, "error", json_string(err.msg));
+            char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+            fprintf(pf, "%s\n", s);
+            free(s);
+            json_decref(o);
+        }
+        done++;
+        sb_media_asr_result_cleanup(&r);
+    }
+    double dn = done ? (double)done : 1;
+    double wer = wer_m ? (double)wer_d / wer_m : 0, rtf = audio > 0 ? secs / audio : 0;
+    if (json) {
+        json_t *o = json_pack("{s:I, s:f, s:f, s:f, s:I}", "n", (json_int_t)done, "accuracy",
+                              right / dn, "wer", wer, "rtf", rtf, "errors", (json_int_t)failed);
+        char *s = json_dumps(o, JSON_COMPACT);
+        printf("%s\n", s);
+        free(s);
+        json_decref(o);
+    } else {
+        printf("n %zu  accuracy %.4f  wer %.4f  rtf %.4f  errors %zu\n", done, right / dn, wer,
+               rtf, failed);
+    }
+    return close_predictions(pf, predp, tmp);
+}
+
+int sb_media_cmd_eval(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (sb_media_single_thread_reexec("eval", argc, argv) != 0)
+        fprintf(stderr, "switchboard eval: warning: OpenMP not limited to one thread\n");
+    int is_ocr = strcmp(argv[0], "ocr") == 0;
+    if (!is_ocr && strcmp(argv[0], "asr") != 0) {
+        fprintf(stderr, "switchboard eval: unknown kind '%s'\n", argv[0]);
+        return 2;
+    }
+    const char *dir = NULL, *predp = NULL;
+    int json = 0;
+    struct sb_ocr_opts oo = {.preprocess = SB_OCR_PRE_DEFAULT, .key_fields = 1};
+    struct sb_asr_opts ao = {.mode = SB_ASR_FREE};
+    const struct sb_asr_ops *engine = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--json") == 0) {
+            json = 1;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "switchboard eval: %s needs a value\n", a);
+            return 2;
+        }
+        const char *v = argv[++i];
+        if (strcmp(a, "--data") == 0) {
+            dir = v;
+        } else if (strcmp(a, "--predictions") == 0) {
+            predp = v;
+        } else if (is_ocr && strcmp(a, "--lang") == 0) {
+            oo.lang = v;
+        } else if (is_ocr && strcmp(a, "--psm") == 0) {
+            char *end;
+            long p = strtol(v, &end, 10);
+            if (*end || p < 0 || p > 13) {
+                fprintf(stderr, "switchboard eval: --psm wants 0..13\n");
+                return 2;
+            }
+            oo.psm = (int)p;
+        } else if (is_ocr && strcmp(a, "--pre") == 0) {
+            oo.preprocess = parse_pre(v);
+            if (oo.preprocess == SB_OCR_PRE_DEFAULT - 1) {
+                fprintf(stderr, "switchboard eval: --pre: unknown step in '%s'\n", v);
+                return 2;
+            }
+        } else if (!is_ocr && strcmp(a, "--grammar") == 0) {
+            if (strcmp(v, "digits") == 0)
+                ao.mode = SB_ASR_DIGITS;
+            else if (strcmp(v, "yesno") == 0)
+                ao.mode = SB_ASR_YESNO;
+            else if (strcmp(v, "free") == 0)
+                ao.mode = SB_ASR_FREE;
+            else {
+                fprintf(stderr, "switchboard eval: --grammar digits|yesno|free\n");
+                return 2;
+            }
+        } else if (!is_ocr && strcmp(a, "--engine") == 0) {
+            if (strcmp(v, "pocketsphinx") == 0)
+                engine = &sb_asr_pocketsphinx;
+            else if (strcmp(v, "digits") == 0)
+                engine = &sb_asr_digits;
+            else if (strcmp(v, "auto") != 0) {
+                fprintf(stderr, "switchboard eval: --engine auto|pocketsphinx|digits\n");
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "switchboard eval: unknown option %s\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!dir) {
+        fprintf(stderr, "switchboard eval: --data DIR is required\n");
+        return 2;
+    }
+    json_t *items = NULL;
+    size_t n = 0;
+    if (load_labels(dir, &items, &n))
+        return 1;
+    int rc = is_ocr ? eval_ocr(dir, items, n, json, predp, &oo)
+                    : eval_asr(dir, items, n, json, predp, &ao, engine);
+    json_decref(items);
+    sb_media_thread_cleanup();
+    return rc;
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals shared by the files of src/media: one-time library set-up, image pre-processing,
+ * MFCC features and the spoken-digit model. Not part of the public contract.
+ */
+#ifndef SB_MEDIA_INTERNAL_H
+#define SB_MEDIA_INTERNAL_H
+
+#include "sb/media.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Idempotent, thread-safe: silences leptonica, creates thread keys. */
+void sb__media_init(void);
+
+/* Applies SB_OCR_PRE_* `steps` to `in`; `out` is new (sb_image_cleanup); *scale is the factor
+ * by which coordinates in `out` exceed those in `in`. */
+int sb__media_preprocess(const struct sb_image *in, unsigned steps, struct sb_image *out,
+                         double *scale);
+
+/* The measured defaults (docs/media.md). */
+#define SB__OCR_DEFAULT_PSM 4
+#define SB__OCR_DEFAULT_PRE 0u
+
+/* Deadline helpers: 0 = none. */
+int64_t sb__media_deadline(uint32_t time_limit_ms);
+int sb__media_past(int64_t deadline_ns);
+
+/* ---- spoken digits (mfcc.c, asr_digits.c) ---- */
+
+#define SB__MFCC_MELS 26
+#define SB__MFCC_CEPS 13
+#define SB__MFCC_DIM (2 * SB__MFCC_CEPS) /* cepstra + deltas */
+#define SB__MFCC_TRIM_DB 35
+
+/* Features of one utterance: n_frames rows of SB__MFCC_DIM floats (owned). */
+struct sb__mfcc {
+    float *f;
+    size_t n_frames;
+    int dim;
+};
+
+/* Features of `in` (any rate; resampled to 8 kHz). SB_EINVAL for audio under ~40 ms. */
+int sb__media_mfcc(const struct sb_audio *in, struct sb__mfcc *out);
+void sb__mfcc_cleanup(struct sb__mfcc *m);
+/* Length-normalised dynamic-time-warping distance with per-dimension weights. */
+float sb__media_dtw(const struct sb__mfcc *a, const struct sb__mfcc *b, const float *weight);
+
+/* A template set: features and labels (0-9) of training utterances. */
+struct sb__digits_model {
+    size_t n;
+    struct sb__mfcc *t;
+    uint8_t *label;
+    float weight[SB__MFCC_DIM];
+    int k; /* neighbours that vote */
+};
+
+void sb__digits_model_free(struct sb__digits_model *m);
+/* Adds one labelled utterance to `m` (takes ownership of f->f). */
+void sb__digits_model_add(struct sb__digits_model *m, struct sb__mfcc *f, int label);
+/* Classifies; returns the digit and writes a 0..1 confidence. -1 for an empty model. */
+int sb__digits_classify(const struct sb__digits_model *m, const struct sb__mfcc *f, float *conf);
+/* Serialises (quantised to 8 bits per value) / parses a model; parse checks every size. */
+struct sb_buf;
+int sb__digits_model_save(const struct sb__digits_model *m, struct sb_buf *out);
+int sb__digits_model_load(const void *data, size_t n, struct sb__digits_model *m,
+                          struct sb_error *err);
+
+#endif

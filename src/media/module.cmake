@@ -1,0 +1,24 @@
+# SPDX-License-Identifier: MIT
+# media: tesseract + leptonica (OCR), pocketsphinx + sphinxbase (ASR), libmagic (type sniffing).
+# Packages: scripts/deps.d/media.list. The pocketsphinx model directory comes from pkg-config
+# (overridable at run time with SB_POCKETSPHINX_MODEL).
+pkg_check_modules(TESS REQUIRED IMPORTED_TARGET tesseract)
+pkg_check_modules(LEPT REQUIRED IMPORTED_TARGET lept)
+# Debian's sphinxbase.pc names /usr/include/sphinxbase, which does not exist and which an
+# IMPORTED_TARGET refuses; keep only the include directories that are there.
+pkg_check_modules(PSPHINX REQUIRED pocketsphinx sphinxbase)
+set(SB_PSPHINX_INCLUDE_DIRS)
+foreach(d ${PSPHINX_INCLUDE_DIRS})
+  if(EXISTS ${d})
+    list(APPEND SB_PSPHINX_INCLUDE_DIRS ${d})
+  endif()
+endforeach()
+add_library(sb_media_pocketsphinx INTERFACE)
+target_include_directories(sb_media_pocketsphinx INTERFACE ${SB_PSPHINX_INCLUDE_DIRS})
+target_link_libraries(sb_media_pocketsphinx INTERFACE ${PSPHINX_LINK_LIBRARIES})
+pkg_check_modules(MAGIC REQUIRED IMPORTED_TARGET libmagic)
+pkg_get_variable(SB_PSPHINX_MODELDIR pocketsphinx modeldir)
+list(APPEND SB_DEPS_media PkgConfig::TESS PkgConfig::LEPT sb_media_pocketsphinx PkgConfig::MAGIC
+     ${MATH_LIB})
+set_source_files_properties(${CMAKE_SOURCE_DIR}/src/media/asr_pocketsphinx.c PROPERTIES
+  COMPILE_DEFINITIONS "SB_PSPHINX_MODELDIR=\"${SB_PSPHINX_MODELDIR}\"")

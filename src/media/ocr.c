@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * OCR: the page/line result type, the engine registration check, the tesseract engine (through
+ * its C API, one handle per thread and language, cancelled through tesseract's progress monitor
+ * when the job's time limit passes) and sb_media_ocr_image(), the entry point the pipeline calls
+ * from worker threads: sniff → bounded decode → pre-process → engine → key fields.
+ */
+#include "media_internal.h"
+#include "sb/clock.h"
+#include "sb/mem.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <tesseract/capi.h>
+
+int64_t sb__media_deadline(uint32_t time_limit_ms)
+{
+    return time_limit_ms ? sb_mono_ns() + (int64_t)time_limit_ms * 1000000 : 0;
+}
+
+int sb__media_past(int64_t deadline_ns)
+{
+    return deadline_ns && sb_mono_ns() > deadline_ns;
+}
+
+void sb_ocr_page_cleanup(struct sb_ocr_page *page)
+{
+    if (!page)
+        return;
+    for (size_t i = 0; i < page->n_lines; i++)
+        free(page->lines[i].text);
+    free(page->lines);
+    free(page->text);
+    memset(page, 0, sizeof(*page));
+}
+
+void sb_ocr_page_add_line(struct sb_ocr_page *page, const char *text, struct sb_box box,
+                          float conf)
+{
+    if ((page->n_lines & (page->n_lines - 1)) == 0) {
+        size_t cap = page->n_lines ? page->n_lines * 2 : 16;
+        page->lines = sb_realloc(page->lines, cap * sizeof(*page->lines));
+    }
+    struct sb_ocr_line *l = &page->lines[page->n_lines++];
+    l->text = sb_strdup(text ? text : "");
+    l->box = box;
+    l->conf = conf < 0 ? 0 : conf > 1 ? 1 : conf;
+}
+
+void sb_ocr_page_finish(struct sb_ocr_page *page)
+{
+    struct sb_buf b;
+    sb_buf_init(&b, 0);
+    double wsum = 0, csum = 0;
+    for (size_t i = 0; i < page->n_lines; i++) {
+        size_t l = strlen(page->lines[i].text);
+        if (i)
+            sb_buf_append(&b, "\n", 1);
+        sb_buf_append(&b, page->lines[i].text, l);
+        wsum += (double)l;
+        csum += (double)l * page->lines[i].conf;
+    }
+    free(page->text);
+    page->text = b.data ? sb_buf_steal(&b, NULL) : sb_strdup("");
+    sb_buf_cleanup(&b);
+    page->conf = wsum > 0 ? (float)(csum / wsum) : 0;
+}
+
+int sb_ocr_engine_check(const struct sb_ocr_ops *ops, struct sb_error *err)
+{
+    if (!ops)
+        return sb_error_set(err, SB_EINVAL, "ocr engine: NULL");
+    if (ops->api_version != SB_OCR_API_VERSION)
+        return sb_error_set(err, SB_EINVAL, "ocr engine %s: api version %d, expected %d",
+                            ops->name ? ops->name : "?", ops->api_version, SB_OCR_API_VERSION);
+    if (!ops->name || !ops->name[0])
+        return sb_error_set(err, SB_EINVAL, "ocr engine: no name");
+    if (!ops->recognize)
+        return sb_error_set(err, SB_EINVAL, "ocr engine %s: no recognize method", ops->name);
+    return 0;
+}
+
+/* ---- tesseract ----------------------------------------------------------------------------- */
+
+struct tess_thread {
+    TessBaseAPI *api;
+    char lang[64];
+};
+
+static pthread_key_t tess_key;
+static pthread_once_t tess_once = PTHREAD_ONCE_INIT;
+
+static void tess_thread_free(void *p)
+{
+    struct tess_thread *t = p;
+    if (!t)
+        return;
+    if (t->api) {
+        TessBaseAPIEnd(t->api);
+        TessBaseAPIDelete(t->api);
+    }
+    free(t);
+}
+
+static void tess_key_init(void)
+{
+    pthread_key_create(&tess_key, tess_thread_free);
+}
+
+static void tess_thread_cleanup(void)
+{
+    pthread_once(&tess_once, tess_key_init);
+    struct tess_thread *t = pthread_getspecific(tess_key);
+    pthread_setspecific(tess_key, NULL);
+    tess_thread_free(t);
+}
+
+/* The calling thread's handle for `lang`, created (or re-initialised) on demand. */
+static TessBaseAPI *tess_handle(const char *lang, struct sb_error *err)
+{
+    pthread_once(&tess_once, tess_key_init);
+    struct tess_thread *t = pthread_getspecific(tess_key);
+    if (t && t->api && strcmp(t->lang, lang) == 0)
+        return t->api;
+    if (strlen(lang) >= sizeof(t->lang)) {
+        sb_error_set(err, SB_EINVAL, "ocr: language '%.32s…' too long", lang);
+        return NULL;
+    }
+    if (!t) {
+        t = sb_calloc(1, sizeof(*t));
+        pthread_setspecific(tess_key, t);
+    }
+    if (!t->api)
+        t->api = TessBaseAPICreate();
+    else
+        TessBaseAPIEnd(t->api);
+    t->lang[0] = 0;
+    if (TessBaseAPIInit3(t->api, NULL, lang) != 0) {
+        sb_error_set(err, SB_ECONFIG, "ocr: tesseract language data '%s' not installed", lang);
+        return NULL;
+    }
+    /* the pages are scans and photos without DPI metadata; 300 is what tesseract assumes */
+    TessBaseAPISetVariable(t->api, "user_defined_dpi", "300");
+    TessBaseAPISetVariable(t->api, "debug_file", "/dev/null");
+    memcpy(t->lang, lang, strlen(lang) + 1);
+    return t->api;
+}
+
+static bool tess_cancel(void *cancel_this, int words)
+{
+    (void)words;
+    return sb__media_past(*(const int64_t *)cancel_this);
+}
+
+static int tess_recognize(const struct sb_image *img, const struct sb_ocr_opts *opts,
+                          struct sb_ocr_page *out, struct sb_error *err)
+{
+    const char *lang = opts && opts->lang && opts->lang[0] ? opts->lang : "eng";
+    for (const char *c = lang; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || *c == '_' || *c == '+'))
+            return sb_error_set(err, SB_EINVAL, "ocr: bad language name");
+    TessBaseAPI *api = tess_handle(lang, err);
+    if (!api)
+        return err && err->code ? err->code : SB_ECONFIG;
+    int psm = opts && opts->psm > 0 ? opts->psm : SB__OCR_DEFAULT_PSM;
+    if (psm > 13)
+        return sb_error_set(err, SB_EINVAL, "ocr: page segmentation mode %d", psm);
+    TessBaseAPISetPageSegMode(api, (TessPageSegMode)psm);
+    TessBaseAPISetImage(api, img->px, img->width, img->height, 1, (int)img->stride);
+    TessBaseAPISetSourceResolution(api, 300);
+
+    int64_t deadline = sb__media_deadline(opts ? opts->time_limit_ms : 0);
+    ETEXT_DESC *mon = TessMonitorCreate();
+    TessMonitorSetCancelFunc(mon, tess_cancel);
+    TessMonitorSetCancelThis(mon, &deadline);
+    int rc = TessBaseAPIRecognize(api, mon);
+    TessMonitorDelete(mon);
+    if (sb__media_past(deadline)) {
+        TessBaseAPIClear(api);
+        return sb_error_set(err, SB_ETIMEDOUT, "ocr: time limit of %u ms passed",
+                            opts->time_limit_ms);
+    }
+    if (rc != 0) {
+        TessBaseAPIClear(api);
+        return sb_error_set(err, SB_EINTERNAL, "ocr: tesseract failed to recognise the image");
+    }
+    TessResultIterator *it = TessBaseAPIGetIterator(api);
+    if (it) {
+        do {
+            char *t = TessResultIteratorGetUTF8Text(it, RIL_TEXTLINE);
+            if (!t)
+                continue;
+            size_t l = strlen(t);
+            while (l && (t[l - 1] == '\n' || t[l - 1] == ' ' || t[l - 1] == '\r'))
+                t[--l] = 0;
+            if (l) {
+                int x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+                const TessPageIterator *pi = TessResultIteratorGetPageIteratorConst(it);
+                TessPageIteratorBoundingBox(pi, RIL_TEXTLINE, &x0, &y0, &x1, &y1);
+                float conf = TessResultIteratorConfidence(it, RIL_TEXTLINE) / 100.0f;
+                sb_ocr_page_add_line(out, t, (struct sb_box){x0, y0, x1 - x0, y1 - y0}, conf);
+            }
+            TessDeleteText(t);
+        } while (TessResultIteratorNext(it, RIL_TEXTLINE));
+        TessResultIteratorDelete(it);
+    }
+    TessBaseAPIClear(api);
+    out->width = img->width;
+    out->height = img->height;
+    sb_ocr_page_finish(out);
+    return 0;
+}
+
+const struct sb_ocr_ops sb_ocr_tesseract = {
+    .api_version = SB_OCR_API_VERSION,
+    .name = "tesseract",
+    .recognize = tess_recognize,
+    .thread_cleanup = tess_thread_cleanup,
+};
+
+int sb_media_single_thread_reexec(const char *command, int argc, char **argv)
+{
+    const char *v = getenv("OMP_THREAD_LIMIT");
+    if (v && v[0])
+        return 0;
+    if (setenv("OMP_THREAD_LIMIT", "1", 1) != 0)
+        return SB_EINTERNAL;
+    char **args = sb_calloc((size_t)argc + 3, sizeof(char *));
+    args[0] = (char *)"switchboard";
+    args[1] = (char *)command;
+    for (int i = 0; i < argc; i++)
+        args[i + 2] = argv[i];
+    execv("/proc/self/exe", args);
+    free(args); /* exec failed: go on with the default thread count */
+    return SB_EINTERNAL;
+}
+
+/* ---- the pipeline entry point --------------------------------------------------------------- */
+
+void sb_media_ocr_result_cleanup(struct sb_ocr_result *r)
+{
+    if (!r)
+        return;
+    sb_ocr_page_cleanup(&r->page);
+    sb_receipt_fields_cleanup(&r->fields);
+    memset(r, 0, sizeof(*r));
+}
+
+int sb_media_ocr_image(const void *data, size_t n, const struct sb_ocr_opts *opts,
+                       const struct sb_ocr_ops *engine, struct sb_ocr_result *out,
+                       struct sb_error *err)
+{
+    static const struct sb_ocr_opts defaults = {.preprocess = SB_OCR_PRE_DEFAULT};
+    if (!opts)
+        opts = &defaults;
+    if (!engine)
+        engine = &sb_ocr_tesseract;
+    int rc = sb_ocr_engine_check(engine, err);
+    if (rc)
+        return rc;
+    int64_t t0 = sb_mono_ns();
+    struct sb_ocr_result r = {0};
+    struct sb_image img = {0}, pre = {0};
+    size_t max = opts->max_bytes ? opts->max_bytes : SB_MEDIA_IMAGE_MAX_BYTES;
+    if (n > max) {
+        rc = sb_error_set(err, SB_ETOOBIG, "image: %zu bytes, limit %zu", n, max);
+        goto out;
+    }
+    if (sb_media_sniff(data, n, r.mime, sizeof r.mime) != SB_MEDIA_IMAGE) {
+        rc = sb_error_set(err, SB_EUNSUPPORTED, "image: type %s is not an image we read",
+                          r.mime);
+        goto out;
+    }
+    rc = sb_media_image_decode(data, n, max, opts->max_pixels, &img, err);
+    if (rc)
+        goto out;
+    unsigned steps = opts->preprocess == SB_OCR_PRE_DEFAULT ? SB__OCR_DEFAULT_PRE
+                                                            : opts->preprocess;
+    double scale = 1;
+    rc = sb__media_preprocess(&img, steps, &pre, &scale);
+    if (rc) {
+        sb_error_set(err, rc, "image: pre-processing failed");
+        goto out;
+    }
+    rc = engine->recognize(&pre, opts, &r.page, err);
+    if (rc)
+        goto out;
+    /* boxes back to original-image pixels */
+    for (size_t i = 0; i < r.page.n_lines && scale != 1; i++) {
+        struct sb_box *b = &r.page.lines[i].box;
+        b->x = (int)(b->x / scale);
+        b->y = (int)(b->y / scale);
+        b->w = (int)(b->w / scale);
+        b->h = (int)(b->h / scale);
+    }
+    r.page.width = img.width;
+    r.page.height = img.height;
+    if (opts->key_fields)
+        sb_media_receipt_fields(&r.page, &r.fields);
+    r.seconds = (double)(sb_mono_ns() - t0) / 1e9;
+    *out = r;
+    memset(&r, 0, sizeof r);
+out:
+    sb_media_ocr_result_cleanup(&r);
+    sb_image_cleanup(&img);
+    sb_image_cleanup(&pre);
+    return rc;
+}
