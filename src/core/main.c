@@ -22,6 +22,8 @@ static const struct command commands[] = {
     {"kb", NULL, sb_cmd_kb, "import, search and manage the knowledge base"},
     {"eval", "retrieval", sb_kb_cmd_eval, "knowledge-base ranking: MRR@10, NDCG@10, recall@5"},
     {"eval", "answer", sb_kb_cmd_eval, "bot answers from a KB: right, wrong or abstained"},
+    {"eval", "ocr", sb_media_cmd_eval, "receipt OCR: word F1, CER, key-field exact match"},
+    {"eval", "asr", sb_media_cmd_eval, "speech recognition: accuracy, WER, real-time factor"},
 };
 
 static void usage(FILE *out)
