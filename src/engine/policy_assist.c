@@ -10,6 +10,7 @@
  */
 #include "sb/assist.h"
 
+#include "sb/clock.h"
 #include "sb/mem.h"
 
 #include <jansson.h>
@@ -70,6 +71,18 @@ static void answer(struct sb_decision *out, const struct sb_kb_answer *a)
     json_decref(o);
 }
 
+/* Keeps the question the KB could not answer for the gap report, with PII masked first. */
+static void record_gap(struct sb_kb *kb, int64_t tenant, const char *text, const char *lang,
+                       const struct sb_kb_answer *a)
+{
+    char *masked = NULL;
+    size_t n_spans = 0;
+    if (sb_nlu_redact(text, strlen(text), NULL, SB_NLU_PII_MASK, &masked, NULL, &n_spans) != 0)
+        return; /* never store what could not be redacted */
+    sb_kb_gap_record(kb, tenant, masked, lang, a, sb_now_ms(), NULL);
+    free(masked);
+}
+
 static int decide(void *self, const struct sb_turn *t, struct sb_decision *out)
 {
     const struct sb_assist *as = self;
@@ -120,6 +133,8 @@ static int decide(void *self, const struct sb_turn *t, struct sb_decision *out)
             sb_kb_answer_free(a);
             goto out;
         }
+        if (a)
+            record_gap(as->kb, t->conversation->tenant_id, text, u.language, a);
         sb_kb_answer_free(a);
     }
     rc = sb_policy_basic.decide(NULL, t, out);

@@ -38,6 +38,15 @@ void sb__api_login(struct sb_http_req *r, const sb_id *id);
 void sb__api_logout(struct sb_http_req *r, const sb_id *id);
 void sb__api_me(struct sb_http_req *r, const sb_id *id);
 
+void sb__api_kb_search(struct sb_http_req *r, const sb_id *id);
+void sb__api_kb_answer(struct sb_http_req *r, const sb_id *id);
+void sb__api_kb_list(struct sb_http_req *r, const sb_id *id);
+void sb__api_kb_get(struct sb_http_req *r, const sb_id *id);
+void sb__api_kb_put(struct sb_http_req *r, const sb_id *id);
+void sb__api_kb_delete(struct sb_http_req *r, const sb_id *id);
+void sb__api_kb_import(struct sb_http_req *r, const sb_id *id);
+void sb__api_kb_gaps(struct sb_http_req *r, const sb_id *id);
+
 /* Helpers for handlers. */
 /* The request's JSON object body, or NULL after answering 400 naming the problem. */
 json_t *sb__api_body(struct sb_http_req *r);

@@ -50,6 +50,7 @@ struct sb_http_req {
     size_t body_len;
     int body_too_big;
     struct sb_principal who;
+    char key[256]; /* a "{key}" path segment (URL-decoded), e.g. a knowledge-base entry id */
     /* response, written once by whoever responds */
     int status;
     char *resp;

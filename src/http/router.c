@@ -49,15 +49,54 @@ static const struct route routes[] = {
     {SB_POST, "/api/v1/auth/login", SB_AUTH_NONE, sb__api_login},
     {SB_POST, "/api/v1/auth/logout", SB_AUTH_AGENT, sb__api_logout},
     {SB_GET, "/api/v1/me", SB_AUTH_AGENT, sb__api_me},
+    {SB_GET, "/api/v1/kb/search", SB_AUTH_AGENT, sb__api_kb_search},
+    {SB_GET, "/api/v1/kb/answer", SB_AUTH_AGENT, sb__api_kb_answer},
+    {SB_GET, "/api/v1/kb/entries", SB_AUTH_AGENT, sb__api_kb_list},
+    {SB_GET, "/api/v1/kb/entries/{key}", SB_AUTH_AGENT, sb__api_kb_get},
+    {SB_PUT, "/api/v1/kb/entries/{key}", SB_AUTH_ADMIN, sb__api_kb_put},
+    {SB_DELETE, "/api/v1/kb/entries/{key}", SB_AUTH_ADMIN, sb__api_kb_delete},
+    {SB_POST, "/api/v1/kb/import", SB_AUTH_ADMIN, sb__api_kb_import},
+    {SB_GET, "/api/v1/kb/gaps", SB_AUTH_AGENT, sb__api_kb_gaps},
 };
 
 #define MAX_PARAMS 4
 
-/* 1 when `path` matches `pattern`, with the {id} values in `ids`. */
-static int match(const char *pattern, const char *path, sb_id *ids)
+static int hexval(int c);
+
+/* Copies one URL-encoded path segment into `out`, decoded; 0 when empty, too long or holding
+ * a control character. */
+static int take_segment(const char **path, char *out, size_t cap)
+{
+    size_t j = 0;
+    const char *p = *path;
+    while (*p && *p != '/') {
+        int c = (unsigned char)*p, h1, h2;
+        if (c == '%' && (h1 = hexval(p[1])) >= 0 && (h2 = hexval(p[2])) >= 0) {
+            c = h1 * 16 + h2;
+            p += 3;
+        } else {
+            p++;
+        }
+        if (c < 0x20 || c == 0x7f || j + 1 >= cap)
+            return 0;
+        out[j++] = (char)c;
+    }
+    out[j] = '\0';
+    *path = p;
+    return j > 0;
+}
+
+/* 1 when `path` matches `pattern`, with the {id} values in `ids` and {key} in `key`. */
+static int match(const char *pattern, const char *path, sb_id *ids, char *key, size_t key_cap)
 {
     int n = 0;
     while (*pattern && *path) {
+        if (!strncmp(pattern, "{key}", 5)) {
+            if (!take_segment(&path, key, key_cap))
+                return 0;
+            pattern += 5;
+            continue;
+        }
         if (!strncmp(pattern, "{id}", 4)) {
             char *end;
             errno = 0;
@@ -83,7 +122,7 @@ void sb__http_dispatch(void *arg)
     int path_known = 0;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         const struct route *rt = &routes[i];
-        if (!match(rt->pattern, r->path, ids))
+        if (!match(rt->pattern, r->path, ids, r->key, sizeof(r->key)))
             continue;
         path_known = 1;
         if (rt->method != r->method)
