@@ -636,6 +636,7 @@ textarea:focus { outline: none; border-color: var(--accent); box-shadow: 0 0 0 3
       state.unread = 0;
       updateBadge();
       ui.launcher.setAttribute('aria-label', 'Close chat');
+      if (!saved.token) showWelcome(); /* a new visitor: before anything they type */
       start();
       scrollToEnd(true);
       ui.input.focus();
