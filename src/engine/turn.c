@@ -59,7 +59,7 @@ static void publish_annotated(void *arg)
         char *text = sb_engine_render_event(e, &ev, &contact, NULL);
         if (text) {
             struct sb_engine_event pe = {j->note.tenant_id, j->conversation_id, contact,
-                                         j->it.seq, "message.annotated", text, 0};
+                                         j->it.seq, "message.annotated", text, 1};
             e->opt.publish(e->opt.publish_ud, &pe);
         }
         free(text);

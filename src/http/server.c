@@ -389,7 +389,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
                 return 0;
             }
             r->body = sb_realloc(r->body, r->body_len + len + 1);
-            memcpy(r->body + r->body_len, in, len);
+            if (len)
+                memcpy(r->body + r->body_len, in, len);
             r->body_len += len;
             r->body[r->body_len] = '\0';
         }

@@ -485,7 +485,8 @@ static int on_receive(struct sb_server *s, struct lws *wsi, struct ws_client *cl
         return -1;
     }
     cl->rx = sb_realloc(cl->rx, cl->rx_len + len + 1);
-    memcpy(cl->rx + cl->rx_len, in, len);
+    if (len)
+        memcpy(cl->rx + cl->rx_len, in, len);
     cl->rx_len += len;
     cl->rx[cl->rx_len] = '\0';
     if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))

@@ -942,7 +942,8 @@ int sb_nlu_entities(const char *text, size_t len, const struct sb_nlu_entity_opt
     find_dates(&s);
     find_amounts(&s);
     find_order_default(&s);
-    qsort(s.sp, s.nsp, sizeof(*s.sp), cmp_span);
+    if (s.nsp)
+        qsort(s.sp, s.nsp, sizeof(*s.sp), cmp_span);
     free(s.c);
     free(s.orig);
     free(s.off);

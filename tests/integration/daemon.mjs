@@ -20,6 +20,10 @@ export async function startDaemon({ dataDir, env = {}, args = [], adminKey } = {
   });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; });
+  // A daemon that dies under a test shows why (sanitizer reports, fatal log lines).
+  proc.on('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGKILL' && signal !== 'SIGTERM') process.stderr.write(`daemon exited ${code ?? signal}:\n${stderr}\n`);
+  });
   const port = await new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error('daemon did not start:\n' + stderr)), 20000);
