@@ -2,7 +2,7 @@
 /*
  * Our spoken-digit recogniser: MFCC features (mfcc.c) of the utterance against the templates
  * of labelled training recordings by dynamic time warping, and a vote of the k nearest. The
- * model is the template set, stored with 8-bit values (about 170 KB for FSDD's 300 training
+ * model is the template set, stored with 8-bit values (about 150 KB for FSDD's 300 training
  * recordings); the one built into the binary comes from src/media/fsdd_digits.model (made by
  * `switchboard eval asr --data …/fsdd --write-digits-model FILE`, see docs/media.md), and
  * SB_DIGITS_MODEL=FILE replaces it at run time. It recognises one isolated digit per
@@ -148,11 +148,14 @@ int sb__digits_model_save(const struct sb__digits_model *m, struct sb_buf *out)
         uint8_t h[3] = {m->label[i], (uint8_t)m->t[i].n_frames,
                         (uint8_t)(m->t[i].n_frames >> 8)};
         sb_buf_append(out, h, 3);
-        for (size_t f = 0; f < m->t[i].n_frames * SB__MFCC_DIM; f++) {
-            float s = scale[f % SB__MFCC_DIM] > 0 ? scale[f % SB__MFCC_DIM] / 127.0f : 1.0f;
-            long q = lrintf(m->t[i].f[f] / s);
-            int8_t v = (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
-            sb_buf_append(out, &v, 1);
+        /* only the cepstra: the deltas are recomputed from them on loading */
+        for (size_t f = 0; f < m->t[i].n_frames; f++) {
+            for (int d = 0; d < SB__MFCC_CEPS; d++) {
+                float s = scale[d] > 0 ? scale[d] / 127.0f : 1.0f;
+                long q = lrintf(m->t[i].f[f * SB__MFCC_DIM + (size_t)d] / s);
+                int8_t v = (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+                sb_buf_append(out, &v, 1);
+            }
         }
     }
     return 0;
@@ -190,15 +193,18 @@ int sb__digits_model_load(const void *data, size_t n, struct sb__digits_model *m
         size_t frames = (size_t)p[off + 1] | (size_t)p[off + 2] << 8;
         off += 3;
         if (label > 9 || frames < 1 || frames > MODEL_MAX_FRAMES ||
-            n - off < frames * SB__MFCC_DIM) {
+            n - off < frames * SB__MFCC_CEPS) {
             sb__digits_model_free(&r);
             return sb_error_set(err, SB_EPARSE, "digits model: template %u malformed", i);
         }
         struct sb__mfcc f = {.n_frames = frames, .dim = SB__MFCC_DIM};
         f.f = sb_malloc(frames * SB__MFCC_DIM * sizeof(float));
-        for (size_t j = 0; j < frames * SB__MFCC_DIM; j++)
-            f.f[j] = (float)(int8_t)p[off + j] * scale[j % SB__MFCC_DIM];
-        off += frames * SB__MFCC_DIM;
+        for (size_t j = 0; j < frames; j++)
+            for (int d = 0; d < SB__MFCC_CEPS; d++)
+                f.f[j * SB__MFCC_DIM + (size_t)d] =
+                    (float)(int8_t)p[off + j * SB__MFCC_CEPS + (size_t)d] * scale[d];
+        sb__mfcc_deltas(&f);
+        off += frames * SB__MFCC_CEPS;
         sb__digits_model_add(&r, &f, label);
     }
     if (off != n) {

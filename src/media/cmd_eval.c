@@ -33,6 +33,8 @@ static void usage(FILE *f)
             "           [--lang L] [--psm N] [--pre upscale,deskew,binarize,normalize|none]\n"
             "       switchboard eval asr --data DIR [--grammar digits|yesno|free] [--json]\n"
             "           [--predictions OUT.jsonl] [--engine auto|pocketsphinx|digits]\n"
+            "       switchboard eval asr --data DIR --cv index|speaker [--k K] [--delta-weight W]\n"
+            "       switchboard eval asr --data DIR --write-digits-model FILE [--k K] ...\n"
             "DIR holds labels.jsonl ({\"file\", \"text\", [\"key\"]} per line) and the files.\n");
 }
 
@@ -215,8 +217,20 @@ static int eval_ocr(const char *dir, json_t *items, size_t n, int json, const ch
             json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "id",
                                   id[0] ? id : jstr(it, "file"), "text", text, "key", "company",
                                   pred[0], "date", pred[1], "address", pred[2], "total", pred[3]);
-            if (rc)
+            if (rc) {
                 json_object_set_new(o, "error", json_string(err.msg));
+            } else {
+                /* the layout behind the fields, for error analysis */
+                json_t *lines = json_array();
+                for (size_t l = 0; l < r.page.n_lines; l++) {
+                    const struct sb_ocr_line *ln = &r.page.lines[l];
+                    json_array_append_new(lines, json_pack("{s:s, s:[i,i,i,i], s:f}", "text",
+                                                           ln->text, "box", ln->box.x, ln->box.y,
+                                                           ln->box.w, ln->box.h, "conf",
+                                                           (double)ln->conf));
+                }
+                json_object_set_new(o, "lines", lines);
+            }
             char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
             fprintf(pf, "%s\n", s);
             free(s);
@@ -320,6 +334,153 @@ static int eval_asr(const char *dir, json_t *items, size_t n, int json, const ch
     return close_predictions(pf, predp, tmp);
 }
 
+/* Features and labels of every item whose "text" is a digit word. */
+static size_t load_digit_set(const char *dir, json_t *items, size_t n, struct sb__mfcc *f,
+                             int *label)
+{
+    static const char *const words[10] = {"zero", "one", "two",   "three", "four",
+                                          "five", "six", "seven", "eight", "nine"};
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *it = json_array_get(items, i);
+        int d = -1;
+        for (int k = 0; k < 10; k++)
+            if (strcmp(jstr(it, "text"), words[k]) == 0)
+                d = k;
+        char *path = sb_strdupf("%s/%s", dir, jstr(it, "file"));
+        char *data = NULL;
+        size_t len = 0;
+        struct sb_audio a = {0};
+        struct sb_error err = {0};
+        int rc = d < 0 ? SB_EINVAL : read_file(path, MEDIA_FILE_MAX, &data, &len);
+        if (!rc)
+            rc = sb_media_wav_parse(data, len, 0, 0, &a, &err);
+        if (!rc)
+            rc = sb__media_mfcc(&a, &f[i]);
+        if (rc) {
+            fprintf(stderr, "switchboard eval: %s: skipped (%s)\n", path, sb_strerror(rc));
+            memset(&f[i], 0, sizeof f[i]);
+            label[i] = -1;
+        } else {
+            label[i] = d;
+            m++;
+        }
+        sb_audio_cleanup(&a);
+        free(data);
+        free(path);
+    }
+    return m;
+}
+
+static void set_weights(struct sb__digits_model *m, double delta_weight)
+{
+    for (int d = 0; d < SB__MFCC_DIM; d++)
+        m->weight[d] = d < SB__MFCC_CEPS ? 1.0f : (float)delta_weight;
+}
+
+/*
+ * Cross-validation of the digit recogniser: folds by the value of `key` in labels.jsonl
+ * ("index": other takes of the same speakers, like FSDD's official test split; "speaker":
+ * unseen speakers). Prints the accuracy per fold and overall.
+ */
+static int digits_cv(const char *dir, json_t *items, size_t n, const char *key, int k,
+                     double delta_weight, int json)
+{
+    struct sb__mfcc *f = sb_calloc(n, sizeof *f);
+    int *label = sb_calloc(n, sizeof(int));
+    load_digit_set(dir, items, n, f, label);
+    char **fold = sb_calloc(n, sizeof(char *));
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_object_get(json_array_get(items, i), key);
+        fold[i] = json_is_integer(v) ? sb_strdupf("%lld", (long long)json_integer_value(v))
+                                     : sb_strdup(json_is_string(v) ? json_string_value(v) : "");
+    }
+    size_t right = 0, total = 0;
+    json_t *folds = json_object();
+    for (size_t i = 0; i < n; i++) {
+        if (json_object_get(folds, fold[i]))
+            continue;
+        struct sb__digits_model m = {.k = k};
+        set_weights(&m, delta_weight);
+        /* borrow the features of the other folds (the model is only read) */
+        for (size_t j = 0; j < n; j++) {
+            if (label[j] < 0 || strcmp(fold[j], fold[i]) == 0)
+                continue;
+            struct sb__mfcc copy = f[j];
+            sb__digits_model_add(&m, &copy, label[j]);
+        }
+        size_t fr = 0, ft = 0;
+        for (size_t j = 0; j < n; j++) {
+            if (label[j] < 0 || strcmp(fold[j], fold[i]) != 0)
+                continue;
+            ft++;
+            fr += sb__digits_classify(&m, &f[j], NULL) == label[j];
+        }
+        free(m.t); /* templates are borrowed from f */
+        free(m.label);
+        right += fr;
+        total += ft;
+        json_object_set_new(folds, fold[i], json_real(ft ? (double)fr / ft : 0));
+        if (!json)
+            printf("fold %s=%s: %zu/%zu = %.4f\n", key, fold[i], fr, ft, ft ? (double)fr / ft : 0);
+    }
+    double acc = total ? (double)right / total : 0;
+    if (json) {
+        json_t *o = json_pack("{s:s, s:I, s:f, s:o}", "cv", key, "n", (json_int_t)total,
+                              "accuracy", acc, "folds", folds);
+        char *s = json_dumps(o, JSON_COMPACT);
+        printf("%s\n", s);
+        free(s);
+        json_decref(o);
+    } else {
+        printf("cv by %s: n %zu  accuracy %.4f\n", key, total, acc);
+        json_decref(folds);
+    }
+    for (size_t i = 0; i < n; i++) {
+        sb__mfcc_cleanup(&f[i]);
+        free(fold[i]);
+    }
+    free(f);
+    free(label);
+    free(fold);
+    return 0;
+}
+
+/* Trains the digit recogniser on every digit item of the folder and writes the model file. */
+static int digits_write(const char *dir, json_t *items, size_t n, const char *out, int k,
+                        double delta_weight)
+{
+    struct sb__mfcc *f = sb_calloc(n, sizeof *f);
+    int *label = sb_calloc(n, sizeof(int));
+    load_digit_set(dir, items, n, f, label);
+    struct sb__digits_model m = {.k = k};
+    set_weights(&m, delta_weight);
+    for (size_t i = 0; i < n; i++)
+        if (label[i] >= 0)
+            sb__digits_model_add(&m, &f[i], label[i]);
+    struct sb_buf b;
+    sb_buf_init(&b, 0);
+    sb__digits_model_save(&m, &b);
+    int rc = 0;
+    char *tmp = sb_strdupf("%s.tmp", out);
+    FILE *fp = fopen(tmp, "wb");
+    if (!fp || fwrite(b.data, 1, b.len, fp) != b.len || fclose(fp) != 0 ||
+        rename(tmp, out) != 0) {
+        fprintf(stderr, "switchboard eval: cannot write %s\n", out);
+        rc = 1;
+    } else {
+        printf("wrote %s: %zu templates, %zu bytes\n", out, m.n, b.len);
+    }
+    free(tmp);
+    sb_buf_cleanup(&b);
+    sb__digits_model_free(&m);
+    for (size_t i = 0; i < n; i++)
+        sb__mfcc_cleanup(&f[i]);
+    free(f);
+    free(label);
+    return rc;
+}
+
 int sb_media_cmd_eval(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0) {
@@ -338,6 +499,9 @@ int sb_media_cmd_eval(int argc, char **argv)
     struct sb_ocr_opts oo = {.preprocess = SB_OCR_PRE_DEFAULT, .key_fields = 1};
     struct sb_asr_opts ao = {.mode = SB_ASR_FREE};
     const struct sb_asr_ops *engine = NULL;
+    const char *cv = NULL, *write_model = NULL;
+    int knn = SB__DIGITS_K;
+    double delta_weight = SB__DIGITS_DELTA_WEIGHT;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--json") == 0) {
@@ -380,6 +544,22 @@ int sb_media_cmd_eval(int argc, char **argv)
                 fprintf(stderr, "switchboard eval: --grammar digits|yesno|free\n");
                 return 2;
             }
+        } else if (!is_ocr && strcmp(a, "--cv") == 0) {
+            cv = v;
+        } else if (!is_ocr && strcmp(a, "--write-digits-model") == 0) {
+            write_model = v;
+        } else if (!is_ocr && strcmp(a, "--k") == 0) {
+            knn = (int)strtol(v, NULL, 10);
+            if (knn < 1 || knn > 15) {
+                fprintf(stderr, "switchboard eval: --k wants 1..15\n");
+                return 2;
+            }
+        } else if (!is_ocr && strcmp(a, "--delta-weight") == 0) {
+            delta_weight = strtod(v, NULL);
+            if (!(delta_weight >= 0 && delta_weight <= 100)) {
+                fprintf(stderr, "switchboard eval: --delta-weight wants 0..100\n");
+                return 2;
+            }
         } else if (!is_ocr && strcmp(a, "--engine") == 0) {
             if (strcmp(v, "pocketsphinx") == 0)
                 engine = &sb_asr_pocketsphinx;
@@ -403,7 +583,13 @@ int sb_media_cmd_eval(int argc, char **argv)
     size_t n = 0;
     if (load_labels(dir, &items, &n))
         return 1;
-    int rc = is_ocr ? eval_ocr(dir, items, n, json, predp, &oo)
+    int rc;
+    if (cv)
+        rc = digits_cv(dir, items, n, cv, knn, delta_weight, json);
+    else if (write_model)
+        rc = digits_write(dir, items, n, write_model, knn, delta_weight);
+    else
+        rc = is_ocr ? eval_ocr(dir, items, n, json, predp, &oo)
                     : eval_asr(dir, items, n, json, predp, &ao, engine);
     json_decref(items);
     sb_media_thread_cleanup();

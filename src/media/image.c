@@ -148,8 +148,8 @@ int sb_media_image_decode(const void *data, size_t n, size_t max_bytes, uint64_t
     return 0;
 }
 
-/* Median character height guess: we do not know it before OCR, so upscaling keys on the image
- * width (receipts scanned narrower than this are small text). */
+/* We do not know the text size before OCR, so upscaling keys on the image width (receipts
+ * scanned narrower than this hold small text). Not on by default: it did not help (docs). */
 #define UPSCALE_MIN_WIDTH 900
 
 int sb__media_preprocess(const struct sb_image *in, unsigned steps, struct sb_image *out,
@@ -160,9 +160,7 @@ int sb__media_preprocess(const struct sb_image *in, unsigned steps, struct sb_im
     if (!p)
         return SB_ENOMEM;
     if ((steps & SB_OCR_PRE_UPSCALE) && in->width < UPSCALE_MIN_WIDTH) {
-        double s = (double)UPSCALE_MIN_WIDTH * 1.6 / in->width;
-        if (s > 3)
-            s = 3;
+        double s = 2.0;
         PIX *q = pixScaleGrayLI(p, (l_float32)s, (l_float32)s);
         if (q) {
             pixDestroy(&p);

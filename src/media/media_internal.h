@@ -20,8 +20,10 @@ int sb__media_preprocess(const struct sb_image *in, unsigned steps, struct sb_im
                          double *scale);
 
 /* The measured defaults (docs/media.md). */
-#define SB__OCR_DEFAULT_PSM 4
+#define SB__OCR_DEFAULT_PSM 6
 #define SB__OCR_DEFAULT_PRE 0u
+#define SB__OCR_REREAD_CONF 0.90 /* lines less sure than this are read again, enlarged */
+#define SB__OCR_REREAD_SCALE 2
 
 /* Deadline helpers: 0 = none. */
 int64_t sb__media_deadline(uint32_t time_limit_ms);
@@ -44,8 +46,14 @@ struct sb__mfcc {
 /* Features of `in` (any rate; resampled to 8 kHz). SB_EINVAL for audio under ~40 ms. */
 int sb__media_mfcc(const struct sb_audio *in, struct sb__mfcc *out);
 void sb__mfcc_cleanup(struct sb__mfcc *m);
+/* Fills the delta half of every frame from the cepstra. */
+void sb__mfcc_deltas(struct sb__mfcc *m);
 /* Length-normalised dynamic-time-warping distance with per-dimension weights. */
 float sb__media_dtw(const struct sb__mfcc *a, const struct sb__mfcc *b, const float *weight);
+
+/* Chosen by cross-validation (docs/media.md). */
+#define SB__DIGITS_K 1
+#define SB__DIGITS_DELTA_WEIGHT 1.0
 
 /* A template set: features and labels (0-9) of training utterances. */
 struct sb__digits_model {

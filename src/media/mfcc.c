@@ -165,20 +165,31 @@ int sb__media_mfcc(const struct sb_audio *in, struct sb__mfcc *out)
     out->f = sb_malloc(nf * SB__MFCC_DIM * sizeof(float));
     for (size_t f = 0; f < nf; f++) {
         float *o = out->f + f * SB__MFCC_DIM;
-        for (int c = 0; c < SB__MFCC_CEPS; c++) {
+        for (int c = 0; c < SB__MFCC_CEPS; c++)
             o[c] = (float)(cep[(first + f) * SB__MFCC_CEPS + c] - mean[c]);
-            /* delta over ±2 frames, clamped at the edges */
+    }
+    free(cep);
+    sb__mfcc_deltas(out);
+    return 0;
+}
+
+void sb__mfcc_deltas(struct sb__mfcc *m)
+{
+    size_t nf = m->n_frames;
+    for (size_t f = 0; f < nf; f++) {
+        float *o = m->f + f * SB__MFCC_DIM;
+        for (int c = 0; c < SB__MFCC_CEPS; c++) {
+            /* regression over ±2 frames, clamped at the ends of the speech */
             double num = 0;
-            for (int k = 1; k <= 2; k++) {
-                size_t fp = first + f + (size_t)k > last ? last : first + f + (size_t)k;
-                size_t fm = f >= (size_t)k ? first + f - (size_t)k : first;
-                num += k * (cep[fp * SB__MFCC_CEPS + c] - cep[fm * SB__MFCC_CEPS + c]);
+            for (size_t k = 1; k <= 2; k++) {
+                size_t fp = f + k >= nf ? nf - 1 : f + k;
+                size_t fm = f >= k ? f - k : 0;
+                num += (double)k * (m->f[fp * SB__MFCC_DIM + (size_t)c] -
+                                    m->f[fm * SB__MFCC_DIM + (size_t)c]);
             }
             o[SB__MFCC_CEPS + c] = (float)(num / 10.0);
         }
     }
-    free(cep);
-    return 0;
 }
 
 float sb__media_dtw(const struct sb__mfcc *a, const struct sb__mfcc *b, const float *weight)

@@ -22,3 +22,10 @@ list(APPEND SB_DEPS_media PkgConfig::TESS PkgConfig::LEPT sb_media_pocketsphinx 
      ${MATH_LIB})
 set_source_files_properties(${CMAKE_SOURCE_DIR}/src/media/asr_pocketsphinx.c PROPERTIES
   COMPILE_DEFINITIONS "SB_PSPHINX_MODELDIR=\"${SB_PSPHINX_MODELDIR}\"")
+# The spoken-digit model is assembled into the library (asr_digits.c, .incbin).
+set(SB_DIGITS_MODEL ${CMAKE_SOURCE_DIR}/src/media/fsdd_digits.model)
+if(EXISTS ${SB_DIGITS_MODEL})
+  set_source_files_properties(${CMAKE_SOURCE_DIR}/src/media/asr_digits.c PROPERTIES
+    COMPILE_DEFINITIONS "SB_DIGITS_MODEL_FILE=\"${SB_DIGITS_MODEL}\""
+    OBJECT_DEPENDS ${SB_DIGITS_MODEL})
+endif()

@@ -144,6 +144,8 @@ static TessBaseAPI *tess_handle(const char *lang, struct sb_error *err)
     /* the pages are scans and photos without DPI metadata; 300 is what tesseract assumes */
     TessBaseAPISetVariable(t->api, "user_defined_dpi", "300");
     TessBaseAPISetVariable(t->api, "debug_file", "/dev/null");
+    /* receipt print is small: the default minimum x-height (10 px) drops lines of it */
+    TessBaseAPISetVariable(t->api, "textord_min_xheight", "6");
     memcpy(t->lang, lang, strlen(lang) + 1);
     return t->api;
 }
@@ -152,6 +154,98 @@ static bool tess_cancel(void *cancel_this, int words)
 {
     (void)words;
     return sb__media_past(*(const int64_t *)cancel_this);
+}
+
+/* Bilinear enlargement of a crop of `img` by `f` into a new buffer. */
+static uint8_t *crop_scaled(const struct sb_image *img, int x0, int y0, int w, int h, int f)
+{
+    int W = w * f, H = h * f;
+    uint8_t *o = sb_malloc((size_t)W * (size_t)H);
+    for (int y = 0; y < H; y++) {
+        double sy = (y + 0.5) / f - 0.5;
+        int iy = (int)sy;
+        double fy = sy - iy;
+        if (sy < 0) {
+            iy = 0;
+            fy = 0;
+        }
+        int iy1 = iy + 1 < h ? iy + 1 : h - 1;
+        const uint8_t *r0 = img->px + (size_t)(y0 + iy) * img->stride + x0;
+        const uint8_t *r1 = img->px + (size_t)(y0 + iy1) * img->stride + x0;
+        for (int x = 0; x < W; x++) {
+            double sx = (x + 0.5) / f - 0.5;
+            int ix = (int)sx;
+            double fx = sx - ix;
+            if (sx < 0) {
+                ix = 0;
+                fx = 0;
+            }
+            int ix1 = ix + 1 < w ? ix + 1 : w - 1;
+            double v = (1 - fy) * ((1 - fx) * r0[ix] + fx * r0[ix1]) +
+                       fy * ((1 - fx) * r1[ix] + fx * r1[ix1]);
+            o[(size_t)y * (size_t)W + (size_t)x] = (uint8_t)(v + 0.5);
+        }
+    }
+    return o;
+}
+
+/*
+ * Second look at doubtful lines: each line whose confidence is under SB__OCR_REREAD_CONF is cut
+ * out with a margin, enlarged SB__OCR_REREAD_SCALE times and read again as a single line; the new
+ * reading replaces the old one when tesseract is more confident of it. Small receipt print is
+ * where tesseract errs most, and a line alone at twice the size is read better.
+ */
+static int reread_lines(TessBaseAPI *api, const struct sb_image *img, struct sb_ocr_page *page,
+                        int64_t deadline, const struct sb_ocr_opts *opts, struct sb_error *err)
+{
+    const double thr = SB__OCR_REREAD_CONF;
+    int f = SB__OCR_REREAD_SCALE;
+    TessBaseAPISetPageSegMode(api, PSM_SINGLE_LINE);
+    for (size_t i = 0; i < page->n_lines; i++) {
+        struct sb_ocr_line *l = &page->lines[i];
+        if (l->conf >= thr || l->box.h < 4 || l->box.w < 4 || l->box.h > img->height / 4)
+            continue;
+        if (sb__media_past(deadline)) {
+            TessBaseAPIClear(api);
+            return sb_error_set(err, SB_ETIMEDOUT, "ocr: time limit of %u ms passed",
+                                opts->time_limit_ms);
+        }
+        int mx = l->box.h / 2 + 2, my = l->box.h / 4 + 2;
+        int x0 = l->box.x - mx < 0 ? 0 : l->box.x - mx;
+        int y0 = l->box.y - my < 0 ? 0 : l->box.y - my;
+        int x1 = l->box.x + l->box.w + mx > img->width ? img->width : l->box.x + l->box.w + mx;
+        int y1 = l->box.y + l->box.h + my > img->height ? img->height : l->box.y + l->box.h + my;
+        int w = x1 - x0, h = y1 - y0;
+        if (w < 2 || h < 2)
+            continue;
+        uint8_t *buf = crop_scaled(img, x0, y0, w, h, f);
+        TessBaseAPISetImage(api, buf, w * f, h * f, 1, w * f);
+        TessBaseAPISetSourceResolution(api, 300 * f);
+        char *t = TessBaseAPIGetUTF8Text(api);
+        float conf = (float)TessBaseAPIMeanTextConf(api) / 100.0f;
+        if (t) {
+            /* one line expected: join what came back */
+            size_t n = strlen(t), k = 0;
+            for (size_t j = 0; j < n; j++) {
+                char c = t[j] == '\n' || t[j] == '\r' ? ' ' : t[j];
+                if (c == ' ' && (k == 0 || t[k - 1] == ' '))
+                    continue;
+                t[k++] = c;
+            }
+            while (k && t[k - 1] == ' ')
+                k--;
+            t[k] = 0;
+            if (k && conf > l->conf) {
+                free(l->text);
+                l->text = sb_strdup(t);
+                l->conf = conf;
+            }
+            TessDeleteText(t);
+        }
+        TessBaseAPIClear(api);
+        free(buf);
+    }
+    return 0;
 }
 
 static int tess_recognize(const struct sb_image *img, const struct sb_ocr_opts *opts,
@@ -207,6 +301,9 @@ static int tess_recognize(const struct sb_image *img, const struct sb_ocr_opts *
         TessResultIteratorDelete(it);
     }
     TessBaseAPIClear(api);
+    int rc2 = reread_lines(api, img, out, deadline, opts, err);
+    if (rc2)
+        return rc2;
     out->width = img->width;
     out->height = img->height;
     sb_ocr_page_finish(out);
