@@ -22,7 +22,10 @@ function request()
   counter = counter + 1
   local body = string.format(
     '{"customer":{"id":"bench-%d"},"message_id":"t%d-%d","text":"Where is my order %d?"%s}',
-    counter % 1000, tid, counter, counter, wait and ',"wait_reply":true' or "")
+    -- with WAIT_REPLY every message opens a new conversation, so each one gets a full bot
+    -- turn (understanding + knowledge-base answer) rather than a conversation already handed off
+    wait and (tid * 100000000 + counter) or counter % 1000, tid, counter, counter,
+    wait and ',"wait_reply":true' or "")
   return wrk.format(nil, "/api/v1/messages", nil, body)
 end
 

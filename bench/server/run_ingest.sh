@@ -17,8 +17,9 @@ for run in $(seq "$runs"); do
   for _ in $(seq 100); do grep -q listening "$data/out" && break; sleep 0.1; done
   port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$data/out" | head -1)
   echo "== run $run: $conns connections, ${secs}s, port $port"
-  wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$here/ingest.lua" "http://127.0.0.1:$port" \
-    | grep -E 'Requests/sec|Latency|50%|90%|99%|requests in|Non-2xx|Socket errors'
+  threads=2; [ "$conns" -ge 2 ] || threads=1
+  wrk -t"$threads" -c"$conns" -d"${secs}s" --latency -s "$here/ingest.lua" "http://127.0.0.1:$port" \
+    | grep -E 'Requests/sec|Latency|50%|90%|99%|requests in|Non-2xx|Socket errors|unexpected'
   stored=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^switchboard_messages_ingested_total/ {print $2}')
   batches=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^switchboard_commit_batches_total/ {print $2}')
   echo "stored $stored messages in $batches durable transactions"

@@ -241,12 +241,12 @@ static int wait_committed(struct sb_engine *e, struct commit_item *it)
     return it->rc;
 }
 
-int sb__engine_submit(struct sb_engine *e, struct commit_item *it)
+int sb__engine_submit(struct sb_engine *e, struct commit_item *const *items, size_t n)
 {
     pthread_mutex_lock(&e->mu);
     int rc = e->stopping ? SB_EBUSY : 0;
-    if (!rc)
-        enqueue(e, it);
+    for (size_t i = 0; !rc && i < n; i++)
+        enqueue(e, items[i]);
     pthread_mutex_unlock(&e->mu);
     return rc;
 }

@@ -33,8 +33,9 @@ struct commit_item {
     void (*on_done)(struct commit_item *it);
 };
 
-/* Queues an asynchronous post or annotation (it->on_done set). SB_EBUSY when stopping. */
-int sb__engine_submit(struct sb_engine *e, struct commit_item *it);
+/* Queues asynchronous posts or annotations (on_done set) together, so that they share a
+ * round. All or none: SB_EBUSY when stopping. */
+int sb__engine_submit(struct sb_engine *e, struct commit_item *const *items, size_t n);
 
 #define SB_ENGINE_STRIPES 64
 

@@ -78,14 +78,33 @@ static void note_stored(struct commit_item *it)
     run_on_pool(j->e, publish_annotated, j);
 }
 
-/* Computes the annotations, keeps them on `m` for the policy, and queues their write. */
-static void annotate(struct sb_engine *e, struct sb_message *m)
+/* Writes the annotations (and the reply, when there is one) in one committer round. */
+static int submit(struct sb_engine *e, struct note_job *note, struct commit_item *reply)
+{
+    struct commit_item *items[2] = {NULL, NULL};
+    size_t n = 0;
+    if (note)
+        items[n++] = &note->it;
+    if (reply)
+        items[n++] = reply;
+    int rc = sb__engine_submit(e, items, n);
+    if (rc && note) {
+        atomic_fetch_sub(&e->turns_running, 1);
+        free(note->json);
+        free(note);
+    }
+    return rc;
+}
+
+/* Computes the annotations and keeps them on `m` for the policy; returns their write, to be
+ * submitted with the reply. */
+static struct note_job *annotate(struct sb_engine *e, struct sb_message *m)
 {
     if (!e->opt.annotate)
-        return;
+        return NULL;
     char *json = e->opt.annotate(e->opt.annotate_ud, m);
     if (!json)
-        return;
+        return NULL;
     free(m->annotations_json);
     m->annotations_json = sb_strdup(json);
     struct note_job *j = sb_calloc(1, sizeof(*j));
@@ -97,11 +116,7 @@ static void annotate(struct sb_engine *e, struct sb_message *m)
     j->it.note = &j->note;
     j->it.on_done = note_stored;
     atomic_fetch_add(&e->turns_running, 1); /* the write is part of the turn's work */
-    if (sb__engine_submit(e, &j->it) != 0) {
-        atomic_fetch_sub(&e->turns_running, 1);
-        free(j->json);
-        free(j);
-    }
+    return j;
 }
 
 /* ---- the bot's reply ---- */
@@ -163,7 +178,8 @@ static void reply_stored(struct commit_item *it)
  * completion ends the turn), 0 when the turn is over now, with *rc set.
  */
 static int bot_turn(struct sb_engine *e, const struct sb_message *m,
-                    const struct sb_conversation *c, const struct turn_job *job, int *rc)
+                    const struct sb_conversation *c, const struct turn_job *job,
+                    struct note_job **note, int *rc)
 {
     struct sb_message *history = NULL;
     size_t n_history = 0;
@@ -204,7 +220,9 @@ static int bot_turn(struct sb_engine *e, const struct sb_message *m,
     j->it.kind = COMMIT_POST;
     j->it.post = &j->msg;
     j->it.on_done = reply_stored;
-    if ((*rc = sb__engine_submit(e, &j->it)) != 0) {
+    *rc = submit(e, *note, &j->it);
+    *note = NULL; /* submitted (or freed) with the reply */
+    if (*rc) {
         free(j->text);
         free(j->annotations);
         free(j);
@@ -231,11 +249,13 @@ void sb__engine_turn(void *arg)
         pthread_mutex_t *lane = &e->stripes[(uint64_t)m.conversation_id % SB_ENGINE_STRIPES];
         pthread_mutex_lock(lane);
         sb__engine_publish_message(e, &m, job->seq);
-        annotate(e, &m);
+        struct note_job *note = annotate(e, &m);
         rc = sb_store_conversation_get(e->opt.store, job->tenant_id, m.conversation_id, &c,
                                        NULL);
         if (rc == 0 && strcmp(c.status, SB_CONV_BOT) == 0)
-            queued = bot_turn(e, &m, &c, job, &rc);
+            queued = bot_turn(e, &m, &c, job, &note, &rc);
+        if (note)
+            submit(e, note, NULL);
         pthread_mutex_unlock(lane);
     }
     if (!queued)

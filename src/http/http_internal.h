@@ -62,7 +62,8 @@ struct sb_http_req {
     /* wait_reply: the loop answers with what it has once the deadline passes */
     int64_t wait_deadline_ns;
     char *pending; /* JSON text of the response so far (ids), completed by the reply */
-    struct sb_http_req *next; /* in the server's done / waiting lists */
+    struct sb_http_req *next_done; /* in the server's done queue */
+    struct sb_http_req *next_wait; /* in the arm / waiting lists (a request can be in both) */
 };
 
 struct sb_server {

@@ -45,9 +45,9 @@ void sb__http_req_unref(struct sb_http_req *r)
 static void push_done(struct sb_server *s, struct sb_http_req *r)
 {
     pthread_mutex_lock(&s->mu);
-    r->next = NULL;
+    r->next_done = NULL;
     if (s->done_tail)
-        s->done_tail->next = r;
+        s->done_tail->next_done = r;
     else
         s->done_head = r;
     s->done_tail = r;
@@ -105,7 +105,7 @@ void sb__http_arm_wait(struct sb_http_req *r, int64_t deadline_ns)
     r->wait_deadline_ns = deadline_ns;
     sb__http_req_ref(r); /* the waiting list's reference */
     pthread_mutex_lock(&s->mu);
-    r->next = s->arm_head;
+    r->next_wait = s->arm_head;
     s->arm_head = r;
     pthread_mutex_unlock(&s->mu);
     uv_async_send(&s->wake);
@@ -448,7 +448,7 @@ static void finish_waiting(struct sb_server *s, int64_t now)
     while (*link) {
         struct sb_http_req *r = *link;
         if (atomic_load(&r->responded) || now >= r->wait_deadline_ns) {
-            *link = r->next;
+            *link = r->next_wait;
             if (!atomic_load(&r->responded) && r->pending) {
                 json_t *o = json_loads(r->pending, 0, NULL);
                 json_object_set_new(o, "reply", json_null());
@@ -457,7 +457,7 @@ static void finish_waiting(struct sb_server *s, int64_t now)
             }
             sb__http_req_unref(r);
         } else {
-            link = &r->next;
+            link = &r->next_wait;
         }
     }
 }
@@ -471,13 +471,13 @@ static void on_wake(uv_async_t *h)
     s->arm_head = NULL;
     pthread_mutex_unlock(&s->mu);
     while (arm) {
-        struct sb_http_req *next = arm->next;
-        arm->next = s->waiting;
+        struct sb_http_req *next = arm->next_wait;
+        arm->next_wait = s->waiting;
         s->waiting = arm;
         arm = next;
     }
     while (done) {
-        struct sb_http_req *next = done->next;
+        struct sb_http_req *next = done->next_done;
         if (done->wsi)
             lws_callback_on_writable(done->wsi);
         sb__http_req_unref(done); /* the done queue's reference */
