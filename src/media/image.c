@@ -4,7 +4,7 @@
  * header is read and the pixel count checked before any pixel is decoded), conversion to 8-bit
  * grey, and the pre-processing steps OCR may use (upscaling, deskewing, background
  * normalisation, adaptive binarisation). Leptonica's own error printing is switched off: a
- * corrupt upload is an error code for the caller, not noise on the daemon's stderr.
+ * corrupt upload is an error code for the caller (libjpeg may still print one warning line).
  */
 #include "media_internal.h"
 #include "sb/mem.h"

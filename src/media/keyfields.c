@@ -62,7 +62,7 @@ static void re_init(void)
     int bad = 0;
     for (int i = 0; i < 4; i++)
         bad |= regcomp(&re_date[i], dates[i], REG_EXTENDED | REG_ICASE);
-    bad |= regcomp(&re_amount, "(^|[^0-9.,])(\\$?[0-9]{1,3}(,[0-9]{3})*[.,][0-9]{2})($|[^0-9])",
+    bad |= regcomp(&re_amount, "(^|[^0-9.,])(\\$?[0-9]{1,3}([.,][0-9]{3})*[.,][0-9]{2})($|[^0-9])",
                    REG_EXTENDED);
     bad |= regcomp(&re_postcode, "(^|[^0-9])[0-9]{5}($|[^0-9])", REG_EXTENDED);
     bad |= regcomp(&re_phone, "[0-9]{2,4}[- ]?[0-9]{3,4}[- ]?[0-9]{3,4}", REG_EXTENDED);
@@ -441,7 +441,7 @@ static size_t amounts(const char *s, struct amount *a, size_t max)
                 /* the last separator is the decimal point; others group thousands */
                 if ((c == ',' || c == '.') && i + 3 == len)
                     c = '.';
-                else if (c == ',')
+                else if (c == ',' || c == '.')
                     continue;
                 a[k].text[j++] = c;
                 if (isdigit((unsigned char)c))
