@@ -28,6 +28,7 @@
 struct ps_thread {
     ps_decoder_t *ps;
     cmd_ln_t *config;
+    char *options_jsgf; /* the option grammar last compiled on this decoder */
 };
 
 static pthread_key_t ps_key;
@@ -42,6 +43,7 @@ static void ps_thread_free(void *p)
         ps_free(t->ps);
     if (t->config)
         cmd_ln_free_r(t->config);
+    free(t->options_jsgf);
     free(t);
 }
 
@@ -166,8 +168,17 @@ static int ps_recognize(const struct sb_audio *audio, const struct sb_asr_opts *
         struct sb_buf g;
         sb_buf_init(&g, 0);
         rc = options_grammar(ps, opts, &g, err);
-        if (!rc && ps_set_jsgf_string(ps, "options", g.data) != 0)
-            rc = sb_error_set(err, SB_EINVAL, "asr: option grammar rejected");
+        /* sphinxbase's JSGF compiler leaks a few KB per grammar: compile a menu only when it
+         * differs from the last one used on this thread (menus repeat) */
+        struct ps_thread *t = pthread_getspecific(ps_key);
+        if (!rc && !(t->options_jsgf && strcmp(t->options_jsgf, g.data) == 0)) {
+            if (ps_set_jsgf_string(ps, "options", g.data) != 0) {
+                rc = sb_error_set(err, SB_EINVAL, "asr: option grammar rejected");
+            } else {
+                free(t->options_jsgf);
+                t->options_jsgf = sb_strdup(g.data);
+            }
+        }
         sb_buf_cleanup(&g);
         if (rc)
             return rc;
