@@ -101,22 +101,26 @@ static void sentence(const struct sb_routing *r, const struct sb_routing_explain
         break;
     case SB_ROUTING_R_REQUEUED:
     case SB_ROUTING_R_NO_AGENT:
-        sb_buf_appendf(b, "%s; no agent now: ",
-                       x->reason == SB_ROUTING_R_REQUEUED ? "Back in the queue" : "Waiting");
-        if (miss.len)
+        if (x->reason == SB_ROUTING_R_REQUEUED)
+            sb_buf_appendf(b, "Back in the queue from agent %lld; no other agent now: ",
+                           (long long)x->from_agent);
+        else
+            sb_buf_appendf(b, "Waiting; no agent now: ");
+        if (!x->n_full && !x->n_missing_skills)
+            sb_buf_appendf(b, "%s is online (%u offline, %u away)",
+                           x->from_agent ? "no other agent" : "nobody", x->n_offline,
+                           x->n_away);
+        else if (miss.len)
             sb_buf_appendf(b, "no online agent has %s", missing);
-        else if (x->n_full && !x->n_missing_skills)
+        else if (!x->n_missing_skills)
             sb_buf_appendf(b, "every online agent is at capacity (%u)", x->n_full);
         else if (x->n_full)
             sb_buf_appendf(b, "%u online agents are at capacity and %u with free capacity "
                               "lack a required skill",
                            x->n_full, x->n_missing_skills);
-        else if (x->n_missing_skills)
+        else
             sb_buf_appendf(b, "the %u online agents with free capacity lack a required skill",
                            x->n_missing_skills);
-        else
-            sb_buf_appendf(b, "nobody is online (%u offline, %u away)", x->n_offline,
-                           x->n_away);
         break;
     case SB_ROUTING_R_RESTORED:
         sb_buf_appendf(b, "Restored from storage");

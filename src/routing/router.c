@@ -211,8 +211,8 @@ static struct ragent *offer_pick(const struct sb_routing *r, const struct rconv 
     x->n_agents = (uint32_t)r->n_agents;
     for (size_t i = 0; i < r->n_agents; i++) {
         struct ragent *a = r->agents[i];
-        if (a == exclude)
-            continue;
+        if (a == exclude && a->presence == SB_ROUTING_ONLINE)
+            continue; /* the holder letting go: not considered, not counted */
         if (a->presence == SB_ROUTING_OFFLINE) {
             x->n_offline++;
             continue;
