@@ -335,6 +335,29 @@ static void compare(struct sb_routing *r, struct ref *R, const struct sb_routing
     assert_int_equal(n, waiting);
     for (size_t i = 0; i + 1 < n; i++)
         assert_true(conv_before(R, (int)q[i].id, (int)q[i + 1].id));
+    /* small pages (the merge over class heaps) agree with the full listing */
+    for (size_t off = 0; off < n && off < 40; off += 3) {
+        struct sb_routing_queued *pg = NULL;
+        size_t m = 0;
+        assert_int_equal(sb_routing_queue_list(r, 0, now, off, 3, &pg, &m), 0);
+        assert_int_equal(m, n - off < 3 ? n - off : 3);
+        for (size_t i = 0; i < m; i++)
+            assert_int_equal(pg[i].id, q[off + i].id);
+        free(pg);
+    }
+    /* an agent's own view: the waiting conversations it has every skill for, in order */
+    int who = 1 + (int)rnd(MAXA);
+    if (R->a[who].alive) {
+        struct sb_routing_queued *pg = NULL;
+        size_t m = 0;
+        assert_int_equal(sb_routing_queue_list(r, who, now, 0, 2, &pg, &m), 0);
+        size_t k = 0;
+        for (size_t i = 0; i < n && k < m; i++)
+            if (!(required(&R->c[q[i].id]) & ~R->a[who].skills))
+                assert_int_equal(pg[k++].id, q[i].id);
+        assert_int_equal(k, m);
+        free(pg);
+    }
     /* the best agent for a few waiting conversations */
     for (size_t i = 0; i < n && i < 5; i++) {
         sb_id a = -1;
