@@ -131,7 +131,6 @@ enum sb_routing_reason {
     SB_ROUTING_R_TRANSFER,      /* manual transfer to this agent */
     SB_ROUTING_R_REQUEUED,      /* back in the queue (agent left, hand-back, transfer) */
     SB_ROUTING_R_NO_AGENT,      /* waits: nobody eligible now (see the counts) */
-    SB_ROUTING_R_RESTORED,      /* state rebuilt from storage */
 };
 
 /* What decided the agent among the eligible ones. */

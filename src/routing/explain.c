@@ -23,7 +23,6 @@ static const char *reason_name(enum sb_routing_reason r)
     case SB_ROUTING_R_TRANSFER: return "transfer";
     case SB_ROUTING_R_REQUEUED: return "requeued";
     case SB_ROUTING_R_NO_AGENT: return "no_agent";
-    case SB_ROUTING_R_RESTORED: return "restored";
     }
     return "unknown";
 }
@@ -121,9 +120,6 @@ static void sentence(const struct sb_routing *r, const struct sb_routing_explain
         else
             sb_buf_appendf(b, "the %u online agents with free capacity lack a required skill",
                            x->n_missing_skills);
-        break;
-    case SB_ROUTING_R_RESTORED:
-        sb_buf_appendf(b, "Restored from storage");
         break;
     case SB_ROUTING_R_NONE:
         sb_buf_appendf(b, "Nothing to decide");
