@@ -128,19 +128,25 @@ static void finish_ingests(struct sb_engine *e, struct commit_item **items,
 static void finish_waiting(struct sb_engine *e, struct commit_item **items, size_t n,
                            const int *rcs, const sb_id *ids, const int64_t *seqs)
 {
+    /* The asynchronous items are set apart first: once `done` is set and the lock released,
+     * a waiter returns and its (stack) item must not be touched again. */
+    struct commit_item **async = sb_calloc(n ? n : 1, sizeof(*async));
+    size_t n_async = 0;
     pthread_mutex_lock(&e->mu);
     for (size_t i = 0; i < n; i++) {
         items[i]->rc = rcs[i];
         items[i]->post_id = ids ? ids[i] : 0;
         items[i]->seq = seqs[i];
-        if (!items[i]->on_done)
+        if (items[i]->on_done)
+            async[n_async++] = items[i];
+        else
             items[i]->done = 1;
     }
     pthread_cond_broadcast(&e->post_cv);
     pthread_mutex_unlock(&e->mu);
-    for (size_t i = 0; i < n; i++)
-        if (items[i]->on_done)
-            items[i]->on_done(items[i]);
+    for (size_t i = 0; i < n_async; i++)
+        async[i]->on_done(async[i]);
+    free(async);
 }
 
 /* One round: everything taken from the queue in ONE durable transaction. */

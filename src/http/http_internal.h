@@ -79,6 +79,7 @@ struct sb_server {
     uv_signal_t sigterm, sigint;
     uv_timer_t tick, drain;
     int draining;
+    int destroying; /* lws_context_destroy has been called once (from the loop) */
     int64_t drain_deadline_ns;
     atomic_int inflight; /* requests accepted and not yet answered */
     int port;

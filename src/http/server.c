@@ -633,8 +633,8 @@ static void shut_down(struct sb_server *s)
     close_handle((uv_handle_t *)&s->sigterm);
     close_handle((uv_handle_t *)&s->sigint);
     close_handle((uv_handle_t *)&s->wake);
-    lws_context_destroy(s->lws);
-    s->lws = NULL;
+    lws_context_destroy(s->lws); /* with a foreign loop: closes its handles, finishes later */
+    s->destroying = 1;
 }
 
 static void on_drain_tick(uv_timer_t *t)
@@ -673,9 +673,14 @@ void sb_server_free(struct sb_server *s)
 {
     if (!s)
         return;
-    if (s->lws) { /* never ran: nothing to drain */
+    if (s->lws) {
+        /* After a run, the loop has closed what lws asked it to: this second call frees the
+         * context. A server that never ran is destroyed the same way. */
+        if (!s->destroying)
+            lws_context_destroy(s->lws);
+        uv_run(&s->loop, UV_RUN_DEFAULT);
         lws_context_destroy(s->lws);
-        uv_run(&s->loop, UV_RUN_NOWAIT);
+        s->lws = NULL;
     }
     /* Whatever is still queued for the committer is stored before we exit. */
     sb_engine_free(s->engine);

@@ -225,7 +225,8 @@ static void go_live(struct sb_server *s, struct ws_job_result *res)
     for (size_t k = 0; k < RING_SIZE; k++) {
         struct pending_event *ev = rg->ev[(rg->next + k) % RING_SIZE];
         if (!ev || !wants(cl, ev) ||
-            (ev->seq <= newest && bsearch(&ev->seq, res->seqs, res->n, sizeof(int64_t), cmp_i64)))
+            (ev->seq <= newest && res->n &&
+             bsearch(&ev->seq, res->seqs, res->n, sizeof(int64_t), cmp_i64)))
             continue;
         deliver(cl, ev);
     }

@@ -167,7 +167,8 @@ int sb_llm_grounded(const char *text, const char *const *passages, size_t n_pass
         if (passages && passages[i])
             tokenize(passages[i], strlen(passages[i]), 0, &pt, &npt, &pcap);
     }
-    qsort(pt, npt, sizeof(*pt), cmp_tok);
+    if (npt)
+        qsort(pt, npt, sizeof(*pt), cmp_tok);
     int ok = 1;
     size_t sentences = 0, index = 0;
     for (const char *s = text; *s && ok;) {

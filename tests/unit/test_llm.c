@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,7 @@ static int stub_start(void **state)
     stub_pid = fork();
     assert_true(stub_pid >= 0);
     if (stub_pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a test that crashed */
         signal(SIGPIPE, SIG_IGN);
         for (;;) {
             int c = accept(s, NULL, NULL);
