@@ -18,6 +18,10 @@ struct sb_pool; /* opaque */
  * Free with sb_pool_free(). */
 struct sb_pool *sb_pool_new(int threads, size_t max_queued);
 
+/* The same with the workers' scheduling niceness raised by `nice` (0..19), for background
+ * work that must not delay latency-critical threads on a busy machine. */
+struct sb_pool *sb_pool_new_niced(int threads, size_t max_queued, int nice);
+
 /* Queues fn(arg). Thread-safe. SB_EBUSY when the queue is full or the pool is stopping; the
  * caller then still owns `arg`. */
 int sb_pool_submit(struct sb_pool *p, sb_job_fn fn, void *arg);

@@ -17,7 +17,8 @@ struct sb_server; /* opaque */
 struct sb_server_options {
     const struct sb_config *config; /* borrowed */
     struct sb_store *store;         /* borrowed */
-    struct sb_pool *pool;           /* borrowed */
+    struct sb_pool *pool;           /* borrowed: API requests */
+    struct sb_pool *bot_pool;       /* borrowed: bot turns (lower priority) */
     sb_id default_tenant;
     sb_id default_api_inbox;
     sb_id default_web_inbox;

@@ -6,6 +6,9 @@
 #include "sb/mem.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 struct job {
@@ -20,6 +23,7 @@ struct sb_pool {
     size_t cap, head, count;
     size_t running;
     int stopping;
+    int nice;
     int nthreads;
     pthread_t *threads;
 };
@@ -27,6 +31,9 @@ struct sb_pool {
 static void *worker(void *arg)
 {
     struct sb_pool *p = arg;
+    /* Linux applies a nice value per thread; failing to lower priority is harmless. */
+    if (p->nice > 0 && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), p->nice) != 0)
+        p->nice = 0;
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (p->count == 0 && !p->stopping)
@@ -48,7 +55,13 @@ static void *worker(void *arg)
 
 struct sb_pool *sb_pool_new(int threads, size_t max_queued)
 {
+    return sb_pool_new_niced(threads, max_queued, 0);
+}
+
+struct sb_pool *sb_pool_new_niced(int threads, size_t max_queued, int nice)
+{
     struct sb_pool *p = sb_calloc(1, sizeof(*p));
+    p->nice = nice < 0 ? 0 : nice > 19 ? 19 : nice;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     p->cap = max_queued ? max_queued : 1;

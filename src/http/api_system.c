@@ -52,8 +52,11 @@ char *sb__metrics_render(struct sb_server *s, size_t *len)
             es.handoffs);
     COUNTER("switchboard_bot_turn_errors_total", "Bot turns that failed.", es.turn_errors);
     GAUGE("switchboard_commit_queue", "Writes waiting for the group committer.", es.queued);
-    GAUGE("switchboard_worker_jobs", "Jobs waiting or running on the worker pool.",
+    GAUGE("switchboard_worker_jobs", "API requests waiting or running on the worker pool.",
           sb_pool_pending(s->pool));
+    if (s->opt.bot_pool)
+        GAUGE("switchboard_bot_jobs", "Bot turns and their completions waiting or running.",
+              sb_pool_pending(s->opt.bot_pool));
 #undef COUNTER
 #undef GAUGE
     return sb_buf_steal(&b, len);

@@ -189,7 +189,7 @@ int sb_cmd_serve(int argc, char **argv)
     struct sb_error err = {0};
     struct sb_config *cfg = sb_config_new();
     struct sb_store *st = NULL;
-    struct sb_pool *pool = NULL;
+    struct sb_pool *pool = NULL, *bot_pool = NULL;
     struct sb_server *srv = NULL;
     struct sb_assist assist = {0};
     int have_assist = 0;
@@ -241,11 +241,14 @@ int sb_cmd_serve(int argc, char **argv)
         have_assist = 1;
     }
     pool = sb_pool_new((int)sb_config_int(cfg, "workers"), 65536);
+    /* Acknowledging messages is latency-critical; bot turns are throughput work. */
+    bot_pool = sb_pool_new_niced((int)sb_config_int(cfg, "bot_workers"), 65536, 5);
     const char *web = sb_config_str(cfg, "web_dir");
     struct sb_server_options so = {
         .config = cfg,
         .store = st,
         .pool = pool,
+        .bot_pool = bot_pool,
         .default_tenant = sd.tenant,
         .default_api_inbox = sd.api_inbox,
         .default_web_inbox = sd.web_inbox,
@@ -270,6 +273,7 @@ int sb_cmd_serve(int argc, char **argv)
     SB_LOG(SB_LOG_INFO, "serve", "stopped");
 out:
     sb_server_free(srv);
+    sb_pool_free(bot_pool);
     sb_pool_free(pool);
     if (have_assist)
         sb_assist_cleanup(&assist);
