@@ -18,10 +18,11 @@
 
 #define HISTORY_MAX 12 /* the policy looks at the opening of a conversation the bot still owns */
 
-/* Runs `fn(arg)` on the pool, or here when the pool is full (never lose a completion). */
+/* Runs a completion `fn(arg)` on the finishing pool, or here when it is full (never lose a
+ * completion). */
 static void run_on_pool(struct sb_engine *e, sb_job_fn fn, void *arg)
 {
-    if (sb_pool_submit(e->opt.pool, fn, arg) != 0)
+    if (sb_pool_submit(e->opt.finish_pool ? e->opt.finish_pool : e->opt.pool, fn, arg) != 0)
         fn(arg);
 }
 

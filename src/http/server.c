@@ -359,7 +359,7 @@ static int on_http(struct sb_server *s, struct lws *wsi, struct conn *c, const c
         char cl[32];
         copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof(cl));
         long long n = cl[0] ? strtoll(cl, NULL, 10) : 0;
-        if (n > sb_config_int(s->cfg, "max_body_bytes"))
+        if (n > sb__http_body_limit(s->cfg, r->path))
             return reject(wsi, 413, "request body too large", 0);
         if (n > 0 || lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING))
             return 0; /* wait for LWS_CALLBACK_HTTP_BODY_COMPLETION */
@@ -383,7 +383,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_BODY:
         if (c && c->req) {
             struct sb_http_req *r = c->req;
-            size_t max = (size_t)sb_config_int(s->cfg, "max_body_bytes");
+            size_t max = (size_t)sb__http_body_limit(s->cfg, r->path);
             if (r->body_len + len > max) {
                 r->body_too_big = 1;
                 return 0;
@@ -547,6 +547,7 @@ int sb_server_new(const struct sb_server_options *opt, struct sb_server **out,
     struct sb_engine_options eo = {
         .store = s->store,
         .pool = opt->bot_pool ? opt->bot_pool : s->pool,
+        .finish_pool = s->pool,
         .batch_max = (size_t)sb_config_int(s->cfg, "commit_batch_max"),
         .publish = publish,
         .publish_ud = s,
