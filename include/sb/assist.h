@@ -17,6 +17,7 @@ struct sb_assist {
     struct sb_nlu_model *intent;    /* may be NULL */
     struct sb_nlu_model *sentiment; /* may be NULL */
     struct sb_kb *kb;               /* may be NULL: never answers from knowledge */
+    char *media_dir; /* owned (sb_assist_init): DATA/media, attachments by tenant; NULL none */
 };
 
 /*
@@ -31,6 +32,17 @@ void sb_assist_cleanup(struct sb_assist *a);
 
 /* sb_annotate_fn for the engine: `ud` is a struct sb_assist. */
 char *sb_assist_annotate(void *ud, const struct sb_message *msg);
+
+/*
+ * Media understanding for the annotator (src/engine/annotate_media.c): runs OCR over the image
+ * parts and ASR over the audio parts of `msg` (files under media_dir/<tenant>/<sha256>, see
+ * src/http/api_attachments.c) with time limits. Adds "ocr": {"text", "fields", "confidence"},
+ * "asr": {"text", "confidence", "engine"} or "media_error" to `annotations` (a JSON object
+ * of jansson, passed as void * to keep jansson out of this header) and returns the understood
+ * text (malloc'd, NULL when none). Never fails: a corrupt file becomes "media_error".
+ */
+char *sb_assist_media_annotate(const char *media_dir, const struct sb_message *msg,
+                               void *annotations);
 
 /* The policy; `self` is a struct sb_assist. */
 extern const struct sb_policy_ops sb_policy_assist;

@@ -62,6 +62,7 @@ int sb_assist_init(struct sb_assist *a, const char *data_dir, const char *demo_d
                    int64_t default_tenant, struct sb_error *err)
 {
     memset(a, 0, sizeof(*a));
+    a->media_dir = sb_strdupf("%s/media", data_dir);
     char models[4096], path[4200], src[4200];
     snprintf(models, sizeof(models), "%s/models", data_dir);
     if (mkdir(models, 0700) != 0 && errno != EEXIST)
@@ -100,5 +101,6 @@ void sb_assist_cleanup(struct sb_assist *a)
     sb_nlu_model_free(a->intent);
     sb_nlu_model_free(a->sentiment);
     sb_kb_close(a->kb);
+    free(a->media_dir);
     memset(a, 0, sizeof(*a));
 }

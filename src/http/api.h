@@ -47,6 +47,17 @@ void sb__api_kb_delete(struct sb_http_req *r, const sb_id *id);
 void sb__api_kb_import(struct sb_http_req *r, const sb_id *id);
 void sb__api_kb_gaps(struct sb_http_req *r, const sb_id *id);
 
+/* Attachments (api_attachments.c): uploads of images and WAV voice notes, media download. */
+void sb__api_widget_attachment_post(struct sb_http_req *r, const sb_id *id);
+void sb__api_attachment_post(struct sb_http_req *r, const sb_id *id);
+void sb__api_media_get(struct sb_http_req *r, const sb_id *id);
+/* Copies `in` (a JPEG) to `out` (at least n bytes) without its APP1 (EXIF/XMP) segments;
+ * returns the new length, or 0 when the segment structure cannot be walked. */
+size_t sb__jpeg_strip_app1(const unsigned char *in, size_t n, unsigned char *out);
+/* DATA/media/<tenant>/<sha> (sha NULL or "": the tenant's directory) into `out`. */
+int sb__media_path(const struct sb_config *cfg, sb_id tenant, const char *sha, char *out,
+                   size_t cap);
+
 /* Helpers for handlers. */
 /* The request's JSON object body, or NULL after answering 400 naming the problem. */
 json_t *sb__api_body(struct sb_http_req *r);

@@ -9,6 +9,7 @@
 
 #include "sb/cli.h"
 #include "sb/log.h"
+#include "sb/media.h"
 #include "sb/mem.h"
 
 #include <errno.h>
@@ -181,6 +182,9 @@ int sb_cmd_serve(int argc, char **argv)
             return 0;
         }
     }
+    /* OCR on the workers: cap tesseract's OpenMP teams at one thread (see docs/media.md) */
+    if (sb_media_single_thread_reexec("serve", argc - 1, argv + 1) != 0)
+        fprintf(stderr, "switchboard: warning: OpenMP not limited to one thread\n");
     signal(SIGPIPE, SIG_IGN); /* a vanished client is an error return, not a process death */
     if (sodium_init() < 0) {
         fprintf(stderr, "switchboard: libsodium failed to initialise\n");

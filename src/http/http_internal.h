@@ -140,6 +140,11 @@ int sb__visitor_token_check(struct sb_server *s, const char *token, struct sb_pr
 json_t *sb__http_parse_json(struct sb_http_req *r);
 /* Query-string parameter `name` into `out` (URL-decoded); 1 if present. */
 int sb__http_query(const struct sb_http_req *r, const char *name, char *out, size_t cap);
+/* Largest attachment body accepted (images and audio alike; api_attachments.c). */
+#define SB__ATTACH_MAX_BYTES (10 * 1024 * 1024)
+/* The body limit of a request path: SB__ATTACH_MAX_BYTES for the upload routes (when larger
+ * than max_body_bytes), max_body_bytes otherwise. Any thread. */
+long long sb__http_body_limit(const struct sb_config *cfg, const char *path);
 
 /* Rate limiting (loop thread): 1 when a request from `id` may pass now; else *retry_after_s. */
 struct ratelimit;

@@ -57,6 +57,9 @@ static const struct route routes[] = {
     {SB_DELETE, "/api/v1/kb/entries/{key}", SB_AUTH_ADMIN, sb__api_kb_delete},
     {SB_POST, "/api/v1/kb/import", SB_AUTH_ADMIN, sb__api_kb_import},
     {SB_GET, "/api/v1/kb/gaps", SB_AUTH_AGENT, sb__api_kb_gaps},
+    {SB_POST, "/api/v1/widget/attachments", SB_AUTH_VISITOR, sb__api_widget_attachment_post},
+    {SB_POST, "/api/v1/attachments", SB_AUTH_AGENT, sb__api_attachment_post},
+    {SB_GET, "/api/v1/media/{key}", SB_AUTH_AGENT, sb__api_media_get},
 };
 
 #define MAX_PARAMS 4
