@@ -51,7 +51,11 @@ foreach(f ${fuzz_targets})
   target_link_libraries(${name} PRIVATE switchboard_lib)
   set(corpus ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/${name})
   if(SB_FUZZ)
-    add_test(NAME fuzz.${name} COMMAND ${name} -max_total_time=20 ${corpus})
+    # New inputs go to a corpus in the build tree (the first directory); the seeds stay as
+    # they are in the source tree.
+    file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/corpus/${name})
+    add_test(NAME fuzz.${name}
+             COMMAND ${name} -max_total_time=20 ${CMAKE_BINARY_DIR}/corpus/${name} ${corpus})
   else()
     add_test(NAME fuzz.${name} COMMAND ${name} ${corpus})
   endif()
