@@ -537,6 +537,70 @@
     return chips.length ? el('div', { class: 'ann', 'aria-label': 'Annotations' }, chips) : null;
   }
 
+  /* ---- attachments: images and voice notes ----
+   * <img>/<audio> cannot send the Authorization header, so the bytes are fetched with the token
+   * and shown through an object URL (kept per media hash while the page lives). */
+  const mediaUrls = new Map();
+  function mediaUrl(sha) {
+    if (!mediaUrls.has(sha)) {
+      mediaUrls.set(sha, (async () => {
+        const res = await fetch('/api/v1/media/' + encodeURIComponent(sha), {
+          headers: { authorization: 'Bearer ' + S.token }, cache: 'no-store', credentials: 'omit' });
+        if (!res.ok) throw new Error('media ' + res.status);
+        return URL.createObjectURL(await res.blob());
+      })().catch((e) => { mediaUrls.delete(sha); throw e; }));
+    }
+    return mediaUrls.get(sha);
+  }
+
+  function mediaBlock(m) {
+    const parts = Array.isArray(m.parts) ? m.parts : [];
+    const media = parts.filter((x) => x && (x.type === 'image' || x.type === 'audio') && /^[0-9a-f]{64}$/.test(String(x.media)));
+    if (!media.length) return null;
+    const box = el('div', { class: 'media' });
+    for (const part of media) {
+      const view = part.type === 'image'
+        ? el('img', { class: 'media-img', alt: 'Image sent by the customer' })
+        : el('audio', { class: 'media-audio', controls: true, preload: 'metadata' });
+      const status = el('span', { class: 'media-status', text: 'Loading ' + (part.type === 'image' ? 'image' : 'voice note') + '…' });
+      box.appendChild(el('div', { class: 'media-item' }, [view, status]));
+      mediaUrl(part.media).then((url) => {
+        view.src = url;
+        status.remove();
+        if (part.type === 'image') {
+          view.addEventListener('click', () => window.open(url, '_blank', 'noopener'));
+        }
+      }, () => { status.textContent = 'The file could not be loaded.'; });
+    }
+    const a = m.annotations && typeof m.annotations === 'object' ? m.annotations : {};
+    if (a.ocr && typeof a.ocr === 'object') {
+      const f = a.ocr.fields && typeof a.ocr.fields === 'object' ? a.ocr.fields : {};
+      const rows = [];
+      for (const k of ['company', 'date', 'address', 'total']) {
+        if (typeof f[k] === 'string' && f[k]) rows.push(el('dt', { text: k }), el('dd', { text: f[k] }));
+      }
+      if (rows.length) box.appendChild(el('dl', { class: 'media-fields', 'aria-label': 'Receipt fields' }, rows));
+      const conf = typeof a.ocr.confidence === 'number' ? ' (' + pct(a.ocr.confidence) + ')' : '';
+      box.appendChild(el('details', { class: 'media-text' }, [
+        el('summary', { text: 'Text in the image' + conf }),
+        el('div', { class: 'media-transcript', text: typeof a.ocr.text === 'string' ? a.ocr.text : '' }),
+      ]));
+    }
+    if (a.asr && typeof a.asr === 'object') {
+      const conf = typeof a.asr.confidence === 'number' ? ' (' + pct(a.asr.confidence) + ')' : '';
+      box.appendChild(el('div', { class: 'media-transcript' }, [
+        el('strong', { text: 'Transcript' + conf + ': ' }),
+        el('span', { text: typeof a.asr.text === 'string' && a.asr.text ? a.asr.text : '(nothing recognised)' }),
+      ]));
+    }
+    if (typeof a.media_error === 'string') {
+      box.appendChild(el('div', { class: 'media-error', text: 'Could not read the attachment: ' + a.media_error }));
+    } else if (!a.ocr && !a.asr) {
+      box.appendChild(el('div', { class: 'media-status', text: 'Recognising…' }));
+    }
+    return box;
+  }
+
   function messageItem(m, conv) {
     const when = m.created_at ? new Date(m.created_at) : new Date();
     const li = el('li', { class: messageClass(m), 'data-id': m.id }, [
@@ -546,6 +610,8 @@
       ]),
       el('div', { class: 'bubble', text: typeof m.text === 'string' ? m.text : '' }),
     ]);
+    const media = mediaBlock(m);
+    if (media) li.appendChild(media);
     const ann = annotationChips(m);
     if (ann) li.appendChild(ann);
     return li;

@@ -77,6 +77,9 @@
   const ICON_CHAT = ['M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z'];
   const ICON_CLOSE = ['M6 6l12 12M18 6L6 18'];
   const ICON_SEND = ['M3 11.5L21 3l-8.5 18-2.2-7.3L3 11.5z'];
+  const ICON_ATTACH = ['M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9'];
+  /* Photos and WAV voice notes (the server sniffs the type and refuses anything else). */
+  const MAX_ATTACH_BYTES = 10 * 1024 * 1024;
 
   function randomId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -183,6 +186,9 @@ textarea:focus { outline: none; border-color: var(--accent); box-shadow: 0 0 0 3
 .send { width: 42px; height: 42px; border-radius: 12px; border: 0; background: var(--accent); color: var(--accent-ink);
   display: grid; place-items: center; flex: none; }
 .send:disabled { opacity: .45; cursor: default; }
+.attach { width: 42px; height: 42px; border-radius: 12px; border: 1px solid #cfd5d9; background: #fff; color: var(--accent);
+  display: grid; place-items: center; flex: none; cursor: pointer; }
+.attach svg { fill: none; stroke: currentColor; stroke-width: 2; }
 .send svg { fill: currentColor; }
 .foot { margin: 0; padding: 0 12px 8px; font-size: 11px; color: var(--muted); text-align: center; background: var(--bg); }
 .err { color: var(--danger); font-size: 12.5px; padding: 0 14px 6px; margin: 0; background: var(--bg); }
@@ -221,9 +227,11 @@ textarea:focus { outline: none; border-color: var(--accent); box-shadow: 0 0 0 3
     autocomplete: 'off', 'aria-describedby': 'sbw-hint',
   });
   ui.send = el('button', { class: 'send', type: 'submit', 'aria-label': 'Send message', disabled: true }, [icon(ICON_SEND, 20)]);
+  ui.file = el('input', { type: 'file', accept: 'image/*,.wav,audio/wav,audio/x-wav', hidden: true, tabindex: '-1' });
+  ui.attach = el('button', { class: 'attach', type: 'button', 'aria-label': 'Send a photo or a voice note (.wav)' }, [icon(ICON_ATTACH, 20)]);
   ui.form = el('form', { 'aria-label': 'Send a message' }, [
     el('label', { class: 'vh', for: 'sbw-input', text: 'Your message' }),
-    ui.input, ui.send,
+    ui.attach, ui.file, ui.input, ui.send,
   ]);
   ui.err = el('p', { class: 'err', role: 'alert' });
   ui.panel = el('section', {
@@ -340,6 +348,15 @@ textarea:focus { outline: none; border-color: var(--accent); box-shadow: 0 0 0 3
   }
 
   /* A message from the server (history, socket or a POST answer); shown once. */
+  /* The text of a message; attachments are named (their bytes are for agents only). */
+  function messageText(m) {
+    const text = typeof m.text === 'string' ? m.text : '';
+    const media = Array.isArray(m.parts) ? m.parts.find((x) => x && (x.type === 'image' || x.type === 'audio')) : null;
+    if (!media) return text;
+    const label = media.type === 'image' ? '[Photo]' : '[Voice note]';
+    return text ? label + ' ' + text : label;
+  }
+
   function addMessage(m, live) {
     if (!m || typeof m.id !== 'number') return;
     const kind = m.sender && m.sender.kind;
@@ -355,7 +372,7 @@ textarea:focus { outline: none; border-color: var(--accent); box-shadow: 0 0 0 3
     /* An agent's first reply: say so before it (the status event follows the message). */
     if (live && kind === 'agent' && (state.status === 'bot' || state.status === 'queued')) setStatus('assigned', true);
     const { li } = messageItem(kind === 'customer' ? 'customer' : kind === 'agent' ? 'agent' : kind === 'bot' ? 'bot' : 'system',
-      typeof m.text === 'string' ? m.text : '', m.created_at);
+      messageText(m), m.created_at);
     const sources = kind === 'bot' ? citations(m.annotations) : null;
     if (sources) li.insertBefore(sources, li.lastChild);
     li.dataset.id = String(m.id);
@@ -570,9 +587,13 @@ textarea:focus { outline: none; border-color: var(--accent); box-shadow: 0 0 0 3
     for (let attempt = 1; ; attempt++) {
       let res = null;
       try {
-        const body = { text: p.text, message_id: p.clientId };
-        if (data.name) body.name = data.name;
-        res = await api('POST', '/api/v1/widget/messages', body);
+        if (p.file) {
+          res = await upload(p);
+        } else {
+          const body = { text: p.text, message_id: p.clientId };
+          if (data.name) body.name = data.name;
+          res = await api('POST', '/api/v1/widget/messages', body);
+        }
       } catch (e) { res = null; /* network: retry with the same message_id */ }
       if (!state.pending.has(p.clientId)) return; /* the socket confirmed it meanwhile */
       if (res && (res.status === 200 || res.status === 201)) {
@@ -596,6 +617,37 @@ textarea:focus { outline: none; border-color: var(--accent); box-shadow: 0 0 0 3
       const wait = res && res.retryAfter ? res.retryAfter * 1000 : 600 * Math.pow(2, attempt - 1);
       await sleep(Math.min(wait, 15000));
     }
+  }
+
+  /* Sends the file's raw bytes; the type is sniffed by the server. */
+  async function upload(p) {
+    const kind = /\.wav$/i.test(p.file.name) || /^audio\//.test(p.file.type) ? 'audio' : 'image';
+    const q = '?kind=' + kind + '&message_id=' + encodeURIComponent(p.clientId);
+    const res = await fetch(SERVER + '/api/v1/widget/attachments' + q, {
+      method: 'POST', credentials: 'omit', cache: 'no-store',
+      headers: { authorization: 'Bearer ' + state.token, 'content-type': 'application/octet-stream' },
+      body: p.file,
+    });
+    let json = null;
+    try { json = await res.json(); } catch (e) { /* not JSON */ }
+    return { status: res.status, json, retryAfter: Number(res.headers.get('retry-after')) || 0 };
+  }
+
+  async function sendFile(file) {
+    ui.err.textContent = '';
+    if (file.size > MAX_ATTACH_BYTES) {
+      ui.err.textContent = 'That file is too large (10 MB at most).';
+      return;
+    }
+    const clientId = 'w-' + randomId();
+    const label = (/\.wav$/i.test(file.name) || /^audio\//.test(file.type) ? '[Voice note] ' : '[Photo] ') + file.name;
+    const { li, meta } = messageItem('customer', label, Date.now());
+    const p = { clientId, text: label, file, li, meta };
+    state.pending.set(clientId, p);
+    ui.log.appendChild(li);
+    scrollToEnd(true);
+    await start();
+    await deliver(p);
   }
 
   async function sendText(text) {
@@ -655,6 +707,12 @@ textarea:focus { outline: none; border-color: var(--accent); box-shadow: 0 0 0 3
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
   });
   ui.form.addEventListener('submit', (e) => { e.preventDefault(); submit(); });
+  ui.attach.addEventListener('click', () => ui.file.click());
+  ui.file.addEventListener('change', () => {
+    const f = ui.file.files && ui.file.files[0];
+    ui.file.value = '';
+    if (f) sendFile(f);
+  });
 
   function mount() {
     document.body.appendChild(host);
