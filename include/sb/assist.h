@@ -38,8 +38,9 @@ char *sb_assist_annotate(void *ud, const struct sb_message *msg);
  * parts and ASR over the audio parts of `msg` (files under media_dir/<tenant>/<sha256>, see
  * src/http/api_attachments.c) with time limits. Adds "ocr": {"text", "fields", "confidence"},
  * "asr": {"text", "confidence", "engine"} or "media_error" to `annotations` (a JSON object
- * of jansson, passed as void * to keep jansson out of this header) and returns the understood
- * text (malloc'd, NULL when none). Never fails: a corrupt file becomes "media_error".
+ * of jansson, passed as void * to keep jansson out of this header) and returns what the
+ * customer said in voice notes (malloc'd, NULL when none). Never fails: a corrupt file becomes
+ * "media_error".
  */
 char *sb_assist_media_annotate(const char *media_dir, const struct sb_message *msg,
                                void *annotations);

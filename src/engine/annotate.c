@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The engine's annotation hook over the understanding module (see sb/assist.h): media first
  * (OCR of images, ASR of voice notes, src/engine/annotate_media.c), then language, intent,
- * sentiment and entities over the customer's text together with what the media said. */
+ * sentiment and entities over what the customer wrote and said (voice-note transcripts); the
+ * text of an image gets its own entities and PII, and decides the intent only when the
+ * customer wrote and said nothing else. */
 #include "sb/assist.h"
 
 #include "sb/mem.h"
@@ -9,6 +11,26 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Adds "entities" and "pii" of the image's text to its "ocr" annotation. */
+static void ocr_entities(json_t *ocr, const char *text)
+{
+    size_t len = strlen(text);
+    if (len > SB_NLU_TEXT_MAX)
+        return;
+    struct sb_nlu_annotate_opts o = {.oos_threshold = -1};
+    char *s = sb_nlu_annotate_json(text, len, &o);
+    json_t *all = s ? json_loads(s, 0, NULL) : NULL;
+    free(s);
+    if (json_is_object(all)) {
+        json_t *v;
+        if ((v = json_object_get(all, "entities")))
+            json_object_set(ocr, "entities", v);
+        if ((v = json_object_get(all, "pii")))
+            json_object_set(ocr, "pii", v);
+    }
+    json_decref(all);
+}
 
 char *sb_assist_annotate(void *ud, const struct sb_message *msg)
 {
@@ -24,15 +46,31 @@ char *sb_assist_annotate(void *ud, const struct sb_message *msg)
         text = *own ? sb_strdupf("%s\n%s", own, u) : sb_strdup(u);
         free(understood);
     }
+    /* Text in an image (a receipt, an error screen) is evidence, not a request: its entities
+     * and PII are found (below), and it decides the intent only when the customer wrote and
+     * said nothing. */
+    json_t *ocr = json_object_get(media, "ocr");
+    const char *ocr_text = json_string_value(json_object_get(ocr, "text"));
+    if (!text && !*own && ocr_text && *ocr_text)
+        text = sb_strdup(ocr_text);
+    else if (ocr_text && *ocr_text)
+        ocr_entities(ocr, ocr_text);
     const char *t = text ? text : own;
+    size_t tl = strlen(t);
+    if (text && tl > SB_NLU_TEXT_MAX) { /* a page full of text: understand its beginning */
+        tl = SB_NLU_TEXT_MAX;
+        while (tl > 0 && ((unsigned char)text[tl] & 0xC0) == 0x80)
+            tl--; /* not inside a UTF-8 sequence */
+        text[tl] = '\0';
+    }
     char *out = NULL;
-    if (*t) {
+    if (tl) {
         struct sb_nlu_annotate_opts o = {
             .intent = a->intent,
             .sentiment = a->sentiment,
             .oos_threshold = -1,
         };
-        out = sb_nlu_annotate_json(t, strlen(t), &o);
+        out = sb_nlu_annotate_json(t, tl, &o);
     }
     if (json_object_size(media)) {
         json_t *all = out ? json_loads(out, 0, NULL) : NULL;

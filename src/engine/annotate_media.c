@@ -5,7 +5,7 @@
  * recognition, each under a time limit, on the bytes stored by the attachment upload
  * (DATA/media/<tenant>/<sha256>). The results become annotations ("ocr", "asr") and their text
  * is handed back so that intent and entities are computed over what the customer showed or
- * said. A missing, corrupt or unsupported file becomes a "media_error" annotation; the message
+ * said (speech; text in images is handled by annotate.c). A missing, corrupt or unsupported file becomes a "media_error" annotation; the message
  * itself is never affected.
  */
 #include "sb/assist.h"
@@ -91,10 +91,7 @@ static json_t *ocr(const char *data, size_t n, struct sb_buf *text, struct sb_er
     json_object_set_new(o2, "fields", f);
     json_object_set_new(o2, "confidence", json_real(res.page.conf));
     json_object_set_new(o2, "seconds", json_real(res.seconds));
-    if (*t) {
-        sb_buf_appends(text, "\n");
-        sb_buf_appends(text, t);
-    }
+    (void)text; /* text in an image is evidence, not the customer's words: see annotate.c */
     sb_media_ocr_result_cleanup(&res);
     return o2;
 }
