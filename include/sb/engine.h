@@ -38,9 +38,8 @@ typedef char *(*sb_annotate_fn)(void *ud, const struct sb_message *msg);
 
 struct sb_engine_options {
     struct sb_store *store; /* borrowed; outlives the engine */
-    struct sb_pool *pool;   /* borrowed; outlives the engine: runs the bot turns */
-    struct sb_pool *finish_pool; /* borrowed; publishes stored replies (NULL: `pool`), so
-                                  * that a backlog of turns does not delay finished ones */
+    struct sb_pool *pool;   /* borrowed; outlives the engine: runs the bot turns (and, ahead
+                             * of waiting turns, the publication of stored replies) */
     size_t batch_max;       /* most items per durable transaction */
     sb_publish_fn publish;  /* may be NULL */
     void *publish_ud;

@@ -26,6 +26,10 @@ struct sb_pool *sb_pool_new_niced(int threads, size_t max_queued, int nice);
  * caller then still owns `arg`. */
 int sb_pool_submit(struct sb_pool *p, sb_job_fn fn, void *arg);
 
+/* The same, but the job runs before every job already waiting (for short completions that
+ * must not wait behind a backlog). */
+int sb_pool_submit_first(struct sb_pool *p, sb_job_fn fn, void *arg);
+
 /* Number of jobs waiting or running. */
 size_t sb_pool_pending(struct sb_pool *p);
 

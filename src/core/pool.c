@@ -74,19 +74,34 @@ struct sb_pool *sb_pool_new_niced(int threads, size_t max_queued, int nice)
     return p;
 }
 
-int sb_pool_submit(struct sb_pool *p, sb_job_fn fn, void *arg)
+static int submit(struct sb_pool *p, sb_job_fn fn, void *arg, int first)
 {
     int rc = 0;
     pthread_mutex_lock(&p->mu);
     if (p->stopping || p->count == p->cap) {
         rc = SB_EBUSY;
     } else {
-        p->ring[(p->head + p->count) % p->cap] = (struct job){fn, arg};
+        if (first) {
+            p->head = (p->head + p->cap - 1) % p->cap;
+            p->ring[p->head] = (struct job){fn, arg};
+        } else {
+            p->ring[(p->head + p->count) % p->cap] = (struct job){fn, arg};
+        }
         p->count++;
         pthread_cond_signal(&p->cv);
     }
     pthread_mutex_unlock(&p->mu);
     return rc;
+}
+
+int sb_pool_submit(struct sb_pool *p, sb_job_fn fn, void *arg)
+{
+    return submit(p, fn, arg, 0);
+}
+
+int sb_pool_submit_first(struct sb_pool *p, sb_job_fn fn, void *arg)
+{
+    return submit(p, fn, arg, 1);
 }
 
 size_t sb_pool_pending(struct sb_pool *p)

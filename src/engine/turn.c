@@ -18,11 +18,11 @@
 
 #define HISTORY_MAX 12 /* the policy looks at the opening of a conversation the bot still owns */
 
-/* Runs a completion `fn(arg)` on the finishing pool, or here when it is full (never lose a
- * completion). */
+/* Runs a completion `fn(arg)` on the pool ahead of waiting turns (a backlog of turns must not
+ * delay replies already stored), or here when the pool is full (never lose a completion). */
 static void run_on_pool(struct sb_engine *e, sb_job_fn fn, void *arg)
 {
-    if (sb_pool_submit(e->opt.finish_pool ? e->opt.finish_pool : e->opt.pool, fn, arg) != 0)
+    if (sb_pool_submit_first(e->opt.pool, fn, arg) != 0)
         fn(arg);
 }
 

@@ -547,7 +547,6 @@ int sb_server_new(const struct sb_server_options *opt, struct sb_server **out,
     struct sb_engine_options eo = {
         .store = s->store,
         .pool = opt->bot_pool ? opt->bot_pool : s->pool,
-        .finish_pool = s->pool,
         .batch_max = (size_t)sb_config_int(s->cfg, "commit_batch_max"),
         .publish = publish,
         .publish_ud = s,
