@@ -133,7 +133,9 @@ int sb_cmd_chat(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     pthread_mutex_init(&c.mu, NULL);
     long status;
-    json_t *s = call(&c, "POST", "/api/v1/widget/session", json_object(), &status);
+    json_t *empty = json_object();
+    json_t *s = call(&c, "POST", "/api/v1/widget/session", empty, &status);
+    json_decref(empty);
     if (!s) {
         fprintf(stderr, "chat: cannot start a session at %s (is `switchboard serve` running?)\n",
                 c.base);
