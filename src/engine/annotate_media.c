@@ -12,6 +12,7 @@
 
 #include "sb/log.h"
 #include "sb/media.h"
+#include "sb/file.h"
 #include "sb/mem.h"
 
 #include <errno.h>
@@ -44,31 +45,13 @@ static int read_media(const char *dir, sb_id tenant, const char *sha, char **out
 {
     char path[4200];
     snprintf(path, sizeof(path), "%s/%lld/%s", dir, (long long)tenant, sha);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return sb_error_set(err, SB_ENOTFOUND, "media %.12s… is not stored", sha);
-    struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size < 0 || (size_t)st.st_size > MAX_MEDIA_BYTES) {
-        close(fd);
-        return sb_error_set(err, SB_ETOOBIG, "media %.12s… is too large", sha);
-    }
-    size_t len = (size_t)st.st_size, off = 0;
-    char *buf = sb_malloc(len ? len : 1);
-    while (off < len) {
-        ssize_t got = read(fd, buf + off, len - off);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        off += (size_t)got;
-    }
-    close(fd);
-    if (off != len) {
-        free(buf);
-        return sb_error_set(err, SB_EIO, "media %.12s… could not be read", sha);
-    }
-    *out = buf;
-    *n = len;
+    int rc = sb_file_read(path, MAX_MEDIA_BYTES, out, n, NULL);
+    if (rc == SB_ENOTFOUND)
+        return sb_error_set(err, rc, "media %.12s… is not stored", sha);
+    if (rc == SB_ETOOBIG)
+        return sb_error_set(err, rc, "media %.12s… is too large", sha);
+    if (rc)
+        return sb_error_set(err, rc, "media %.12s… could not be read", sha);
     return 0;
 }
 

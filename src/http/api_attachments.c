@@ -17,6 +17,7 @@
 
 #include "sb/log.h"
 #include "sb/media.h"
+#include "sb/file.h"
 #include "sb/mem.h"
 
 #include <errno.h>
@@ -385,29 +386,12 @@ void sb__api_media_get(struct sb_http_req *r, const sb_id *id)
         sb__http_error(r, SB_ENOTFOUND, "no such media");
         return;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-        st.st_size > SB__ATTACH_MAX_BYTES) {
-        if (fd >= 0)
-            close(fd);
-        sb__http_error(r, SB_ENOTFOUND, "no such media");
-        return;
-    }
-    size_t n = (size_t)st.st_size, off = 0;
-    char *buf = sb_malloc(n ? n : 1);
-    while (off < n) {
-        ssize_t got = read(fd, buf + off, n - off);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        off += (size_t)got;
-    }
-    close(fd);
-    if (off != n) {
-        free(buf);
-        sb__http_error(r, SB_EIO, "the media file could not be read");
+    char *buf = NULL;
+    size_t n = 0;
+    int rc = sb_file_read(path, SB__ATTACH_MAX_BYTES, &buf, &n, NULL);
+    if (rc) {
+        sb__http_error(r, rc == SB_EIO ? SB_EIO : SB_ENOTFOUND,
+                       rc == SB_EIO ? "the media file could not be read" : "no such media");
         return;
     }
     char mime[64];
