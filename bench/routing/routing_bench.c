@@ -89,8 +89,8 @@ static void new_conv(struct sb_routing_conv_spec *s, sb_id id, int64_t now)
 int main(int argc, char **argv);
 int main(int argc, char **argv)
 {
-    int n_agents = argc > 1 ? atoi(argv[1]) : 500;
-    int n_waiting = argc > 2 ? atoi(argv[2]) : 10000;
+    int n_agents = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 500;
+    int n_waiting = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 10000;
     if (argc > 3)
         rng += strtoull(argv[3], NULL, 10);
     struct sb_routing *r = NULL;
