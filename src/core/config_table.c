@@ -44,6 +44,14 @@ const struct sb_config_entry sb_config_table[] = {
     {"session_hours", SB_CONF_INT, "12", 1, 720, 1, "lifetime of an agent login session"},
     {"drain_ms", SB_CONF_INT, "5000", 0, 600000, 0,
      "on SIGTERM, longest wait for in-flight work before exiting"},
+    {"media_ocr_time_ms", SB_CONF_INT, "5000", 100, 600000, 0,
+     "wall-clock limit of one OCR job (an image); past it the job is stopped"},
+    {"media_asr_time_ms", SB_CONF_INT, "10000", 100, 600000, 0,
+     "wall-clock limit of one speech-recognition job (a voice note)"},
+    {"media_job_memory_mb", SB_CONF_INT, "1024", 0, 65536, 0,
+     "address space one OCR/ASR job may add to the daemon's (0: no limit)"},
+    {"media_job_isolate", SB_CONF_BOOL, "true", 0, 1, 0,
+     "run each OCR/ASR job in a child process under the limits above"},
 };
 
 const int sb_config_table_len = (int)(sizeof(sb_config_table) / sizeof(sb_config_table[0]));

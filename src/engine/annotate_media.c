@@ -2,7 +2,9 @@
 /*
  * Understanding of images and voice notes for the annotator (worker thread): for each image
  * part of a customer message OCR with receipt key fields, for each audio part speech
- * recognition, each under a time limit, on the bytes stored by the attachment upload
+ * recognition, each as a job in a child process under the configured time and memory limits
+ * (include/sb/media_job.h: media_ocr_time_ms, media_asr_time_ms, media_job_memory_mb), on the
+ * bytes stored by the attachment upload
  * (DATA/media/<tenant>/<sha256>). The results become annotations ("ocr", "asr") and their text
  * is handed back so that intent and entities are computed over what the customer showed or
  * said (speech; text in images is handled by annotate.c). A missing, corrupt or unsupported file becomes a "media_error" annotation; the message
@@ -12,6 +14,7 @@
 
 #include "sb/log.h"
 #include "sb/media.h"
+#include "sb/media_job.h"
 #include "sb/file.h"
 #include "sb/mem.h"
 
@@ -24,8 +27,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define OCR_TIME_LIMIT_MS 5000
-#define ASR_TIME_LIMIT_MS 10000
 #define MAX_MEDIA_BYTES (16u * 1024 * 1024)
 #define MAX_MEDIA_PARTS 4
 
@@ -55,10 +56,11 @@ static int read_media(const char *dir, sb_id tenant, const char *sha, char **out
     return 0;
 }
 
-static json_t *ocr(const char *data, size_t n, struct sb_buf *text, struct sb_error *err)
+static json_t *ocr(const char *data, size_t n, uint32_t time_ms, struct sb_buf *text,
+                   struct sb_error *err)
 {
     struct sb_ocr_opts o = {.preprocess = SB_OCR_PRE_DEFAULT,
-                            .time_limit_ms = OCR_TIME_LIMIT_MS,
+                            .time_limit_ms = time_ms,
                             .key_fields = 1};
     struct sb_ocr_result res = {0};
     if (sb_media_ocr_image(data, n, &o, NULL, &res, err))
@@ -79,14 +81,19 @@ static json_t *ocr(const char *data, size_t n, struct sb_buf *text, struct sb_er
     return o2;
 }
 
-static json_t *asr(const char *data, size_t n, const char *grammar, struct sb_buf *text,
-                   struct sb_error *err)
+static enum sb_asr_mode asr_mode(const char *grammar)
 {
-    struct sb_asr_opts o = {.mode = SB_ASR_FREE, .time_limit_ms = ASR_TIME_LIMIT_MS};
     if (grammar && strcmp(grammar, "digits") == 0)
-        o.mode = SB_ASR_DIGITS;
-    else if (grammar && strcmp(grammar, "yesno") == 0)
-        o.mode = SB_ASR_YESNO;
+        return SB_ASR_DIGITS;
+    if (grammar && strcmp(grammar, "yesno") == 0)
+        return SB_ASR_YESNO;
+    return SB_ASR_FREE;
+}
+
+static json_t *asr(const char *data, size_t n, const char *grammar, uint32_t time_ms,
+                   struct sb_buf *text, struct sb_error *err)
+{
+    struct sb_asr_opts o = {.mode = asr_mode(grammar), .time_limit_ms = time_ms};
     struct sb_asr_result res = {0};
     if (sb_media_asr_wav(data, n, &o, NULL, &res, err))
         return NULL;
@@ -102,6 +109,62 @@ static json_t *asr(const char *data, size_t n, const char *grammar, struct sb_bu
     }
     sb_media_asr_result_cleanup(&res);
     return a;
+}
+
+/* One recognition job (run in a child process under the limits of media_job.h). */
+struct job {
+    int is_ocr;
+    const char *data;
+    size_t n;
+    const char *grammar;
+    uint32_t time_ms;
+};
+
+static int job_fn(void *arg, struct sb_buf *out, struct sb_error *err)
+{
+    struct job *j = arg;
+    struct sb_buf unused;
+    sb_buf_init(&unused, 1u << 20);
+    json_t *res = j->is_ocr ? ocr(j->data, j->n, j->time_ms, &unused, err)
+                            : asr(j->data, j->n, j->grammar, j->time_ms, &unused, err);
+    sb_buf_cleanup(&unused);
+    if (!res)
+        return err->code ? err->code : sb_error_set(err, SB_EINTERNAL, "no result");
+    char *s = json_dumps(res, JSON_COMPACT);
+    json_decref(res);
+    int rc = s ? sb_buf_appends(out, s) : SB_ENOMEM;
+    free(s);
+    return rc ? sb_error_set(err, rc, "result too large") : 0;
+}
+
+/* Runs OCR or ASR over `data` under the configured per-job limits; the annotation object, or
+ * NULL with `err` set. Appends a transcript to `text`. */
+static json_t *recognise(int is_ocr, const char *data, size_t n, const char *grammar,
+                         struct sb_buf *text, struct sb_error *err)
+{
+    struct sb_media_job_limits lim;
+    sb_media_job_limits_get(!is_ocr, &lim);
+    /* engine state is loaded here, once per thread, and inherited by each job's child */
+    if (lim.isolate)
+        sb_media_job_warm_up(!is_ocr, is_ocr ? 0 : (int)asr_mode(grammar));
+    struct job j = {is_ocr, data, n, grammar, lim.time_ms};
+    char *out = NULL;
+    size_t len = 0;
+    if (sb_media_job_run(&lim, job_fn, &j, &out, &len, err))
+        return NULL;
+    json_t *res = json_loadb(out, len, 0, NULL);
+    free(out);
+    if (!json_is_object(res)) {
+        json_decref(res);
+        sb_error_set(err, SB_EINTERNAL, "the job's result is not a JSON object");
+        return NULL;
+    }
+    const char *t = json_string_value(json_object_get(res, "text"));
+    if (!is_ocr && t && *t) {
+        sb_buf_appends(text, "\n");
+        sb_buf_appends(text, t);
+    }
+    return res;
 }
 
 char *sb_assist_media_annotate(const char *media_dir, const struct sb_message *msg,
@@ -139,10 +202,8 @@ char *sb_assist_media_annotate(const char *media_dir, const struct sb_message *m
         else
             rc = read_media(media_dir, msg->tenant_id, sha, &data, &n, &err);
         if (rc == 0)
-            res = key[0] == 'o'
-                      ? ocr(data, n, &text, &err)
-                      : asr(data, n, json_string_value(json_object_get(p, "grammar")), &text,
-                            &err);
+            res = recognise(key[0] == 'o', data, n,
+                            json_string_value(json_object_get(p, "grammar")), &text, &err);
         free(data);
         if (res) {
             json_object_set_new(out, key, res);

@@ -51,8 +51,10 @@ void sb__api_kb_gaps(struct sb_http_req *r, const sb_id *id);
 void sb__api_widget_attachment_post(struct sb_http_req *r, const sb_id *id);
 void sb__api_attachment_post(struct sb_http_req *r, const sb_id *id);
 void sb__api_media_get(struct sb_http_req *r, const sb_id *id);
-/* Copies `in` (a JPEG) to `out` (at least n bytes) without its APP1 (EXIF/XMP) segments;
- * returns the new length, or 0 when the segment structure cannot be walked. */
+void sb__api_widget_media_get(struct sb_http_req *r, const sb_id *id);
+/* Copies `in` (a JPEG) to `out` (at least n bytes) without its metadata segments (APP1
+ * EXIF/XMP, APP13, COM…: sb_media_strip_jpeg); returns the new length, or 0 when it does not
+ * start like a JPEG. */
 size_t sb__jpeg_strip_app1(const unsigned char *in, size_t n, unsigned char *out);
 /* DATA/media/<tenant>/<sha> (sha NULL or "": the tenant's directory) into `out`. */
 int sb__media_path(const struct sb_config *cfg, sb_id tenant, const char *sha, char *out,

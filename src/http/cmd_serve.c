@@ -10,6 +10,7 @@
 #include "sb/cli.h"
 #include "sb/log.h"
 #include "sb/media.h"
+#include "sb/media_job.h"
 #include "sb/mem.h"
 
 #include <errno.h>
@@ -204,6 +205,7 @@ int sb_cmd_serve(int argc, char **argv)
         status = 2;
         goto out;
     }
+    sb_media_job_configure(cfg); /* per-job OCR/ASR limits (sb/media_job.h) */
     int level = sb_log_level_parse(sb_config_str(cfg, "log_level"));
     sb_log_configure(level < 0 ? SB_LOG_INFO : (enum sb_log_level)level,
                      sb_config_bool(cfg, "log_json"));

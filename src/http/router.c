@@ -60,6 +60,7 @@ static const struct route routes[] = {
     {SB_POST, "/api/v1/widget/attachments", SB_AUTH_VISITOR, sb__api_widget_attachment_post},
     {SB_POST, "/api/v1/attachments", SB_AUTH_AGENT, sb__api_attachment_post},
     {SB_GET, "/api/v1/media/{key}", SB_AUTH_AGENT, sb__api_media_get},
+    {SB_GET, "/api/v1/widget/media/{key}", SB_AUTH_VISITOR, sb__api_widget_media_get},
 };
 
 #define MAX_PARAMS 4
