@@ -90,6 +90,10 @@ static void child(int fd, const struct sb_media_job_limits *lim, uint64_t as_lim
                   sb_media_job_fn fn, void *arg)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* a fault ends the child: no handler inherited from the parent may resume it */
+    static const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGXCPU};
+    for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+        signal(fatal[i], SIG_DFL);
     if (as_limit) {
         struct rlimit rl = {as_limit, as_limit};
         setrlimit(RLIMIT_AS, &rl);

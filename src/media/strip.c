@@ -34,7 +34,7 @@ int sb_media_strip_jpeg(const unsigned char *in, size_t n, unsigned char *out, s
     struct sb_strip_report dummy;
     struct sb_strip_report *rep = report ? report : &dummy;
     report_init(rep);
-    if (n < 4 || in[0] != 0xFF || in[1] != 0xD8)
+    if (n < 2 || in[0] != 0xFF || in[1] != 0xD8)
         return sb_error_set(err, SB_EPARSE, "not a JPEG file (no start-of-image marker)");
     size_t i = 2, o = 2;
     out[0] = 0xFF;
