@@ -93,6 +93,10 @@ struct sb_conversation {
     int64_t last_message_ms;
     char *last_message_preview; /* first <=200 bytes (UTF-8 safe) of the last text, "" if none */
     char contact_name[128];
+    /* routing (schema step 2) */
+    sb_id team_id;      /* the team it is routed to, 0 any */
+    int64_t queued_ms;  /* when it started waiting for a person (kept across re-queues), 0 */
+    char *routing_json; /* the last routing explanation (JSON object), "{}" when none */
 };
 
 struct sb_message {
@@ -225,6 +229,12 @@ struct sb_conversation_update {
     int priority;
     const char *tags_json; /* NULL keeps */
     const char *expect_status; /* NULL, or fail with SB_ESTATE unless the status is this */
+    /* routing (schema step 2) */
+    int set_team;             /* 1: set team_id (0 = any team) */
+    sb_id team_id;
+    int set_queued_ms;        /* 1: set queued_ms */
+    int64_t queued_ms;
+    const char *routing_json; /* NULL keeps; the latest routing explanation */
 };
 
 struct sb_outbox_item {
@@ -237,6 +247,30 @@ struct sb_outbox_item {
     int attempts;
     int64_t next_attempt_ms;
 };
+
+/* Routing (schema step 2): teams, each agent's routing profile, per-tenant settings. */
+struct sb_team {
+    sb_id id;
+    sb_id tenant_id;
+    char name[128];
+    int64_t created_ms;
+};
+
+#define SB_STORE_AGENT_TEAMS_MAX 32 /* teams one agent can be in */
+
+struct sb_agent_routing {
+    sb_id agent_id;
+    sb_id tenant_id;
+    char presence[16];   /* "online" | "away" | "offline": the agent's own choice */
+    int capacity;        /* concurrent conversations, 0..1000 */
+    char *skills_json;   /* JSON array of skill tags ("lang:en", "intent:billing"), "[]" */
+    sb_id teams[SB_STORE_AGENT_TEAMS_MAX];
+    size_t n_teams;
+    int64_t updated_ms;
+};
+
+#define SB_STORE_SETTING_KEY_MAX 64      /* bytes of a setting key, NUL included */
+#define SB_STORE_SETTING_MAX (64 * 1024) /* bytes of one setting's JSON */
 
 /*
  * The backend contract. All members are mandatory (sb_store_register_check rejects an ops
@@ -332,6 +366,22 @@ struct sb_store_ops {
                         struct sb_outbox_item **out, size_t *n, struct sb_error *err);
     int (*outbox_finish)(struct sb_store *st, sb_id id, int delivered, int64_t retry_at_ms,
                          const char *error, struct sb_error *err);
+
+    /* routing (schema step 2) */
+    int (*setting_get)(struct sb_store *st, sb_id tenant, const char *key, char **value_json,
+                       struct sb_error *err);
+    int (*setting_put)(struct sb_store *st, sb_id tenant, const char *key,
+                       const char *value_json, struct sb_error *err);
+    int (*team_create)(struct sb_store *st, sb_id tenant, const char *name, sb_id *id,
+                       struct sb_error *err);
+    int (*team_list)(struct sb_store *st, sb_id tenant, struct sb_team **out, size_t *n,
+                     struct sb_error *err);
+    int (*agent_routing_get)(struct sb_store *st, sb_id tenant, sb_id agent,
+                             struct sb_agent_routing *out, struct sb_error *err);
+    int (*agent_routing_put)(struct sb_store *st, sb_id tenant, const struct sb_agent_routing *a,
+                             struct sb_error *err);
+    int (*agent_routing_list)(struct sb_store *st, sb_id tenant, struct sb_agent_routing **out,
+                              size_t *n, struct sb_error *err);
 };
 
 extern const struct sb_store_ops sb_store_sqlite_ops;
@@ -482,6 +532,35 @@ int sb_store_outbox_claim(struct sb_store *st, int64_t now_ms, int64_t lease_ms,
                           struct sb_outbox_item **out, size_t *n, struct sb_error *err);
 int sb_store_outbox_finish(struct sb_store *st, sb_id id, int delivered, int64_t retry_at_ms,
                            const char *error, struct sb_error *err);
+
+/*
+ * Routing (schema step 2).
+ * Settings: one JSON value per (tenant, key), e.g. "routing" (docs/routing.md), "sla". get is
+ * SB_ENOTFOUND when never set; *value_json is malloc'd (free with free()). put replaces it; key
+ * at most SB_STORE_SETTING_KEY_MAX-1 bytes, value at most SB_STORE_SETTING_MAX (SB_ETOOBIG).
+ * Teams: names unique per tenant (SB_EEXIST); listed by id.
+ * Agent routing: one row per agent (presence, capacity, skills, teams); get is SB_ENOTFOUND
+ * when the agent has none yet; put replaces the row and the agent's team memberships at once
+ * (an agent or team of another tenant is SB_ENOTFOUND); list gives every row of the tenant by
+ * agent id. Free with sb_agent_routing_cleanup / sb_agent_routing_list_free.
+ */
+int sb_store_setting_get(struct sb_store *st, sb_id tenant, const char *key, char **value_json,
+                         struct sb_error *err);
+int sb_store_setting_put(struct sb_store *st, sb_id tenant, const char *key,
+                         const char *value_json, struct sb_error *err);
+int sb_store_team_create(struct sb_store *st, sb_id tenant, const char *name, sb_id *id,
+                         struct sb_error *err);
+int sb_store_team_list(struct sb_store *st, sb_id tenant, struct sb_team **out, size_t *n,
+                       struct sb_error *err);
+int sb_store_agent_routing_get(struct sb_store *st, sb_id tenant, sb_id agent,
+                               struct sb_agent_routing *out, struct sb_error *err);
+int sb_store_agent_routing_put(struct sb_store *st, sb_id tenant,
+                               const struct sb_agent_routing *a, struct sb_error *err);
+int sb_store_agent_routing_list(struct sb_store *st, sb_id tenant,
+                                struct sb_agent_routing **out, size_t *n, struct sb_error *err);
+void sb_agent_routing_cleanup(struct sb_agent_routing *x);
+void sb_agent_routing_list_free(struct sb_agent_routing *xs, size_t n);
+void sb_team_list_free(struct sb_team *xs, size_t n);
 
 /* Freeing what the store returns. Each accepts NULL. */
 void sb_inbox_cleanup(struct sb_inbox *x);

@@ -31,6 +31,7 @@ void sb_conversation_cleanup(struct sb_conversation *x)
         return;
     free(x->tags_json);
     free(x->last_message_preview);
+    free(x->routing_json);
     memset(x, 0, sizeof(*x));
 }
 

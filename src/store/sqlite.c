@@ -100,4 +100,11 @@ const struct sb_store_ops sb_store_sqlite_ops = {
     .outbox_enqueue = sb__sq_outbox_enqueue,
     .outbox_claim = sb__sq_outbox_claim,
     .outbox_finish = sb__sq_outbox_finish,
+    .setting_get = sb__sq_setting_get,
+    .setting_put = sb__sq_setting_put,
+    .team_create = sb__sq_team_create,
+    .team_list = sb__sq_team_list,
+    .agent_routing_get = sb__sq_agent_routing_get,
+    .agent_routing_put = sb__sq_agent_routing_put,
+    .agent_routing_list = sb__sq_agent_routing_list,
 };

@@ -16,7 +16,8 @@
 #define CONV_COLUMNS                                                                        \
     "SELECT c.id, c.tenant_id, c.inbox_id, c.contact_id, c.status, c.priority,"            \
     " IFNULL(c.assignee_id, 0), c.tags_json, c.created_ms, c.updated_ms, c.last_message_ms," \
-    " c.last_message_preview, k.name FROM conversations c JOIN contacts k ON k.id = c.contact_id "
+    " c.last_message_preview, k.name, c.team_id, c.queued_ms, c.routing_json"                 \
+    " FROM conversations c JOIN contacts k ON k.id = c.contact_id "
 #define CONTACT_COLUMNS "SELECT id, tenant_id, name, attributes_json, created_ms FROM contacts "
 
 static void row_conversation(sqlite3_stmt *s, void *out)
@@ -35,6 +36,9 @@ static void row_conversation(sqlite3_stmt *s, void *out)
     c->last_message_ms = sqlite3_column_int64(s, 10);
     c->last_message_preview = sb__sq_col_dup(s, 11);
     sb__sq_col_str(s, 12, c->contact_name, sizeof(c->contact_name));
+    c->team_id = sqlite3_column_int64(s, 13);
+    c->queued_ms = sqlite3_column_int64(s, 14);
+    c->routing_json = sb__sq_col_dup(s, 15);
 }
 
 static void conversation_cleanup(void *x)
@@ -145,7 +149,8 @@ int sb__sq_conversation_update(struct sb_store *base, sb_id tenant, sb_id id,
                          "SELECT 1 FROM agents WHERE id = ? AND tenant_id = ?", "ii",
                          u->assignee_id, tenant)))
         goto out;
-    if (!u->status && !u->set_assignee && !u->set_priority && !u->tags_json)
+    if (!u->status && !u->set_assignee && !u->set_priority && !u->tags_json && !u->set_team &&
+        !u->set_queued_ms && !u->routing_json)
         goto out; /* nothing to change: no event either */
     int64_t now = sb_now_ms();
     rc = sb__sq_exec(w, NULL, err,
@@ -157,6 +162,16 @@ int sb__sq_conversation_update(struct sb_store *base, sb_id tenant, sb_id id,
                      "sdndds" "iii", u->status, u->set_assignee, u->assignee_id, u->set_priority,
                      u->priority, u->tags_json, now, id, tenant);
     if (rc)
+        goto out;
+    if ((u->set_team || u->set_queued_ms || u->routing_json) &&
+        (rc = sb__sq_exec(w, NULL, err,
+                          "UPDATE conversations SET"
+                          " team_id = CASE WHEN ?1 THEN ?2 ELSE team_id END,"
+                          " queued_ms = CASE WHEN ?3 THEN ?4 ELSE queued_ms END,"
+                          " routing_json = IFNULL(?5, routing_json)"
+                          " WHERE id = ?6 AND tenant_id = ?7",
+                          "didisii", u->set_team, u->team_id, u->set_queued_ms, u->queued_ms,
+                          u->routing_json, id, tenant)))
         goto out;
     char payload[256];
     update_payload(u, status, payload, sizeof(payload));

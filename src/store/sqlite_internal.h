@@ -235,5 +235,20 @@ int sb__sq_outbox_claim(struct sb_store *st, int64_t now_ms, int64_t lease_ms, s
                         struct sb_outbox_item **out, size_t *n, struct sb_error *err);
 int sb__sq_outbox_finish(struct sb_store *st, sb_id id, int delivered, int64_t retry_at_ms,
                          const char *error, struct sb_error *err);
+/* sqlite_routing.c */
+int sb__sq_setting_get(struct sb_store *st, sb_id tenant, const char *key, char **value_json,
+                       struct sb_error *err);
+int sb__sq_setting_put(struct sb_store *st, sb_id tenant, const char *key,
+                       const char *value_json, struct sb_error *err);
+int sb__sq_team_create(struct sb_store *st, sb_id tenant, const char *name, sb_id *id,
+                       struct sb_error *err);
+int sb__sq_team_list(struct sb_store *st, sb_id tenant, struct sb_team **out, size_t *n,
+                     struct sb_error *err);
+int sb__sq_agent_routing_get(struct sb_store *st, sb_id tenant, sb_id agent,
+                             struct sb_agent_routing *out, struct sb_error *err);
+int sb__sq_agent_routing_put(struct sb_store *st, sb_id tenant, const struct sb_agent_routing *a,
+                             struct sb_error *err);
+int sb__sq_agent_routing_list(struct sb_store *st, sb_id tenant, struct sb_agent_routing **out,
+                              size_t *n, struct sb_error *err);
 
 #endif
