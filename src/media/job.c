@@ -111,10 +111,13 @@ static void child(int fd, const struct sb_media_job_limits *lim, uint64_t as_lim
     int oom = errno == ENOMEM;
     if (rc == 0 && out.len > MAX_RESULT)
         rc = sb_error_set(&err, SB_ETOOBIG, "job result larger than %u bytes", MAX_RESULT);
-    if (rc && oom && as_limit)
+    if (rc && oom && as_limit) {
+        char why[sizeof(err.msg)];
+        memcpy(why, err.msg, sizeof(why)); /* not read and written by one call */
         rc = sb_error_set(&err, SB_ETOOBIG,
                           "over the memory limit of %u MB (media_job_memory_mb): %s",
-                          lim->memory_mb, err.msg);
+                          lim->memory_mb, why);
+    }
     uint32_t hdr[3];
     size_t ml = rc ? strnlen(err.msg, sizeof(err.msg) - 1) : 0;
     hdr[0] = (uint32_t)(int32_t)rc;
