@@ -10,7 +10,8 @@
  * this script came from), data-title, data-subtitle, data-welcome (a first line shown before
  * the visitor writes; it is page text, not a bot message), data-accent (a CSS colour),
  * data-position ("right" or "left"), data-name (the visitor's display name, if the page knows
- * it), data-open ("true" opens the panel at load).
+ * it), data-open ("true" opens the panel at load), data-voice-grammar ("digits" or "yesno":
+ * voice notes are recognised as a menu choice instead of free English speech).
  *
  * How it talks to the server: POST /api/v1/widget/session gives a signed visitor token, kept in
  * localStorage so a reload continues the same conversation. History comes from
@@ -80,6 +81,12 @@
   const ICON_ATTACH = ['M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9'];
   /* Photos and WAV voice notes (the server sniffs the type and refuses anything else). */
   const MAX_ATTACH_BYTES = 10 * 1024 * 1024;
+  /* Voice notes: recorded as PCM through the Web Audio API and sent as 16 kHz mono 16-bit WAV,
+   * which the server's recognisers read (MediaRecorder's WebM/Opus they do not). */
+  const ICON_MIC = ['M12 3a3 3 0 0 1 3 3v6a3 3 0 0 1-6 0V6a3 3 0 0 1 3-3z', 'M5 11a7 7 0 0 0 14 0M12 18v3'];
+  const VOICE_MAX_S = 60;
+  const VOICE_RATE = 16000;
+  const VOICE_GRAMMAR = /^(digits|yesno)$/.test(data.voiceGrammar || '') ? data.voiceGrammar : '';
 
   function randomId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -189,6 +196,20 @@ textarea:focus { outline: none; border-color: var(--accent); box-shadow: 0 0 0 3
 .attach { width: 42px; height: 42px; border-radius: 12px; border: 1px solid #cfd5d9; background: #fff; color: var(--accent);
   display: grid; place-items: center; flex: none; cursor: pointer; }
 .attach svg { fill: none; stroke: currentColor; stroke-width: 2; }
+.mic { width: 42px; height: 42px; border-radius: 12px; border: 1px solid #cfd5d9; background: #fff; color: var(--accent);
+  display: grid; place-items: center; flex: none; cursor: pointer; }
+.mic svg { fill: none; stroke: currentColor; stroke-width: 2; stroke-linecap: round; }
+.mic[aria-pressed="true"] { background: var(--danger); border-color: var(--danger); color: #fff; }
+.rec { display: flex; align-items: center; gap: 8px; padding: 8px 14px; background: #fdecea; color: var(--danger);
+  font-size: 13px; font-weight: 600; border-top: 1px solid #f5c6c0; }
+.rec[hidden] { display: none; }
+.rec .dot { width: 10px; height: 10px; border-radius: 50%; background: var(--danger); animation: blink 1s steps(2) infinite; }
+@keyframes blink { 50% { opacity: .2; } }
+@media (prefers-reduced-motion: reduce) { .rec .dot { animation: none; } }
+.rec .rec-time { flex: 1; }
+.rec button { font-size: 12.5px; font-weight: 600; border-radius: 8px; padding: 4px 10px; border: 1px solid currentColor;
+  background: #fff; color: var(--danger); }
+.rec button.rec-stop { background: var(--danger); color: #fff; border-color: var(--danger); }
 .send svg { fill: currentColor; }
 .foot { margin: 0; padding: 0 12px 8px; font-size: 11px; color: var(--muted); text-align: center; background: var(--bg); }
 .err { color: var(--danger); font-size: 12.5px; padding: 0 14px 6px; margin: 0; background: var(--bg); }
@@ -229,9 +250,16 @@ textarea:focus { outline: none; border-color: var(--accent); box-shadow: 0 0 0 3
   ui.send = el('button', { class: 'send', type: 'submit', 'aria-label': 'Send message', disabled: true }, [icon(ICON_SEND, 20)]);
   ui.file = el('input', { type: 'file', accept: 'image/*,.wav,audio/wav,audio/x-wav', hidden: true, tabindex: '-1' });
   ui.attach = el('button', { class: 'attach', type: 'button', 'aria-label': 'Send a photo or a voice note (.wav)' }, [icon(ICON_ATTACH, 20)]);
+  ui.mic = el('button', { class: 'mic', type: 'button', 'aria-label': 'Record a voice note', 'aria-pressed': 'false' }, [icon(ICON_MIC, 20)]);
+  ui.recTime = el('span', { class: 'rec-time', text: 'Recording…' });
+  ui.recStop = el('button', { class: 'rec-stop', type: 'button', text: 'Stop and send' });
+  ui.recCancel = el('button', { class: 'rec-cancel', type: 'button', text: 'Cancel' });
+  ui.rec = el('div', { class: 'rec', role: 'status', hidden: true }, [
+    el('span', { class: 'dot', 'aria-hidden': 'true' }), ui.recTime, ui.recStop, ui.recCancel,
+  ]);
   ui.form = el('form', { 'aria-label': 'Send a message' }, [
     el('label', { class: 'vh', for: 'sbw-input', text: 'Your message' }),
-    ui.attach, ui.file, ui.input, ui.send,
+    ui.attach, ui.mic, ui.file, ui.input, ui.send,
   ]);
   ui.err = el('p', { class: 'err', role: 'alert' });
   ui.panel = el('section', {
@@ -239,7 +267,7 @@ textarea:focus { outline: none; border-color: var(--accent); box-shadow: 0 0 0 3
     'aria-labelledby': 'sbw-title', 'aria-describedby': 'sbw-sub', hidden: true,
   }, [
     el('header', null, [el('div', { class: 'head-text' }, [ui.title, ui.sub]), ui.close]),
-    ui.conn, ui.log, ui.err, ui.form,
+    ui.conn, ui.log, ui.err, ui.rec, ui.form,
     el('p', { class: 'foot', id: 'sbw-hint', text: 'Enter to send · Shift+Enter for a new line · Esc to close' }),
   ]);
   ui.badge = el('span', { class: 'badge', hidden: true, 'aria-hidden': 'true' });
@@ -619,14 +647,18 @@ textarea:focus { outline: none; border-color: var(--accent); box-shadow: 0 0 0 3
     }
   }
 
-  /* Sends the file's raw bytes; the type is sniffed by the server. */
+  /* Sends the file as multipart/form-data; the type is sniffed by the server. */
   async function upload(p) {
     const kind = /\.wav$/i.test(p.file.name) || /^audio\//.test(p.file.type) ? 'audio' : 'image';
-    const q = '?kind=' + kind + '&message_id=' + encodeURIComponent(p.clientId);
-    const res = await fetch(SERVER + '/api/v1/widget/attachments' + q, {
+    const form = new FormData();
+    form.append('kind', kind);
+    form.append('message_id', p.clientId);
+    if (kind === 'audio' && VOICE_GRAMMAR) form.append('grammar', VOICE_GRAMMAR);
+    form.append('file', p.file, p.file.name || (kind === 'audio' ? 'voice-note.wav' : 'photo'));
+    const res = await fetch(SERVER + '/api/v1/widget/attachments', {
       method: 'POST', credentials: 'omit', cache: 'no-store',
-      headers: { authorization: 'Bearer ' + state.token, 'content-type': 'application/octet-stream' },
-      body: p.file,
+      headers: { authorization: 'Bearer ' + state.token },
+      body: form,
     });
     let json = null;
     try { json = await res.json(); } catch (e) { /* not JSON */ }
@@ -708,6 +740,124 @@ textarea:focus { outline: none; border-color: var(--accent); box-shadow: 0 0 0 3
   });
   ui.form.addEventListener('submit', (e) => { e.preventDefault(); submit(); });
   ui.attach.addEventListener('click', () => ui.file.click());
+
+  /* ---------- voice notes ---------- */
+
+  const rec = { ctx: null, stream: null, node: null, chunks: [], samples: 0, started: 0, timer: 0, limit: 0 };
+
+  function recording() { return !!rec.ctx; }
+
+  async function startRecording() {
+    if (recording()) return;
+    ui.err.textContent = '';
+    const AC = window.AudioContext || window.webkitAudioContext;
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !AC) {
+      ui.err.textContent = 'Voice notes are not supported in this browser.';
+      return;
+    }
+    let stream;
+    try {
+      /* the recognisers want the voice as it was: no echo cancelling, suppression or gain games */
+      stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+    } catch (e) {
+      ui.err.textContent = 'The microphone is not available (' + (e && e.name ? e.name : 'denied') + ').';
+      return;
+    }
+    const ctx = new AC();
+    const source = ctx.createMediaStreamSource(stream);
+    /* ScriptProcessor: deprecated, but everywhere, and needs no separate worklet file */
+    const node = ctx.createScriptProcessor(4096, 1, 1);
+    Object.assign(rec, { ctx, stream, node, chunks: [], samples: 0, started: Date.now() });
+    node.onaudioprocess = (ev) => {
+      if (rec.node !== node) return;
+      const ch = ev.inputBuffer.getChannelData(0);
+      rec.chunks.push(new Float32Array(ch));
+      rec.samples += ch.length;
+      if (rec.samples >= VOICE_MAX_S * ctx.sampleRate) stopRecording(true);
+    };
+    source.connect(node);
+    node.connect(ctx.destination); /* the processor only runs when connected; it outputs silence */
+    ui.rec.hidden = false;
+    ui.mic.setAttribute('aria-pressed', 'true');
+    ui.mic.setAttribute('aria-label', 'Stop recording and send');
+    const tick = () => {
+      const s = Math.floor((Date.now() - rec.started) / 1000);
+      ui.recTime.textContent = 'Recording… ' + Math.floor(s / 60) + ':' + String(s % 60).padStart(2, '0') +
+        ' (at most ' + VOICE_MAX_S + ' s)';
+    };
+    tick();
+    rec.timer = setInterval(tick, 250);
+    rec.limit = setTimeout(() => stopRecording(true), (VOICE_MAX_S + 1) * 1000);
+    ui.recStop.focus();
+  }
+
+  /* Ends the recording; `send` false discards it. */
+  function stopRecording(send) {
+    if (!recording()) return;
+    const { ctx, stream, node, chunks, samples } = rec;
+    clearInterval(rec.timer);
+    clearTimeout(rec.limit);
+    Object.assign(rec, { ctx: null, stream: null, node: null, chunks: [], samples: 0 });
+    node.onaudioprocess = null;
+    try { node.disconnect(); } catch (e) { /* already */ }
+    for (const t of stream.getTracks()) t.stop();
+    const rate = ctx.sampleRate;
+    ctx.close().catch(() => {});
+    ui.rec.hidden = true;
+    ui.mic.setAttribute('aria-pressed', 'false');
+    ui.mic.setAttribute('aria-label', 'Record a voice note');
+    ui.mic.focus();
+    if (!send) return;
+    if (samples < rate * 0.3) {
+      ui.err.textContent = 'That voice note was too short.';
+      return;
+    }
+    const pcm = new Float32Array(samples);
+    let at = 0;
+    for (const c of chunks) { pcm.set(c, at); at += c.length; }
+    const stamp = new Date().toISOString().slice(11, 19).replace(/:/g, '');
+    sendFile(new File([wavBlob(pcm, rate)], 'voice-note-' + stamp + '.wav', { type: 'audio/wav' }));
+  }
+
+  /* Float PCM at `rate` -> 16 kHz mono 16-bit WAV. Each output sample averages the input over
+   * its own period (a box low-pass against aliasing) before linear interpolation. */
+  function wavBlob(pcm, rate) {
+    const ratio = rate / VOICE_RATE;
+    const n = Math.floor(pcm.length / ratio);
+    const out = new Int16Array(n);
+    const half = Math.max(0, Math.floor(ratio / 2));
+    for (let i = 0; i < n; i++) {
+      const pos = i * ratio;
+      const j = Math.floor(pos);
+      let v;
+      if (half > 0) {
+        let sum = 0, cnt = 0;
+        for (let k = Math.max(0, j - half); k <= Math.min(pcm.length - 1, j + half); k++) { sum += pcm[k]; cnt++; }
+        v = sum / cnt;
+      } else {
+        const f = pos - j;
+        v = pcm[j] * (1 - f) + (j + 1 < pcm.length ? pcm[j + 1] : pcm[j]) * f;
+      }
+      out[i] = Math.max(-32768, Math.min(32767, Math.round(v * 32767)));
+    }
+    const buf = new ArrayBuffer(44 + n * 2);
+    const dv = new DataView(buf);
+    const str = (o, s) => { for (let k = 0; k < s.length; k++) dv.setUint8(o + k, s.charCodeAt(k)); };
+    str(0, 'RIFF'); dv.setUint32(4, 36 + n * 2, true); str(8, 'WAVE');
+    str(12, 'fmt '); dv.setUint32(16, 16, true); dv.setUint16(20, 1, true); dv.setUint16(22, 1, true);
+    dv.setUint32(24, VOICE_RATE, true); dv.setUint32(28, VOICE_RATE * 2, true);
+    dv.setUint16(32, 2, true); dv.setUint16(34, 16, true);
+    str(36, 'data'); dv.setUint32(40, n * 2, true);
+    for (let i = 0; i < n; i++) dv.setInt16(44 + i * 2, out[i], true);
+    return new Blob([buf], { type: 'audio/wav' });
+  }
+
+  ui.mic.addEventListener('click', () => { if (recording()) stopRecording(true); else startRecording(); });
+  ui.recStop.addEventListener('click', () => stopRecording(true));
+  ui.recCancel.addEventListener('click', () => stopRecording(false));
+  ui.rec.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); stopRecording(false); }
+  });
   ui.file.addEventListener('change', () => {
     const f = ui.file.files && ui.file.files[0];
     ui.file.value = '';
