@@ -18,7 +18,18 @@ struct sb_assist {
     struct sb_nlu_model *sentiment; /* may be NULL */
     struct sb_kb *kb;               /* may be NULL: never answers from knowledge */
     char *media_dir; /* owned (sb_assist_init): DATA/media, attachments by tenant; NULL none */
+    struct sb_llm *llm; /* owned (sb_assist_configure_llm): LLM phrasing; NULL = extractive */
 };
+
+struct sb_config;
+/*
+ * Sets up the optional LLM phrasing of KB answers from the settings llm_url (empty = none),
+ * llm_model, llm_key_file (else the SB_LLM_KEY environment variable) and llm_timeout_ms.
+ * Call after sb_assist_init; freed by sb_assist_cleanup. SB_EINVAL for a bad URL or model,
+ * the file's error for an unreadable key file.
+ */
+int sb_assist_configure_llm(struct sb_assist *a, const struct sb_config *cfg,
+                            struct sb_error *err);
 
 /*
  * Sets up `a` for a data directory: loads DATA/models/intent.model (training it first from

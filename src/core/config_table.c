@@ -52,6 +52,15 @@ const struct sb_config_entry sb_config_table[] = {
      "address space one OCR/ASR job may add to the daemon's (0: no limit)"},
     {"media_job_isolate", SB_CONF_BOOL, "true", 0, 1, 0,
      "run each OCR/ASR job in a child process under the limits above"},
+    {"llm_url", SB_CONF_STRING, "", 0, 0, 0,
+     "OpenAI-compatible endpoint that re-phrases KB answers, e.g. http://127.0.0.1:8080/v1 "
+     "(llama.cpp, vLLM, Ollama); empty = extractive answers only. No model ships with "
+     "Switchboard"},
+    {"llm_model", SB_CONF_STRING, "", 0, 0, 0, "model name sent to llm_url"},
+    {"llm_key_file", SB_CONF_STRING, "", 0, 0, 0,
+     "file holding the API key for llm_url (else the SB_LLM_KEY environment variable)"},
+    {"llm_timeout_ms", SB_CONF_INT, "2500", 100, 60000, 0,
+     "longest wait for the LLM; past it the extractive answer is sent"},
 };
 
 const int sb_config_table_len = (int)(sizeof(sb_config_table) / sizeof(sb_config_table[0]));

@@ -6,6 +6,7 @@
  */
 #include "sb/assist.h"
 
+#include "sb/llm.h"
 #include "sb/log.h"
 #include "sb/mem.h"
 
@@ -101,6 +102,7 @@ void sb_assist_cleanup(struct sb_assist *a)
     sb_nlu_model_free(a->intent);
     sb_nlu_model_free(a->sentiment);
     sb_kb_close(a->kb);
+    sb_llm_free(a->llm);
     free(a->media_dir);
     memset(a, 0, sizeof(*a));
 }

@@ -245,6 +245,10 @@ int sb_cmd_serve(int argc, char **argv)
             goto out;
         }
         have_assist = 1;
+        if (sb_assist_configure_llm(&assist, cfg, &err)) {
+            fprintf(stderr, "switchboard: LLM phrasing: %s\n", err.msg);
+            goto out;
+        }
     }
     pool = sb_pool_new((int)sb_config_int(cfg, "workers"), 65536);
     /* Acknowledging messages is latency-critical; bot turns are throughput work. */
