@@ -7,6 +7,7 @@
  * acknowledged and its bot turn queued on the worker pool.
  */
 #include "engine_internal.h"
+#include "routing_internal.h"
 
 #include "sb/clock.h"
 #include "sb/log.h"
@@ -280,6 +281,18 @@ int sb_engine_update(struct sb_engine *e, sb_id tenant, sb_id conversation,
                      const struct sb_conversation_update *u, struct sb_conversation *out,
                      struct sb_error *err)
 {
+    int rc = sb__engine_update_raw(e, tenant, conversation, u, NULL, err);
+    if (rc)
+        return rc;
+    /* the router follows the stored state; what it decides is persisted and published */
+    sb__routing_sync(e, tenant, conversation);
+    return out ? sb_store_conversation_get(e->opt.store, tenant, conversation, out, err) : 0;
+}
+
+int sb__engine_update_raw(struct sb_engine *e, sb_id tenant, sb_id conversation,
+                          const struct sb_conversation_update *u, struct sb_conversation *out,
+                          struct sb_error *err)
+{
     int64_t seq = 0;
     int rc = sb_store_conversation_update(e->opt.store, tenant, conversation, u, &seq, err);
     if (rc)
@@ -392,7 +405,9 @@ int sb_engine_new(const struct sb_engine_options *opt, struct sb_engine **out,
     pthread_cond_init(&e->post_cv, NULL);
     for (int i = 0; i < SB_ENGINE_STRIPES; i++)
         pthread_mutex_init(&e->stripes[i], NULL);
+    e->routing = sb__routing_hub_new(e);
     if (pthread_create(&e->committer, NULL, committer, e) != 0) {
+        sb__routing_hub_free(e->routing);
         free(e);
         return sb_error_set(err, SB_EINTERNAL, "cannot start the committer thread");
     }
@@ -418,6 +433,7 @@ void sb_engine_free(struct sb_engine *e)
         struct timespec ts = {0, 2000000};
         nanosleep(&ts, NULL);
     }
+    sb__routing_hub_free(e->routing);
     for (int i = 0; i < SB_ENGINE_STRIPES; i++)
         pthread_mutex_destroy(&e->stripes[i]);
     pthread_mutex_destroy(&e->mu);

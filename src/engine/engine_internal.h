@@ -52,6 +52,7 @@ struct sb_engine {
     pthread_mutex_t stripes[SB_ENGINE_STRIPES]; /* one bot turn per conversation at a time */
     atomic_uint_fast64_t ingested, duplicates, batches, items, bot_replies, handoffs,
         turn_errors;
+    struct sb__routing_hub *routing; /* per-tenant routers (routing_hub.c) */
 };
 
 /* Runs the bot turn for a committed message (worker thread). Takes ownership of `job`. */

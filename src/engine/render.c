@@ -50,6 +50,9 @@ json_t *sb_render_conversation(const struct sb_conversation *c)
     json_object_set_new(o, "last_message_at", json_integer(c->last_message_ms));
     json_object_set_new(o, "preview",
                         json_string(c->last_message_preview ? c->last_message_preview : ""));
+    json_object_set_new(o, "team_id", c->team_id ? json_integer(c->team_id) : json_null());
+    json_object_set_new(o, "queued_at", c->queued_ms ? json_integer(c->queued_ms) : json_null());
+    json_object_set_new(o, "routing", sb_render_json_text(c->routing_json, json_object()));
     return o;
 }
 

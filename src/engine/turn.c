@@ -8,6 +8,7 @@
  * conversation are serialised so that two quick messages do not get two greetings.
  */
 #include "engine_internal.h"
+#include "routing_internal.h"
 
 #include "sb/clock.h"
 #include "sb/log.h"
@@ -64,6 +65,7 @@ static void publish_annotated(void *arg)
             e->opt.publish(e->opt.publish_ud, &pe);
         }
         free(text);
+        sb__routing_refresh(e, j->note.tenant_id, j->conversation_id); /* new signals */
     } else if (j->it.rc) {
         SB_LOG(SB_LOG_WARN, "engine", "annotating message %lld failed: %s",
                (long long)j->note.message_id, sb_strerror(j->it.rc));
@@ -191,7 +193,8 @@ static int bot_turn(struct sb_engine *e, const struct sb_message *m,
         return 0;
     struct sb_turn turn = {c, m, history, n_history};
     struct sb_decision d = {0};
-    *rc = e->opt.policy->decide(e->opt.policy_self, &turn, &d);
+    if (!sb__routing_escalate(e, m, c, &d)) /* escalation triggers come before the policy */
+        *rc = e->opt.policy->decide(e->opt.policy_self, &turn, &d);
     sb_message_list_free(history, n_history);
     int queued = 0;
     if (*rc || d.action == SB_ACT_NONE)

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared between the engine's routing files (routing_hub.c, routing_signals.c,
+ * routing_summary.c) and the engine hooks that drive them (engine.c, turn.c). */
+#ifndef SB_ENGINE_ROUTING_INTERNAL_H
+#define SB_ENGINE_ROUTING_INTERNAL_H
+
+#include "sb/engine_routing.h"
+#include "sb/policy.h"
+
+struct sb__routing_hub;
+
+/* The hub of per-tenant routers and the presence ticker thread. Free after the last turn. */
+struct sb__routing_hub *sb__routing_hub_new(struct sb_engine *e);
+void sb__routing_hub_free(struct sb__routing_hub *h);
+
+/* After a conversation changed through sb_engine_update: brings the tenant's router in step
+ * with the stored state (enqueue, transfer, release...) and persists what that caused. */
+void sb__routing_sync(struct sb_engine *e, sb_id tenant, sb_id conversation);
+/* New annotations on a message of a waiting conversation: re-reads its signals. Does
+ * nothing for a tenant whose router is not loaded or a conversation it does not hold. */
+void sb__routing_refresh(struct sb_engine *e, sb_id tenant, sb_id conversation);
+
+/* The bot turn's escalation check (before the policy). Returns 1 and fills `d` with a
+ * hand-off (text in the customer's language, annotations naming the trigger and why) when a
+ * trigger fired; else 0 and `d` untouched. `m` carries its fresh annotations. */
+int sb__routing_escalate(struct sb_engine *e, const struct sb_message *m,
+                         const struct sb_conversation *c, struct sb_decision *d);
+
+/* The tenant's routing settings (loads its router when needed). */
+int sb__routing_tenant_config(struct sb_engine *e, sb_id tenant, struct sb_routing_config *out);
+
+/* What routing and the summary read from a conversation's stored messages and contact. */
+struct sb__signals {
+    struct sb_routing_summary sum; /* last_text is NULL here (messages are freed) */
+    char language[16];             /* of the newest customer message that has one */
+    int vip;
+    double ltv;
+    int64_t prev_contact_ms;       /* the contact's previous conversation, 0 none */
+};
+/* Messages of the conversation (oldest first, up to the newest 500), with `fresh` (may be
+ * NULL) replacing the stored copy of the same message. Free with sb_message_list_free. */
+int sb__routing_messages(struct sb_engine *e, sb_id tenant, sb_id conversation,
+                         const struct sb_message *fresh, struct sb_message **out, size_t *n);
+int sb__routing_signals(struct sb_engine *e, const struct sb_conversation *c,
+                        const struct sb_message *fresh, double min_conf, struct sb__signals *out);
+
+/* sb_engine_update without the routing step (what routing itself uses to persist). */
+int sb__engine_update_raw(struct sb_engine *e, sb_id tenant, sb_id conversation,
+                          const struct sb_conversation_update *u, struct sb_conversation *out,
+                          struct sb_error *err);
+
+#endif
