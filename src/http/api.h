@@ -60,6 +60,20 @@ size_t sb__jpeg_strip_app1(const unsigned char *in, size_t n, unsigned char *out
 int sb__media_path(const struct sb_config *cfg, sb_id tenant, const char *sha, char *out,
                    size_t cap);
 
+/* Routing (api_routing.c). */
+void sb__api_routing_config_get(struct sb_http_req *r, const sb_id *id);
+void sb__api_routing_config_put(struct sb_http_req *r, const sb_id *id);
+void sb__api_team_list(struct sb_http_req *r, const sb_id *id);
+void sb__api_team_create(struct sb_http_req *r, const sb_id *id);
+void sb__api_routing_agents(struct sb_http_req *r, const sb_id *id);
+void sb__api_agent_routing_put(struct sb_http_req *r, const sb_id *id);
+void sb__api_presence_put(struct sb_http_req *r, const sb_id *id);
+void sb__api_queue(struct sb_http_req *r, const sb_id *id);
+void sb__api_conversation_transfer(struct sb_http_req *r, const sb_id *id);
+void sb__api_conversation_requeue(struct sb_http_req *r, const sb_id *id);
+void sb__api_conversation_routing(struct sb_http_req *r, const sb_id *id);
+void sb__api_conversation_summary(struct sb_http_req *r, const sb_id *id);
+
 /* Helpers for handlers. */
 /* The request's JSON object body, or NULL after answering 400 naming the problem. */
 json_t *sb__api_body(struct sb_http_req *r);

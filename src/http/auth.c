@@ -220,5 +220,8 @@ int sb__auth_check(struct sb_server *s, struct sb_http_req *r, enum sb_auth_kind
         return rc;
     if (need == SB_AUTH_ADMIN && strcmp(r->who.role, SB_ROLE_ADMIN) != 0)
         return SB_EFORBIDDEN;
+    if (need == SB_AUTH_SUPERVISOR && strcmp(r->who.role, SB_ROLE_ADMIN) != 0 &&
+        strcmp(r->who.role, SB_ROLE_SUPERVISOR) != 0)
+        return SB_EFORBIDDEN;
     return 0;
 }

@@ -23,6 +23,7 @@ enum sb_auth_kind {
     SB_AUTH_VISITOR,   /* a widget visitor token */
     SB_AUTH_AGENT,     /* an agent session or an API key, any role */
     SB_AUTH_ADMIN,     /* an admin session or admin API key */
+    SB_AUTH_SUPERVISOR, /* a supervisor or admin session or API key */
 };
 
 struct sb_principal {

@@ -61,6 +61,18 @@ static const struct route routes[] = {
     {SB_POST, "/api/v1/attachments", SB_AUTH_AGENT, sb__api_attachment_post},
     {SB_GET, "/api/v1/media/{key}", SB_AUTH_AGENT, sb__api_media_get},
     {SB_GET, "/api/v1/widget/media/{key}", SB_AUTH_VISITOR, sb__api_widget_media_get},
+    {SB_GET, "/api/v1/routing/config", SB_AUTH_SUPERVISOR, sb__api_routing_config_get},
+    {SB_PUT, "/api/v1/routing/config", SB_AUTH_SUPERVISOR, sb__api_routing_config_put},
+    {SB_GET, "/api/v1/routing/agents", SB_AUTH_AGENT, sb__api_routing_agents},
+    {SB_GET, "/api/v1/teams", SB_AUTH_AGENT, sb__api_team_list},
+    {SB_POST, "/api/v1/teams", SB_AUTH_SUPERVISOR, sb__api_team_create},
+    {SB_PUT, "/api/v1/agents/me/presence", SB_AUTH_AGENT, sb__api_presence_put},
+    {SB_PUT, "/api/v1/agents/{id}/routing", SB_AUTH_SUPERVISOR, sb__api_agent_routing_put},
+    {SB_GET, "/api/v1/queue", SB_AUTH_AGENT, sb__api_queue},
+    {SB_POST, "/api/v1/conversations/{id}/transfer", SB_AUTH_AGENT, sb__api_conversation_transfer},
+    {SB_POST, "/api/v1/conversations/{id}/requeue", SB_AUTH_AGENT, sb__api_conversation_requeue},
+    {SB_GET, "/api/v1/conversations/{id}/routing", SB_AUTH_AGENT, sb__api_conversation_routing},
+    {SB_GET, "/api/v1/conversations/{id}/summary", SB_AUTH_AGENT, sb__api_conversation_summary},
 };
 
 #define MAX_PARAMS 4
@@ -135,7 +147,8 @@ void sb__http_dispatch(void *arg)
         if (rc == SB_EAUTH)
             sb__http_error(r, rc, "missing or invalid credentials (Authorization: Bearer ...)");
         else if (rc == SB_EFORBIDDEN)
-            sb__http_error(r, rc, "this needs the admin role");
+            sb__http_error(r, rc, "this needs the %s role",
+                           rt->auth == SB_AUTH_SUPERVISOR ? "supervisor or admin" : "admin");
         else if (rc)
             sb__http_error(r, rc, "authentication failed");
         else

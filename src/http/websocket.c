@@ -9,6 +9,7 @@
  */
 #include "http_internal.h"
 
+#include "sb/engine_routing.h"
 #include "sb/json.h"
 #include "sb/log.h"
 #include "sb/mem.h"
@@ -237,6 +238,8 @@ static void go_live(struct sb_server *s, struct ws_job_result *res)
         s->clients->prev = cl;
     s->clients = cl;
     atomic_fetch_add(&s->ws_open, 1);
+    if (cl->kind == WS_AGENT && cl->who.agent_id) /* presence: an open console is online */
+        sb_engine_agent_socket(s->engine, cl->who.tenant_id, cl->who.agent_id, 1);
     char hello[160];
     int n = snprintf(hello, sizeof(hello), "{\"type\":\"ready\",\"seq\":%lld}",
                      (long long)newest);
@@ -577,6 +580,8 @@ int sb__ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t le
             if (cl->next)
                 cl->next->prev = cl->prev;
             atomic_fetch_sub(&s->ws_open, 1);
+            if (cl->kind == WS_AGENT && cl->who.agent_id)
+                sb_engine_agent_socket(s->engine, cl->who.tenant_id, cl->who.agent_id, 0);
         }
         cl->wsi = NULL;
         c->cl = NULL;
