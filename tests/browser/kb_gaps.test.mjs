@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: MIT
+// Browser test of the knowledge-gap report (/console/kb-gaps) against the real daemon: customers
+// ask questions the demo knowledge base cannot answer; an agent logs in to the console, follows
+// the header link to the report and sees them grouped with counts, last-seen times and example
+// wordings, markup typed by a customer shown as text; once someone writes the entry, the group
+// is marked answered. Without a login the page points to the console. Drives Debian's chromium
+// through playwright-core (no browser download).
+//
+// Environment (set by ctest): SB_BINARY, the built switchboard; SB_SOURCE_DIR, the source tree.
+// Skips only when /usr/bin/chromium is missing (scripts/deps.sh installs it).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+
+const CHROMIUM = '/usr/bin/chromium';
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SOURCE = process.env.SB_SOURCE_DIR || join(HERE, '..', '..');
+const BINARY = process.env.SB_BINARY || join(SOURCE, 'build', 'switchboard');
+const WAIT = 15000;
+const XSS = 'Do you sell garden furniture? <img src=x onerror=alert(1)>';
+
+async function startDaemon() {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-gaps-'));
+  const password = 'gaps-test-' + randomBytes(8).toString('hex');
+  const key = 'sbk_test_' + randomBytes(24).toString('hex');
+  const proc = spawn(BINARY, ['serve', '--listen', '127.0.0.1:0', '--data', join(dir, 'data'),
+    '--web_dir', join(SOURCE, 'web')], {
+    env: { ...process.env, SWITCHBOARD_AGENT_PASSWORD: password, SWITCHBOARD_ADMIN_KEY: key,
+      SB_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const port = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('the daemon did not start in 30 s:\n' + stderr)), 30000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/switchboard: listening on http:\/\/127\.0\.0\.1:(\d+)/);
+      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`the daemon exited (${code}):\n${stderr}`)); });
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const api = async (method, path, body) => {
+    const r = await fetch(url + path, {
+      method,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: r.status, json: await r.json().catch(() => null) };
+  };
+  return {
+    url, password, proc, exited, api,
+    stderr: () => stderr,
+    cleanup() {
+      try { proc.kill('SIGKILL'); } catch { /* already gone */ }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/* Script errors, CSP refusals, dialogs (an alert() would mean injected markup ran) and failed
+ * requests for our own files all fail the test. */
+function watch(page, label, problems) {
+  page.on('pageerror', (e) => problems.push(`${label}: page error: ${e.message}`));
+  page.on('console', (m) => {
+    const expected = /WebSocket connection to .* failed|status of 401 \(Unauthorized\)/;
+    if (m.type() === 'error' && !expected.test(m.text())) problems.push(`${label}: console error: ${m.text()}`);
+  });
+  page.on('dialog', async (d) => { problems.push(`${label}: a dialog opened: ${d.message()}`); await d.dismiss(); });
+  page.on('response', (r) => {
+    if ((r.url().includes('/static/') || r.url().includes('/console')) && r.status() >= 400) problems.push(`${label}: ${r.status()} for ${r.url()}`);
+  });
+}
+
+test('knowledge-gap report in the console', {
+  skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed`,
+  timeout: 180000,
+}, async () => {
+  assert.ok(existsSync(BINARY), `no switchboard binary at ${BINARY} (set SB_BINARY)`);
+  const { chromium } = await import('playwright-core');
+  const d = await startDaemon();
+  let browser;
+  const problems = [];
+  try {
+    // customers ask what the demo KB does not cover; the bot abstains and records them
+    let n = 0;
+    for (const text of ['Can I pay with bitcoin?', 'Is paying with bitcoin possible?', XSS]) {
+      const r = await d.api('POST', '/api/v1/messages', { customer: { id: `gap-${++n}` }, text, wait_reply: true });
+      assert.equal(r.status, 201, JSON.stringify(r.json));
+      assert.notEqual(r.json.reply.annotations.reason, 'kb_answer', `answered: ${text}`);
+    }
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+
+    // without a login the page says where to log in
+    const anon = await (await browser.newContext()).newPage();
+    watch(anon, 'anonymous', problems);
+    await anon.goto(d.url + '/console/kb-gaps');
+    await anon.getByText('Log in to the console first').waitFor({ timeout: WAIT });
+    assert.equal(await anon.locator('li.gap').count(), 0);
+
+    // the agent logs in and follows the header link
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const page = await ctx.newPage();
+    watch(page, 'console', problems);
+    await page.goto(d.url + '/console');
+    await page.getByLabel('E-mail').fill('agent@demo.local');
+    await page.getByLabel('Password').fill(d.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.locator('#conn.live').waitFor({ timeout: WAIT });
+    await page.getByRole('link', { name: 'Knowledge gaps' }).click();
+    await page.waitForURL(/\/console\/kb-gaps$/, { timeout: WAIT });
+    assert.match(await page.title(), /Knowledge gaps/);
+
+    // the two bitcoin questions form one group of 2, with the other wording as an example
+    const bitcoin = page.locator('li.gap', { hasText: /bitcoin/i });
+    await bitcoin.waitFor({ timeout: WAIT });
+    assert.equal(await bitcoin.count(), 1, 'one group for both bitcoin questions');
+    assert.match(await bitcoin.locator('.gap-count').textContent(), /^2 times$/);
+    assert.match(await bitcoin.locator('.gap-last').textContent(), /last asked \S/);
+    const wordings = [await bitcoin.locator('.gap-question').textContent(),
+      ...(await bitcoin.locator('.gap-example').allTextContents())];
+    assert.ok(wordings.includes('Can I pay with bitcoin?') && wordings.includes('Is paying with bitcoin possible?'),
+      JSON.stringify(wordings));
+    assert.equal(await bitcoin.locator('.badge.ok').count(), 0);
+
+    // markup typed by a customer is shown as text, never run
+    const xss = page.locator('li.gap', { hasText: 'garden furniture' });
+    await xss.waitFor({ timeout: WAIT });
+    assert.match(await xss.textContent(), /<img src=x onerror=alert\(1\)>/);
+    assert.equal(await page.locator('#gaps-list img').count(), 0);
+    assert.match(await page.locator('#gaps-status').textContent(), /2 groups, 3 questions/);
+
+    // someone writes the entry: after a refresh the group is marked answered, citing it
+    const put = await d.api('PUT', '/api/v1/kb/entries/faq-bitcoin', {
+      kind: 'faq', title: 'Can I pay with bitcoin?', questions: ['Is paying with bitcoin possible?'],
+      body: 'No, we do not accept bitcoin. We accept cards and PayPal.' });
+    assert.equal(put.status, 200, JSON.stringify(put.json));
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await bitcoin.locator('.badge.ok', { hasText: 'answered now' }).waitFor({ timeout: WAIT });
+    assert.match(await bitcoin.locator('.gap-kb').textContent(), /faq-bitcoin/);
+
+    // the period filter reloads the list (everything here was asked in the last 24 hours)
+    await page.locator('#gaps-since').selectOption('1');
+    await page.locator('#gaps-status', { hasText: /2 groups, 3 questions/ }).waitFor({ timeout: WAIT });
+    assert.deepEqual(problems, []);
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    d.proc.kill('SIGTERM');
+    await d.exited;
+    d.cleanup();
+  }
+});
