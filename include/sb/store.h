@@ -97,6 +97,8 @@ struct sb_conversation {
     sb_id team_id;      /* the team it is routed to, 0 any */
     int64_t queued_ms;  /* when it started waiting for a person (kept across re-queues), 0 */
     char *routing_json; /* the last routing explanation (JSON object), "{}" when none */
+    /* workspace (schema step 3) */
+    char resolve_reason[256]; /* why an agent resolved it ("" when none given) */
 };
 
 struct sb_message {
@@ -235,6 +237,8 @@ struct sb_conversation_update {
     int set_queued_ms;        /* 1: set queued_ms */
     int64_t queued_ms;
     const char *routing_json; /* NULL keeps; the latest routing explanation */
+    /* workspace (schema step 3) */
+    const char *resolve_reason; /* NULL keeps; "" clears; < SB_STORE_RESOLVE_REASON_MAX bytes */
 };
 
 struct sb_outbox_item {
@@ -271,6 +275,42 @@ struct sb_agent_routing {
 
 #define SB_STORE_SETTING_KEY_MAX 64      /* bytes of a setting key, NUL included */
 #define SB_STORE_SETTING_MAX (64 * 1024) /* bytes of one setting's JSON */
+
+/* Workspace (schema step 3): agents' internal notes, canned replies, CSAT ratings. */
+#define SB_STORE_RESOLVE_REASON_MAX 256 /* bytes of a resolve reason, NUL included */
+#define SB_STORE_NOTE_MAX 16384         /* bytes of one note's text */
+#define SB_STORE_CANNED_SHORTCUT_MAX 64 /* bytes of a shortcut, NUL included: [a-z0-9_-] */
+#define SB_STORE_CANNED_TEXT_MAX 8192   /* bytes of a canned reply's text */
+#define SB_STORE_CSAT_COMMENT_MAX 2000  /* bytes of a CSAT comment */
+
+/* An internal note on a conversation: agents only, never sent to the customer. */
+struct sb_note {
+    sb_id id;
+    sb_id tenant_id;
+    sb_id conversation_id;
+    sb_id agent_id; /* 0 when written with an API key */
+    char *text;
+    int64_t created_ms;
+};
+
+struct sb_canned_reply {
+    sb_id id;
+    sb_id tenant_id;
+    char shortcut[SB_STORE_CANNED_SHORTCUT_MAX]; /* typed after "/" in the composer */
+    char title[128];
+    char *text;
+    int64_t created_ms;
+};
+
+/* A customer's rating of a resolved conversation (at most one per conversation). */
+struct sb_csat {
+    sb_id conversation_id;
+    sb_id tenant_id;
+    sb_id agent_id; /* the conversation's assignee when rated, 0 when none */
+    int rating;     /* 1..5 */
+    char *comment;  /* "" when none */
+    int64_t created_ms;
+};
 
 /*
  * The backend contract. All members are mandatory (sb_store_register_check rejects an ops
@@ -382,6 +422,23 @@ struct sb_store_ops {
                              struct sb_error *err);
     int (*agent_routing_list)(struct sb_store *st, sb_id tenant, struct sb_agent_routing **out,
                               size_t *n, struct sb_error *err);
+
+    /* workspace (schema step 3) */
+    int (*note_add)(struct sb_store *st, sb_id tenant, sb_id conversation, sb_id agent,
+                    const char *text, struct sb_note *out, int64_t *event_seq,
+                    struct sb_error *err);
+    int (*note_list)(struct sb_store *st, sb_id tenant, sb_id conversation, sb_id after_id,
+                     size_t limit, struct sb_note **out, size_t *n, struct sb_error *err);
+    int (*canned_create)(struct sb_store *st, sb_id tenant, const char *shortcut,
+                         const char *title, const char *text, sb_id *id, struct sb_error *err);
+    int (*canned_list)(struct sb_store *st, sb_id tenant, struct sb_canned_reply **out,
+                       size_t *n, struct sb_error *err);
+    int (*canned_delete)(struct sb_store *st, sb_id tenant, sb_id id, struct sb_error *err);
+    int (*csat_put)(struct sb_store *st, sb_id tenant, sb_id conversation, int rating,
+                    const char *comment, struct sb_csat *out, int64_t *event_seq,
+                    struct sb_error *err);
+    int (*csat_get)(struct sb_store *st, sb_id tenant, sb_id conversation, struct sb_csat *out,
+                    struct sb_error *err);
 };
 
 extern const struct sb_store_ops sb_store_sqlite_ops;
@@ -561,6 +618,44 @@ int sb_store_agent_routing_list(struct sb_store *st, sb_id tenant,
 void sb_agent_routing_cleanup(struct sb_agent_routing *x);
 void sb_agent_routing_list_free(struct sb_agent_routing *xs, size_t n);
 void sb_team_list_free(struct sb_team *xs, size_t n);
+
+/*
+ * Workspace (schema step 3).
+ * Notes: note_add stores an internal note on a conversation of the tenant (SB_ENOTFOUND
+ * otherwise; text 1..SB_STORE_NOTE_MAX bytes of UTF-8) and appends a "note.created" event in
+ * the same transaction; `out` (may be NULL) receives the stored note, *event_seq (may be NULL)
+ * the event's seq. note_list gives the notes with id > after_id, oldest first, at most
+ * `limit` (1..500); a conversation of another tenant is SB_ENOTFOUND.
+ * Canned replies: shortcut unique per tenant (SB_EEXIST), 1..63 bytes of a-z 0-9 '_' '-';
+ * title 1..127 bytes; text 1..SB_STORE_CANNED_TEXT_MAX bytes. Listed by shortcut. delete is
+ * SB_ENOTFOUND for an id of another tenant.
+ * CSAT: csat_put rates a RESOLVED conversation of the tenant (SB_ESTATE when it is not
+ * resolved, SB_EEXIST when it was rated before, SB_ENOTFOUND for another tenant's; rating
+ * 1..5, comment NULL or at most SB_STORE_CSAT_COMMENT_MAX bytes of UTF-8), recording the
+ * conversation's assignee as the rated agent, and appends a "csat.created" event in the same
+ * transaction. csat_get is SB_ENOTFOUND when there is no rating.
+ * Free with sb_note_cleanup / sb_note_list_free, sb_canned_list_free, sb_csat_cleanup.
+ */
+int sb_store_note_add(struct sb_store *st, sb_id tenant, sb_id conversation, sb_id agent,
+                      const char *text, struct sb_note *out, int64_t *event_seq,
+                      struct sb_error *err);
+int sb_store_note_list(struct sb_store *st, sb_id tenant, sb_id conversation, sb_id after_id,
+                       size_t limit, struct sb_note **out, size_t *n, struct sb_error *err);
+int sb_store_canned_create(struct sb_store *st, sb_id tenant, const char *shortcut,
+                           const char *title, const char *text, sb_id *id,
+                           struct sb_error *err);
+int sb_store_canned_list(struct sb_store *st, sb_id tenant, struct sb_canned_reply **out,
+                         size_t *n, struct sb_error *err);
+int sb_store_canned_delete(struct sb_store *st, sb_id tenant, sb_id id, struct sb_error *err);
+int sb_store_csat_put(struct sb_store *st, sb_id tenant, sb_id conversation, int rating,
+                      const char *comment, struct sb_csat *out, int64_t *event_seq,
+                      struct sb_error *err);
+int sb_store_csat_get(struct sb_store *st, sb_id tenant, sb_id conversation, struct sb_csat *out,
+                      struct sb_error *err);
+void sb_note_cleanup(struct sb_note *x);
+void sb_note_list_free(struct sb_note *xs, size_t n);
+void sb_canned_list_free(struct sb_canned_reply *xs, size_t n);
+void sb_csat_cleanup(struct sb_csat *x);
 
 /* Freeing what the store returns. Each accepts NULL. */
 void sb_inbox_cleanup(struct sb_inbox *x);

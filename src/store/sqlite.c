@@ -107,4 +107,11 @@ const struct sb_store_ops sb_store_sqlite_ops = {
     .agent_routing_get = sb__sq_agent_routing_get,
     .agent_routing_put = sb__sq_agent_routing_put,
     .agent_routing_list = sb__sq_agent_routing_list,
+    .note_add = sb__sq_note_add,
+    .note_list = sb__sq_note_list,
+    .canned_create = sb__sq_canned_create,
+    .canned_list = sb__sq_canned_list,
+    .canned_delete = sb__sq_canned_delete,
+    .csat_put = sb__sq_csat_put,
+    .csat_get = sb__sq_csat_get,
 };

@@ -16,7 +16,8 @@
 #define CONV_COLUMNS                                                                        \
     "SELECT c.id, c.tenant_id, c.inbox_id, c.contact_id, c.status, c.priority,"            \
     " IFNULL(c.assignee_id, 0), c.tags_json, c.created_ms, c.updated_ms, c.last_message_ms," \
-    " c.last_message_preview, k.name, c.team_id, c.queued_ms, c.routing_json"                 \
+    " c.last_message_preview, k.name, c.team_id, c.queued_ms, c.routing_json,"                \
+    " c.resolve_reason"                                                                     \
     " FROM conversations c JOIN contacts k ON k.id = c.contact_id "
 #define CONTACT_COLUMNS "SELECT id, tenant_id, name, attributes_json, created_ms FROM contacts "
 
@@ -39,6 +40,7 @@ static void row_conversation(sqlite3_stmt *s, void *out)
     c->team_id = sqlite3_column_int64(s, 13);
     c->queued_ms = sqlite3_column_int64(s, 14);
     c->routing_json = sb__sq_col_dup(s, 15);
+    sb__sq_col_str(s, 16, c->resolve_reason, sizeof(c->resolve_reason));
 }
 
 static void conversation_cleanup(void *x)
@@ -150,7 +152,7 @@ int sb__sq_conversation_update(struct sb_store *base, sb_id tenant, sb_id id,
                          u->assignee_id, tenant)))
         goto out;
     if (!u->status && !u->set_assignee && !u->set_priority && !u->tags_json && !u->set_team &&
-        !u->set_queued_ms && !u->routing_json)
+        !u->set_queued_ms && !u->routing_json && !u->resolve_reason)
         goto out; /* nothing to change: no event either */
     int64_t now = sb_now_ms();
     rc = sb__sq_exec(w, NULL, err,
@@ -172,6 +174,12 @@ int sb__sq_conversation_update(struct sb_store *base, sb_id tenant, sb_id id,
                           " WHERE id = ?6 AND tenant_id = ?7",
                           "didisii", u->set_team, u->team_id, u->set_queued_ms, u->queued_ms,
                           u->routing_json, id, tenant)))
+        goto out;
+    if (u->resolve_reason &&
+        (rc = sb__sq_exec(w, NULL, err,
+                          "UPDATE conversations SET resolve_reason = ?1"
+                          " WHERE id = ?2 AND tenant_id = ?3",
+                          "sii", u->resolve_reason, id, tenant)))
         goto out;
     char payload[256];
     update_payload(u, status, payload, sizeof(payload));

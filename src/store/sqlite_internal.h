@@ -250,5 +250,21 @@ int sb__sq_agent_routing_put(struct sb_store *st, sb_id tenant, const struct sb_
                              struct sb_error *err);
 int sb__sq_agent_routing_list(struct sb_store *st, sb_id tenant, struct sb_agent_routing **out,
                               size_t *n, struct sb_error *err);
+/* sqlite_workspace.c */
+int sb__sq_note_add(struct sb_store *st, sb_id tenant, sb_id conversation, sb_id agent,
+                    const char *text, struct sb_note *out, int64_t *event_seq,
+                    struct sb_error *err);
+int sb__sq_note_list(struct sb_store *st, sb_id tenant, sb_id conversation, sb_id after_id,
+                     size_t limit, struct sb_note **out, size_t *n, struct sb_error *err);
+int sb__sq_canned_create(struct sb_store *st, sb_id tenant, const char *shortcut,
+                         const char *title, const char *text, sb_id *id, struct sb_error *err);
+int sb__sq_canned_list(struct sb_store *st, sb_id tenant, struct sb_canned_reply **out,
+                       size_t *n, struct sb_error *err);
+int sb__sq_canned_delete(struct sb_store *st, sb_id tenant, sb_id id, struct sb_error *err);
+int sb__sq_csat_put(struct sb_store *st, sb_id tenant, sb_id conversation, int rating,
+                    const char *comment, struct sb_csat *out, int64_t *event_seq,
+                    struct sb_error *err);
+int sb__sq_csat_get(struct sb_store *st, sb_id tenant, sb_id conversation, struct sb_csat *out,
+                    struct sb_error *err);
 
 #endif

@@ -185,6 +185,35 @@ static const struct step steps[] = {
      "ALTER TABLE conversations ADD COLUMN team_id INTEGER NOT NULL DEFAULT 0;\n"
      "ALTER TABLE conversations ADD COLUMN queued_ms INTEGER NOT NULL DEFAULT 0;\n"
      "ALTER TABLE conversations ADD COLUMN routing_json TEXT NOT NULL DEFAULT '{}';\n"},
+    {3, "workspace",
+     "CREATE TABLE notes (\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),\n"
+     "  conversation_id INTEGER NOT NULL REFERENCES conversations(id),\n"
+     "  agent_id INTEGER NOT NULL DEFAULT 0,\n"
+     "  text TEXT NOT NULL,\n"
+     "  created_ms INTEGER NOT NULL\n"
+     ");\n"
+     "CREATE INDEX notes_by_conversation ON notes (tenant_id, conversation_id, id);\n"
+     "CREATE TABLE canned_replies (\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),\n"
+     "  shortcut TEXT NOT NULL,\n"
+     "  title TEXT NOT NULL,\n"
+     "  text TEXT NOT NULL,\n"
+     "  created_ms INTEGER NOT NULL,\n"
+     "  UNIQUE (tenant_id, shortcut)\n"
+     ");\n"
+     "CREATE TABLE csat (\n"
+     "  conversation_id INTEGER PRIMARY KEY REFERENCES conversations(id),\n"
+     "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),\n"
+     "  agent_id INTEGER NOT NULL DEFAULT 0,\n"
+     "  rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),\n"
+     "  comment TEXT NOT NULL DEFAULT '',\n"
+     "  created_ms INTEGER NOT NULL\n"
+     ");\n"
+     "CREATE INDEX csat_by_tenant ON csat (tenant_id, created_ms);\n"
+     "ALTER TABLE conversations ADD COLUMN resolve_reason TEXT NOT NULL DEFAULT '';\n"},
 };
 
 #define N_STEPS ((int)(sizeof(steps) / sizeof(steps[0])))

@@ -25,7 +25,8 @@
     XX(apikey_find) XX(apikey_list) XX(apikey_revoke) XX(session_create) XX(session_find)  \
     XX(session_delete) XX(event_append) XX(event_list) XX(outbox_enqueue) XX(outbox_claim) \
     XX(outbox_finish) XX(setting_get) XX(setting_put) XX(team_create) XX(team_list)         \
-    XX(agent_routing_get) XX(agent_routing_put) XX(agent_routing_list)
+    XX(agent_routing_get) XX(agent_routing_put) XX(agent_routing_list) XX(note_add)          \
+    XX(note_list) XX(canned_create) XX(canned_list) XX(canned_delete) XX(csat_put) XX(csat_get)
 
 int sb_store_register_check(const struct sb_store_ops *ops, struct sb_error *err)
 {
@@ -290,6 +291,8 @@ int sb_store_conversation_update(struct sb_store *st, sb_id tenant, sb_id id,
         return sb_error_set(err, SB_EINVAL, "field 'assignee_id' must not be negative");
     CHECK(sb__store_check_text("tags_json", u->tags_json, err));
     CHECK(sb__store_check_text("routing_json", u->routing_json, err));
+    CHECK(sb__store_check_str("resolve_reason", u->resolve_reason, SB_STORE_RESOLVE_REASON_MAX,
+                              0, err));
     if ((u->set_team && u->team_id < 0) || (u->set_queued_ms && u->queued_ms < 0))
         return sb_error_set(err, SB_EINVAL, "fields 'team_id' and 'queued_ms' must not be negative");
     return st->ops->conversation_update(st, tenant, id, u, event_seq, err);
