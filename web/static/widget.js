@@ -711,6 +711,7 @@ textarea:focus { outline: none; border-color: var(--accent); box-shadow: 0 0 0 3
   }
 
   function setOpen(open) {
+    if (!open && recording()) stopRecording(false); /* closing the panel discards a recording */
     state.open = open;
     ui.panel.hidden = !open;
     ui.root.classList.toggle('open', open);
