@@ -99,6 +99,15 @@ struct sb_conversation {
     char *routing_json; /* the last routing explanation (JSON object), "{}" when none */
     /* workspace (schema step 3) */
     char resolve_reason[256]; /* why an agent resolved it ("" when none given) */
+    /* conversation facts (schema step 4; kept by the store's write paths, docs/metrics.md);
+     * times are 0 until the thing happened */
+    int64_t first_customer_ms; /* the first customer message */
+    int64_t handoff_ms;        /* first queued/assigned, or an agent's reply taking it over */
+    int64_t first_response_ms; /* the first agent message to the customer after the hand-off */
+    int64_t resolved_ms;       /* the latest resolution; 0 while not resolved */
+    int64_t reopened_ms;       /* the first customer message (or status change) after one */
+    int customer_messages, bot_messages, agent_messages; /* agent: to the customer, no notes */
+    char intent[64]; /* the first in-scope intent of a customer message, "" if none yet */
 };
 
 struct sb_message {
@@ -312,6 +321,95 @@ struct sb_csat {
     int64_t created_ms;
 };
 
+/* The dashboard's figures (schema step 4; the definitions are in docs/metrics.md). */
+#define SB_METRICS_QUEUE (1u << 0)     /* live: waiting conversations, longest wait */
+#define SB_METRICS_AGENTS (1u << 1)    /* live: agents, presence, load, capacity */
+#define SB_METRICS_VOLUME (1u << 2)    /* period: conversations and messages per channel */
+#define SB_METRICS_OUTCOMES (1u << 3)  /* period: hand-off, resolved, bot-resolved */
+#define SB_METRICS_TIMES (1u << 4)     /* period: first response and resolution times */
+#define SB_METRICS_CSAT (1u << 5)      /* period: ratings (when the csat table exists) */
+#define SB_METRICS_SENTIMENT (1u << 6) /* period: customer sentiment per local day */
+#define SB_METRICS_INTENTS (1u << 7)   /* period: top intents of customer messages */
+#define SB_METRICS_ALL 0xffu
+
+#define SB_METRICS_DAYS_MAX 366     /* days of a sentiment trend (longer periods: SB_EINVAL) */
+#define SB_METRICS_TOP_MAX 50       /* top intents */
+#define SB_METRICS_REOPEN_MS (24 * 3600 * 1000LL) /* the bot-resolved window */
+
+struct sb_metrics_query {
+    int64_t from_ms, to_ms; /* the period [from, to), to > from */
+    int64_t now_ms;         /* "now" for the live figures and the reopen window; 0 = clock */
+    int tz_offset_min;      /* local days = UTC + offset, -840..840, a multiple of 15 */
+    unsigned sections;      /* SB_METRICS_* bits; 0 = all */
+    size_t top_intents;     /* 1..SB_METRICS_TOP_MAX; 0 = 10 */
+};
+
+/* Median and 90th percentile (nearest rank) of n durations. */
+struct sb_metrics_dist {
+    int64_t n;
+    int64_t median_ms, p90_ms, max_ms; /* 0 when n is 0 */
+};
+
+struct sb_metrics_channel {
+    char kind[32]; /* the inbox kind: "web", "api", "telegram", ... */
+    int64_t conversations, customer_messages, bot_messages, agent_messages;
+};
+
+struct sb_metrics_agent {
+    sb_id agent_id;
+    char name[128];
+    char role[16];
+    char presence[16]; /* the stored choice: "online" | "away" | "offline" ("offline": none) */
+    int capacity;      /* the routing profile's; -1 when the agent has none */
+    int64_t assigned;  /* conversations it holds now (status assigned) */
+    int64_t csat_n;    /* ratings of its conversations in the period */
+    double csat_mean;
+};
+
+struct sb_metrics_day {
+    int64_t start_ms; /* local midnight, in UTC milliseconds */
+    int64_t positive, neutral, negative, other;
+};
+
+struct sb_metrics_label {
+    char label[64];
+    int64_t n;
+};
+
+struct sb_metrics {
+    /* live */
+    int64_t queued, longest_wait_ms, assigned, with_bot;
+    struct sb_metrics_agent *agents;
+    size_t n_agents;
+    /* conversations created in the period */
+    int64_t conversations, handed_off, resolved, bot_resolved, bot_resolved_provisional,
+        reopened;
+    struct sb_metrics_channel *channels;
+    size_t n_channels;
+    /* first responses made and resolutions done in the period */
+    struct sb_metrics_dist first_response, resolution;
+    int64_t awaiting_first_response; /* with people now, no agent reply yet */
+    /* ratings given in the period */
+    int csat_available; /* 0: no csat table in this store (the figures are 0) */
+    int64_t csat_n, csat_hist[5];
+    double csat_mean;
+    /* customer messages of the period */
+    struct sb_metrics_day *days;
+    size_t n_days;
+    struct sb_metrics_label *intents; /* most frequent first, in-scope labels only */
+    size_t n_intents;
+    int64_t intent_messages, intent_oos; /* labelled messages, of which out of scope */
+};
+
+/* One conversation of a report (CSV export). */
+struct sb_conversation_report {
+    struct sb_conversation c;
+    char inbox_kind[32];
+    char inbox_name[128];
+    char assignee_name[128];
+    int csat_rating; /* 0: none (or no csat table) */
+};
+
 /*
  * The backend contract. All members are mandatory (sb_store_register_check rejects an ops
  * table with a missing one). The public functions below dispatch to these; see them for the
@@ -439,6 +537,14 @@ struct sb_store_ops {
                     struct sb_error *err);
     int (*csat_get)(struct sb_store *st, sb_id tenant, sb_id conversation, struct sb_csat *out,
                     struct sb_error *err);
+
+    /* metrics (schema step 4) */
+    int (*metrics)(struct sb_store *st, sb_id tenant, const struct sb_metrics_query *q,
+                   struct sb_metrics *out, struct sb_error *err);
+    int (*conversation_report)(struct sb_store *st, sb_id tenant, int64_t from_ms,
+                               int64_t to_ms, sb_id after_id, size_t limit,
+                               struct sb_conversation_report **out, size_t *n,
+                               struct sb_error *err);
 };
 
 extern const struct sb_store_ops sb_store_sqlite_ops;
@@ -656,6 +762,25 @@ void sb_note_cleanup(struct sb_note *x);
 void sb_note_list_free(struct sb_note *xs, size_t n);
 void sb_canned_list_free(struct sb_canned_reply *xs, size_t n);
 void sb_csat_cleanup(struct sb_csat *x);
+
+/*
+ * Metrics (schema step 4; definitions in docs/metrics.md). sb_store_metrics computes the
+ * sections of `q` for the tenant from the conversation facts and the message-label buckets
+ * (never by scanning messages); `out` is filled only on success, free it with
+ * sb_metrics_cleanup. SB_EINVAL naming the field for a bad period, offset or top count.
+ * sb_store_conversation_report lists the conversations created in [from, to), oldest first
+ * (by created time, then id), after the conversation `after_id` (0: from the start), at most
+ * `limit` (1..SB_STORE_REPORT_MAX); free with sb_conversation_report_list_free.
+ */
+#define SB_STORE_REPORT_MAX 5000
+int sb_store_metrics(struct sb_store *st, sb_id tenant, const struct sb_metrics_query *q,
+                     struct sb_metrics *out, struct sb_error *err);
+int sb_store_conversation_report(struct sb_store *st, sb_id tenant, int64_t from_ms,
+                                 int64_t to_ms, sb_id after_id, size_t limit,
+                                 struct sb_conversation_report **out, size_t *n,
+                                 struct sb_error *err);
+void sb_metrics_cleanup(struct sb_metrics *m);
+void sb_conversation_report_list_free(struct sb_conversation_report *xs, size_t n);
 
 /* Freeing what the store returns. Each accepts NULL. */
 void sb_inbox_cleanup(struct sb_inbox *x);

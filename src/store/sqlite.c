@@ -114,4 +114,6 @@ const struct sb_store_ops sb_store_sqlite_ops = {
     .canned_delete = sb__sq_canned_delete,
     .csat_put = sb__sq_csat_put,
     .csat_get = sb__sq_csat_get,
+    .metrics = sb__sq_metrics,
+    .conversation_report = sb__sq_conversation_report,
 };

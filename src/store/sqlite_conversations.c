@@ -17,7 +17,8 @@
     "SELECT c.id, c.tenant_id, c.inbox_id, c.contact_id, c.status, c.priority,"            \
     " IFNULL(c.assignee_id, 0), c.tags_json, c.created_ms, c.updated_ms, c.last_message_ms," \
     " c.last_message_preview, k.name, c.team_id, c.queued_ms, c.routing_json,"                \
-    " c.resolve_reason"                                                                     \
+    " c.first_customer_ms, c.handoff_ms, c.first_response_ms, c.resolved_ms, c.reopened_ms,"  \
+    " c.customer_messages, c.bot_messages, c.agent_messages, c.intent, c.resolve_reason"      \
     " FROM conversations c JOIN contacts k ON k.id = c.contact_id "
 #define CONTACT_COLUMNS "SELECT id, tenant_id, name, attributes_json, created_ms FROM contacts "
 
@@ -40,7 +41,16 @@ static void row_conversation(sqlite3_stmt *s, void *out)
     c->team_id = sqlite3_column_int64(s, 13);
     c->queued_ms = sqlite3_column_int64(s, 14);
     c->routing_json = sb__sq_col_dup(s, 15);
-    sb__sq_col_str(s, 16, c->resolve_reason, sizeof(c->resolve_reason));
+    c->first_customer_ms = sqlite3_column_int64(s, 16);
+    c->handoff_ms = sqlite3_column_int64(s, 17);
+    c->first_response_ms = sqlite3_column_int64(s, 18);
+    c->resolved_ms = sqlite3_column_int64(s, 19);
+    c->reopened_ms = sqlite3_column_int64(s, 20);
+    c->customer_messages = sqlite3_column_int(s, 21);
+    c->bot_messages = sqlite3_column_int(s, 22);
+    c->agent_messages = sqlite3_column_int(s, 23);
+    sb__sq_col_str(s, 24, c->intent, sizeof(c->intent));
+    sb__sq_col_str(s, 25, c->resolve_reason, sizeof(c->resolve_reason));
 }
 
 static void conversation_cleanup(void *x)
@@ -91,7 +101,7 @@ int sb__sq_conversation_list(struct sb_store *st, sb_id tenant,
     /* Only the filters in use appear in the query, so that SQLite picks the index that
      * matches them; the parameters keep fixed numbers (unused ones are bound and ignored).
      * At most 8 distinct queries result, each cached like any other. */
-    char sql[512];
+    char sql[1024];
     snprintf(sql, sizeof(sql), CONV_COLUMNS "WHERE c.tenant_id = ?1%s%s%s AND c.id < ?5 "
                                             "ORDER BY c.id DESC LIMIT ?6",
              f->status ? " AND c.status = ?2" : "",
@@ -174,6 +184,20 @@ int sb__sq_conversation_update(struct sb_store *base, sb_id tenant, sb_id id,
                           " WHERE id = ?6 AND tenant_id = ?7",
                           "didisii", u->set_team, u->team_id, u->set_queued_ms, u->queued_ms,
                           u->routing_json, id, tenant)))
+        goto out;
+    /* conversation facts (schema step 4, docs/metrics.md): the first time it is with people,
+     * the latest resolution, and the first time it left "resolved" again */
+    if (u->status &&
+        (rc = sb__sq_exec(w, NULL, err,
+                          "UPDATE conversations SET"
+                          " handoff_ms = CASE WHEN ?1 IN ('queued', 'assigned') AND handoff_ms = 0"
+                          "  THEN ?2 ELSE handoff_ms END,"
+                          " resolved_ms = CASE WHEN ?1 <> 'resolved' THEN 0"
+                          "  WHEN ?3 = 'resolved' AND resolved_ms > 0 THEN resolved_ms ELSE ?2 END,"
+                          " reopened_ms = CASE WHEN ?3 = 'resolved' AND ?1 <> 'resolved'"
+                          "  AND reopened_ms = 0 THEN ?2 ELSE reopened_ms END"
+                          " WHERE id = ?4 AND tenant_id = ?5",
+                          "sisii", u->status, now, status, id, tenant)))
         goto out;
     if (u->resolve_reason &&
         (rc = sb__sq_exec(w, NULL, err,

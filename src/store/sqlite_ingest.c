@@ -50,10 +50,24 @@ static int store_message(struct sq_conn *w, const struct row *m, int conversatio
     size_t n = sb__store_preview_len(m->text, SB_STORE_PREVIEW_MAX);
     memcpy(preview, m->text, n);
     preview[n] = '\0';
+    /* the conversation facts (schema step 4, docs/metrics.md) change with the message: an
+     * agent's reply to the customer (not an internal note) that finds no hand-off yet is the
+     * moment the agent took the conversation over, so it is both hand-off and first response */
     rc = sb__sq_exec(w, NULL, err,
-                     "UPDATE conversations SET last_message_ms = MAX(last_message_ms, ?),"
-                     " last_message_preview = ?, updated_ms = ? WHERE id = ?",
-                     "isii", m->created_ms, preview, sb_now_ms(), m->conversation);
+                     "UPDATE conversations SET last_message_ms = MAX(last_message_ms, ?1),"
+                     " last_message_preview = ?2, updated_ms = ?3,"
+                     " first_customer_ms = CASE WHEN ?5 = 'customer' AND first_customer_ms = 0"
+                     "  THEN ?1 ELSE first_customer_ms END,"
+                     " customer_messages = customer_messages + (?5 = 'customer'),"
+                     " bot_messages = bot_messages + (?5 = 'bot'),"
+                     " agent_messages = agent_messages + (?5 = 'agent' AND ?6 = 'out'),"
+                     " handoff_ms = CASE WHEN ?5 = 'agent' AND ?6 = 'out' AND handoff_ms = 0"
+                     "  THEN ?1 ELSE handoff_ms END,"
+                     " first_response_ms = CASE WHEN ?5 = 'agent' AND ?6 = 'out'"
+                     "  AND first_response_ms = 0 THEN ?1 ELSE first_response_ms END"
+                     " WHERE id = ?4",
+                     "isiiss", m->created_ms, preview, sb_now_ms(), m->conversation,
+                     m->sender_kind, m->direction);
     if (rc)
         return rc;
     char payload[96];
@@ -112,6 +126,15 @@ static int conversation_of(struct sq_conn *w, const struct sb_ingest *in, sb_id 
                         "iii", contact, in->inbox_id, in->tenant_id);
     *created = rc == SB_ENOTFOUND;
     if (rc != SB_ENOTFOUND)
+        return rc;
+    /* the customer wrote again after a resolution: the last resolved conversation of this
+     * contact in this inbox was reopened now (conversation facts, docs/metrics.md) */
+    if ((rc = sb__sq_exec(w, NULL, err,
+                          "UPDATE conversations SET reopened_ms = ?1 WHERE id = (SELECT id"
+                          " FROM conversations WHERE tenant_id = ?2 AND contact_id = ?3"
+                          " AND inbox_id = ?4 AND status = 'resolved' ORDER BY id DESC LIMIT 1)"
+                          " AND reopened_ms = 0",
+                          "iiii", created_ms, in->tenant_id, contact, in->inbox_id)))
         return rc;
     return sb__sq_insert(w, conversation, err,
                          "INSERT INTO conversations (tenant_id, inbox_id, contact_id, status,"

@@ -266,5 +266,12 @@ int sb__sq_csat_put(struct sb_store *st, sb_id tenant, sb_id conversation, int r
                     struct sb_error *err);
 int sb__sq_csat_get(struct sb_store *st, sb_id tenant, sb_id conversation, struct sb_csat *out,
                     struct sb_error *err);
+/* sqlite_metrics.c */
+int sb__sq_metrics(struct sb_store *st, sb_id tenant, const struct sb_metrics_query *q,
+                   struct sb_metrics *out, struct sb_error *err);
+int sb__sq_conversation_report(struct sb_store *st, sb_id tenant, int64_t from_ms,
+                               int64_t to_ms, sb_id after_id, size_t limit,
+                               struct sb_conversation_report **out, size_t *n,
+                               struct sb_error *err);
 
 #endif

@@ -25,8 +25,9 @@
     XX(apikey_find) XX(apikey_list) XX(apikey_revoke) XX(session_create) XX(session_find)  \
     XX(session_delete) XX(event_append) XX(event_list) XX(outbox_enqueue) XX(outbox_claim) \
     XX(outbox_finish) XX(setting_get) XX(setting_put) XX(team_create) XX(team_list)         \
-    XX(agent_routing_get) XX(agent_routing_put) XX(agent_routing_list) XX(note_add)          \
-    XX(note_list) XX(canned_create) XX(canned_list) XX(canned_delete) XX(csat_put) XX(csat_get)
+    XX(agent_routing_get) XX(agent_routing_put) XX(agent_routing_list) XX(metrics)           \
+    XX(conversation_report) XX(note_add) XX(note_list) XX(canned_create) XX(canned_list)     \
+    XX(canned_delete) XX(csat_put) XX(csat_get)
 
 int sb_store_register_check(const struct sb_store_ops *ops, struct sb_error *err)
 {
