@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Event → agent console latency with N (default 500) connected agent consoles while customer
+# messages are ingested (RATE per second for SECONDS; defaults 20 and 10), RUNS times (default
+# 3) on one data directory: the agents are created and logged in once, then each run starts the
+# daemon (which rebuilds its routers from the store), opens every console and measures. Prints
+# one JSON line per run and the median p99.
+# Usage: bench/server/run_agent_events.sh [N] [RATE] [SECONDS] [RUNS]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${SB_BINARY:-$here/../../build/switchboard}
+n=${1:-500}; rate=${2:-20}; secs=${3:-10}; runs=${4:-3}
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+data=$(mktemp -d)
+key="sbk_bench_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+trap 'rm -rf "$data"' EXIT
+start() {
+  SWITCHBOARD_ADMIN_KEY=$key "$bin" serve --listen 127.0.0.1:0 --data "$data" --log-level warn \
+    > "$data/out" 2>&1 &
+  pid=$!
+  for _ in $(seq 300); do grep -q listening "$data/out" && break; sleep 0.1; done
+  port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$data/out" | head -1)
+}
+start
+node "$here/agent_events.mjs" setup "http://127.0.0.1:$port" "$key" "$n" "$data/tokens.json"
+kill -TERM "$pid"; wait "$pid" || true
+p99s=()
+for run in $(seq "$runs"); do
+  start
+  line=$(node "$here/agent_events.mjs" run "http://127.0.0.1:$port" "$key" "$data/tokens.json" "$rate" "$secs")
+  echo "$line"
+  p99s+=("$(echo "$line" | sed -n 's/.*"p99_ms":\([0-9.]*\).*/\1/p')")
+  kill -TERM "$pid"; wait "$pid" || true
+done
+printf '%s\n' "${p99s[@]}" | sort -n | awk '{a[NR]=$1} END {print "median p99 over " NR " runs: " a[int((NR+1)/2)] " ms"}'
