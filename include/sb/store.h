@@ -327,7 +327,7 @@ struct sb_csat {
 #define SB_METRICS_VOLUME (1u << 2)    /* period: conversations and messages per channel */
 #define SB_METRICS_OUTCOMES (1u << 3)  /* period: hand-off, resolved, bot-resolved */
 #define SB_METRICS_TIMES (1u << 4)     /* period: first response and resolution times */
-#define SB_METRICS_CSAT (1u << 5)      /* period: ratings (when the csat table exists) */
+#define SB_METRICS_CSAT (1u << 5)      /* period: CSAT ratings, overall and per agent */
 #define SB_METRICS_SENTIMENT (1u << 6) /* period: customer sentiment per local day */
 #define SB_METRICS_INTENTS (1u << 7)   /* period: top intents of customer messages */
 #define SB_METRICS_ALL 0xffu
@@ -389,8 +389,7 @@ struct sb_metrics {
     /* first responses made and resolutions done in the period */
     struct sb_metrics_dist first_response, resolution;
     int64_t awaiting_first_response; /* with people now, no agent reply yet */
-    /* ratings given in the period */
-    int csat_available; /* 0: no csat table in this store (the figures are 0) */
+    /* ratings given in the period (csat_hist[k]: ratings k+1) */
     int64_t csat_n, csat_hist[5];
     double csat_mean;
     /* customer messages of the period */
@@ -407,7 +406,7 @@ struct sb_conversation_report {
     char inbox_kind[32];
     char inbox_name[128];
     char assignee_name[128];
-    int csat_rating; /* 0: none (or no csat table) */
+    int csat_rating; /* 0: not rated */
 };
 
 /*

@@ -16,7 +16,6 @@
 #include "sb/clock.h"
 #include "sb/mem.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -230,7 +229,7 @@ static int times(struct sq_conn *r, sb_id tenant, const struct sb_metrics_query 
     return rc;
 }
 
-/* ---- CSAT (the csat table of the agent workspace, schema step 3) ----------------------- */
+/* ---- CSAT (the ratings of the agent workspace, schema step 3) -------------------------- */
 
 struct rating {
     sb_id agent;
@@ -248,22 +247,15 @@ static void row_rating(sqlite3_stmt *s, void *out)
 static int csat(struct sq_conn *r, sb_id tenant, const struct sb_metrics_query *q,
                 struct sb_metrics *m, struct sb_error *err)
 {
-    int64_t found = 0;
-    int rc = sb__sq_int(r, &found, NULL, err,
-                        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'csat'",
-                        "");
-    if (rc || !found)
-        return rc;
     struct rating *xs = NULL;
     size_t n = 0;
-    rc = sb__sq_list(r, row_rating, sizeof(*xs), NULL, (void **)&xs, &n, err,
-                     "SELECT IFNULL(agent_id, 0), rating, count(*) FROM csat"
+    int rc = sb__sq_list(r, row_rating, sizeof(*xs), NULL, (void **)&xs, &n, err,
+                     "SELECT agent_id, rating, count(*) FROM csat"
                      " WHERE tenant_id = ?1 AND created_ms >= ?2 AND created_ms < ?3"
                      " GROUP BY 1, 2",
                      "iii", tenant, q->from_ms, q->to_ms);
     if (rc)
         return rc;
-    m->csat_available = 1;
     int64_t sum = 0;
     for (size_t i = 0; i < n; i++) {
         if (xs[i].rating < 1 || xs[i].rating > 5)
@@ -459,6 +451,7 @@ static void row_report(sqlite3_stmt *s, void *out)
     sb__sq_col_str(s, 22, x->assignee_name, sizeof(x->assignee_name));
     x->csat_rating = sqlite3_column_int(s, 23);
     sb__sq_col_str(s, 24, c->contact_name, sizeof(c->contact_name));
+    sb__sq_col_str(s, 25, c->resolve_reason, sizeof(c->resolve_reason));
 }
 
 #define REPORT_SELECT                                                                         \
@@ -466,9 +459,11 @@ static void row_report(sqlite3_stmt *s, void *out)
     " IFNULL(c.assignee_id, 0), c.team_id, c.created_ms, c.updated_ms, c.last_message_ms,"    \
     " c.first_customer_ms, c.handoff_ms, c.first_response_ms, c.resolved_ms, c.reopened_ms," \
     " c.customer_messages, c.bot_messages, c.agent_messages, c.intent, i.kind, i.name,"       \
-    " IFNULL(a.name, ''), %s, k.name FROM conversations c"                                    \
+    " IFNULL(a.name, ''), IFNULL(r.rating, 0), k.name, c.resolve_reason"                      \
+    " FROM conversations c"                                                                   \
     " JOIN inboxes i ON i.id = c.inbox_id JOIN contacts k ON k.id = c.contact_id"            \
     " LEFT JOIN agents a ON a.id = c.assignee_id"                                             \
+    " LEFT JOIN csat r ON r.conversation_id = c.id AND r.tenant_id = c.tenant_id"             \
     " WHERE c.tenant_id = ?1 AND c.created_ms >= ?2 AND c.created_ms < ?3"                    \
     " AND (c.created_ms > ?4 OR (c.created_ms = ?4 AND c.id > ?5))"                          \
     " ORDER BY c.created_ms, c.id LIMIT ?6"
@@ -483,23 +478,14 @@ int sb__sq_conversation_report(struct sb_store *base, sb_id tenant, int64_t from
     int rc = sb__sq_reader(st, &r, err);
     if (rc)
         return rc;
-    int64_t after_created = INT64_MIN, has_csat = 0;
+    int64_t after_created = INT64_MIN;
     if (after_id &&
         (rc = sb__sq_int(r, &after_created, "conversation", err,
                          "SELECT created_ms FROM conversations WHERE id = ? AND tenant_id = ?",
                          "ii", after_id, tenant)))
         goto done;
-    if ((rc = sb__sq_int(r, &has_csat, NULL, err,
-                         "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-                         " AND name = 'csat'",
-                         "")))
-        goto done;
-    /* two fixed statements: with and without the ratings of the workspace's csat table */
-    static const char with_csat[] =
-        "IFNULL((SELECT rating FROM csat WHERE conversation_id = c.id AND tenant_id = ?1), 0)";
-    char sql[2048];
-    snprintf(sql, sizeof(sql), REPORT_SELECT, has_csat ? with_csat : "0");
-    rc = sb__sq_list(r, row_report, sizeof(**out), NULL, (void **)out, n, err, sql, "iiiiii",
+    rc = sb__sq_list(r, row_report, sizeof(**out), NULL, (void **)out, n, err, REPORT_SELECT,
+                     "iiiiii",
                      tenant, from_ms, to_ms, after_created, after_id, (int64_t)limit);
 done:
     sb__sq_reader_done(st, r);

@@ -484,11 +484,44 @@ static void test_csat_and_checks(void **state)
     struct fx *f = *state;
     struct sb_metrics m = {0};
     query(f, f->t1, 0, 0, &m);
-    assert_int_equal(m.csat_n, 0); /* no ratings (and no csat table before schema step 3) */
+    assert_int_equal(m.csat_n, 0);
     assert_true(m.csat_mean == 0);
     sb_metrics_cleanup(&m);
-
+    /* A (agent Ann) 4, B (nobody) 5, C (nobody) 2 */
     struct sb_error err = {0};
+    assert_int_equal(sb_store_csat_put(f->st, f->t1, f->A, 4, "ok", NULL, NULL, &err), 0);
+    assert_int_equal(sb_store_csat_put(f->st, f->t1, f->B, 5, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(sb_store_csat_put(f->st, f->t1, f->C, 2, NULL, NULL, NULL, &err), 0);
+    int64_t after = sb_now_ms() + 1;
+    struct sb_metrics_query cq = {.from_ms = f->from, .to_ms = after,
+                                  .sections = SB_METRICS_CSAT};
+    assert_int_equal(sb_store_metrics(f->st, f->t1, &cq, &m, &err), 0);
+    assert_int_equal(m.csat_n, 3);
+    assert_true(m.csat_mean > 11.0 / 3 - 1e-9 && m.csat_mean < 11.0 / 3 + 1e-9);
+    int64_t hist[5] = {0, 1, 0, 1, 1};
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(m.csat_hist[i], hist[i]);
+    assert_int_equal(m.agents[0].agent_id, f->a1);
+    assert_int_equal(m.agents[0].csat_n, 1);
+    assert_true(m.agents[0].csat_mean == 4.0);
+    assert_int_equal(m.agents[1].csat_n, 0);
+    sb_metrics_cleanup(&m);
+    /* ratings are counted by when they were given */
+    cq.to_ms = f->from + 1;
+    assert_int_equal(sb_store_metrics(f->st, f->t1, &cq, &m, &err), 0);
+    assert_int_equal(m.csat_n, 0);
+    sb_metrics_cleanup(&m);
+    assert_int_equal(sb_store_metrics(f->st, f->t2, &cq, &m, &err), 0);
+    assert_int_equal(m.csat_n, 0);
+    sb_metrics_cleanup(&m);
+    struct sb_conversation_report *rs = NULL;
+    size_t n = 0;
+    assert_int_equal(sb_store_conversation_report(f->st, f->t1, f->from, f->to, 0, 1, &rs, &n,
+                                                  &err),
+                     0);
+    assert_int_equal(rs[0].csat_rating, 4);
+    sb_conversation_report_list_free(rs, n);
+
     struct sb_metrics_query q = {.from_ms = 10, .to_ms = 10};
     assert_int_equal(sb_store_metrics(f->st, f->t1, &q, &m, &err), SB_EINVAL);
     q.to_ms = 20;
