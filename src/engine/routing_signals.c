@@ -177,9 +177,10 @@ int sb_engine_asks_for_human(const char *text)
     static const char *const verbs[] = {"speak", "talk", "chat", "connect", "transfer",
                                         "put me through", "escalate", "call me", "get me",
                                         "need", "want", NULL};
+    /* no "man", "people"...: "a sofa for 4 people", "men's jacket" are not requests */
     static const char *const people[] = {"somebody", "someone", "manager", "supervisor",
-                                         "people", "humans", "employee", "man", "woman",
-                                         "guy", "colleague", "boss", "team member", NULL};
+                                         "humans", "employee", "colleague", "boss",
+                                         "team member", NULL};
     int verb = 0, who = 0;
     for (int i = 0; verbs[i]; i++)
         verb |= has_word(t, verbs[i]);
