@@ -240,7 +240,7 @@ static const char *mime_of(const char *path)
 }
 
 /* Serves web_dir files; "/" → index.html, "/widget" → widget.html, "/console" → console.html,
- * "/console/kb-gaps" → kb-gaps.html.
+ * "/console/kb-gaps" → kb-gaps.html, "/console/dashboard" → dashboard.html.
  * Returns -1 to close, 0 when the file transfer runs, 1 when not a static path. */
 static int serve_static(struct sb_server *s, struct lws *wsi, const char *path)
 {
@@ -254,6 +254,8 @@ static int serve_static(struct sb_server *s, struct lws *wsi, const char *path)
         file = "console.html";
     else if (!strcmp(path, "/console/kb-gaps"))
         file = "kb-gaps.html";
+    else if (!strcmp(path, "/console/dashboard"))
+        file = "dashboard.html";
     else if (!strncmp(path, "/static/", 8) && !strstr(path, "..") && !strstr(path, "//")) {
         snprintf(rel, sizeof(rel), "%s", path + 1);
         file = rel;
