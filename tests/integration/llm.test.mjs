@@ -6,6 +6,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startDaemon, api } from './daemon.mjs';
 
 const TIMEOUT_MS = 800;
@@ -114,4 +117,31 @@ test('PII in the question never reaches the LLM', async () => {
   assert.equal(received.length, 1, 'the LLM was asked');
   assert.doesNotMatch(received[0].body, /jane\.doe|example\.com/);
   assert.match(received[0].body, /Oslo sofa/);
+});
+
+test('the key can come from llm_key_file; a bad URL stops the daemon with a reason', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-llm-key-'));
+  try {
+    const keyFile = join(dir, 'llm.key');
+    writeFileSync(keyFile, 'sk-file-456\n', { mode: 0o600 });
+    const d2 = await startDaemon({
+      args: ['--llm-url', `http://127.0.0.1:${stub.address().port}/v1/chat/completions`,
+        '--llm-model', 'stub-model', '--llm-key-file', keyFile],
+    });
+    try {
+      mode = 'grounded';
+      received.length = 0;
+      const r = await api(d2, 'POST', '/api/v1/messages', { body: { customer: { id: 'llm-key' }, text: 'How much is the Oslo sofa?', wait_reply: true } });
+      assert.equal(r.json.reply.annotations.phrasing, 'llm');
+      assert.equal(received[0].auth, 'Bearer sk-file-456');
+      assert.equal(received[0].url, '/v1/chat/completions');
+    } finally {
+      await d2.stop();
+      d2.cleanup();
+    }
+    await assert.rejects(startDaemon({ dataDir: join(dir, 'data'), args: ['--llm-url', 'ftp://example.invalid/', '--llm-model', 'm'] }),
+      /LLM phrasing: .*http/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
