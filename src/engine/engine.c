@@ -91,6 +91,7 @@ static void start_turn(struct sb_engine *e, const struct commit_item *it,
     job->seq = r->event_seq;
     job->on_reply = it->on_reply;
     job->ud = it->ud;
+    sb__engine_publish_ingested(e, job->tenant_id, job->message_id, job->seq);
     atomic_fetch_add(&e->turns_running, 1);
     if (sb_pool_submit(e->opt.pool, sb__engine_turn, job) != 0) {
         SB_LOG(SB_LOG_WARN, "engine", "worker pool full: no bot turn for message %lld",
@@ -419,6 +420,7 @@ void sb_engine_free(struct sb_engine *e)
 {
     if (!e)
         return;
+    sb__routing_hub_stop(e->routing); /* no presence changes while shutting down */
     /* Turns post replies through the committer: let them finish before it stops. */
     while (atomic_load(&e->turns_running) > 0) {
         struct timespec ts = {0, 2000000};

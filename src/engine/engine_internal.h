@@ -65,6 +65,8 @@ struct turn_job {
     void *ud;
 };
 void sb__engine_turn(void *job);
+/* Publishes a committed customer message's message.created ahead of waiting turns. */
+void sb__engine_publish_ingested(struct sb_engine *e, sb_id tenant, sb_id message, int64_t seq);
 
 /* Publishes message.created / conversation.updated for stored rows. */
 void sb__engine_publish_message(struct sb_engine *e, const struct sb_message *m, int64_t seq);

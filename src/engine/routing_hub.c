@@ -634,15 +634,29 @@ struct sb__routing_hub *sb__routing_hub_new(struct sb_engine *e)
     return h;
 }
 
-void sb__routing_hub_free(struct sb__routing_hub *h)
+void sb__routing_hub_stop(struct sb__routing_hub *h)
 {
     if (!h)
         return;
     pthread_mutex_lock(&h->mu);
+    int joined = h->stop;
     h->stop = 1;
     pthread_cond_signal(&h->cv);
     pthread_mutex_unlock(&h->mu);
-    pthread_join(h->ticker, NULL);
+    if (!joined)
+        pthread_join(h->ticker, NULL);
+}
+
+void sb__routing_hub_free(struct sb__routing_hub *h)
+{
+    if (!h)
+        return;
+    sb__routing_hub_stop(h);
+    while (h->ev_head) { /* queued after the ticker stopped */
+        struct sock_ev *ev = h->ev_head;
+        h->ev_head = ev->next;
+        free(ev);
+    }
     while (h->list) {
         struct tenant_router *tr = h->list;
         h->list = tr->next;

@@ -12,6 +12,8 @@ struct sb__routing_hub;
 /* The hub of per-tenant routers and the presence ticker thread. Free after the last turn. */
 struct sb__routing_hub *sb__routing_hub_new(struct sb_engine *e);
 void sb__routing_hub_free(struct sb__routing_hub *h);
+/* Stops the presence ticker (no more presence changes); the routers stay usable. */
+void sb__routing_hub_stop(struct sb__routing_hub *h);
 
 /* After a conversation changed through sb_engine_update: brings the tenant's router in step
  * with the stored state (enqueue, transfer, release...) and persists what that caused. */

@@ -249,13 +249,19 @@ int sb__routing_escalate(struct sb_engine *e, const struct sb_message *m,
     for (unsigned b = 1; b <= SB_ROUTING_T_VIP; b <<= 1)
         if (out.fired & b)
             json_array_append_new(fired, json_string(sb_routing_trigger_name(b)));
-    json_t *a = json_pack("{s:s, s:s, s:s, s:o, s:s}", "policy", "routing", "reason",
-                          "escalation", "trigger", sb_routing_trigger_name(out.trigger), "fired",
-                          fired, "why", out.why);
+    /* the reasons the policies use for the same hand-offs, so readers need one vocabulary */
+    const char *reason = out.trigger == SB_ROUTING_T_ASKS_HUMAN   ? "asked_for_human"
+                         : out.trigger == SB_ROUTING_T_ABSTENTIONS ? "repeated_failure"
+                                                                   : sb_routing_trigger_name(
+                                                                         out.trigger);
+    json_t *a = json_pack("{s:s, s:s, s:b, s:s, s:o, s:s}", "policy", "routing", "reason", reason,
+                          "escalation", 1, "trigger", sb_routing_trigger_name(out.trigger),
+                          "fired", fired, "why", out.why);
     memset(d, 0, sizeof(*d));
     d->action = SB_ACT_HANDOFF;
     d->text = sb_strdup(text);
-    d->annotations_json = json_dumps(a, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    /* ", " and ": " separators, as the policies write theirs (some readers match text) */
+    d->annotations_json = json_dumps(a, JSON_PRESERVE_ORDER);
     json_decref(a);
     SB_LOG(SB_LOG_INFO, "routing", "conversation %lld escalated: %s", (long long)c->id, out.why);
     return 1;

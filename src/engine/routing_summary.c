@@ -63,8 +63,9 @@ static void customer_message(json_t *a, const struct sb_message *m, json_t *inte
 static void bot_message(json_t *a, const struct sb_message *m, json_t *answers, json_t **handoff)
 {
     const char *reason = json_string_value(json_object_get(a, "reason"));
-    if (reason && (!strcmp(reason, "escalation") || !strcmp(reason, "asked_for_human") ||
-                   !strcmp(reason, "complaint") || !strcmp(reason, "repeated_failure"))) {
+    if (reason && (json_is_true(json_object_get(a, "escalation")) ||
+                   !strcmp(reason, "asked_for_human") || !strcmp(reason, "complaint") ||
+                   !strcmp(reason, "repeated_failure"))) {
         json_decref(*handoff);
         *handoff = json_pack("{s:s, s:O, s:O, s:I}", "reason", reason, "trigger",
                              json_object_get(a, "trigger") ? json_object_get(a, "trigger")

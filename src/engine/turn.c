@@ -241,6 +241,33 @@ out:
     return queued;
 }
 
+/* Publishes a committed customer message at once, ahead of waiting bot turns: consoles see
+ * it without waiting for the turns queued before it (the turn itself may take a while). */
+struct publish_job {
+    struct sb_engine *e;
+    sb_id tenant_id, message_id;
+    int64_t seq;
+};
+
+static void publish_ingested(void *arg)
+{
+    struct publish_job *p = arg;
+    struct sb_message m = {0};
+    if (sb_store_message_get(p->e->opt.store, p->tenant_id, p->message_id, &m, NULL) == 0)
+        sb__engine_publish_message(p->e, &m, p->seq);
+    sb_message_cleanup(&m);
+    atomic_fetch_sub(&p->e->turns_running, 1);
+    free(p);
+}
+
+void sb__engine_publish_ingested(struct sb_engine *e, sb_id tenant, sb_id message, int64_t seq)
+{
+    struct publish_job *p = sb_calloc(1, sizeof(*p));
+    *p = (struct publish_job){e, tenant, message, seq};
+    atomic_fetch_add(&e->turns_running, 1); /* the engine waits for it when stopping */
+    run_on_pool(e, publish_ingested, p);
+}
+
 void sb__engine_turn(void *arg)
 {
     struct turn_job *job = arg;
@@ -252,7 +279,7 @@ void sb__engine_turn(void *arg)
     if (rc == 0) {
         pthread_mutex_t *lane = &e->stripes[(uint64_t)m.conversation_id % SB_ENGINE_STRIPES];
         pthread_mutex_lock(lane);
-        sb__engine_publish_message(e, &m, job->seq);
+        /* message.created was published at commit (sb__engine_publish_ingested) */
         struct note_job *note = annotate(e, &m);
         rc = sb_store_conversation_get(e->opt.store, job->tenant_id, m.conversation_id, &c,
                                        NULL);
