@@ -53,6 +53,7 @@ json_t *sb_render_conversation(const struct sb_conversation *c)
     json_object_set_new(o, "team_id", c->team_id ? json_integer(c->team_id) : json_null());
     json_object_set_new(o, "queued_at", c->queued_ms ? json_integer(c->queued_ms) : json_null());
     json_object_set_new(o, "routing", sb_render_json_text(c->routing_json, json_object()));
+    json_object_set_new(o, "resolve_reason", json_string(c->resolve_reason));
     return o;
 }
 

@@ -83,6 +83,21 @@ void sb__api_report_conversations_csv(struct sb_http_req *r, const sb_id *id);
 struct sb_buf;
 int sb__csv_cell(struct sb_buf *b, const char *s);
 
+/* Agent workspace (api_workspace.c): notes, canned replies, suggested replies, SLA, CSAT. */
+void sb__api_note_list(struct sb_http_req *r, const sb_id *id);
+void sb__api_note_add(struct sb_http_req *r, const sb_id *id);
+void sb__api_canned_list(struct sb_http_req *r, const sb_id *id);
+void sb__api_canned_create(struct sb_http_req *r, const sb_id *id);
+void sb__api_canned_delete(struct sb_http_req *r, const sb_id *id);
+void sb__api_conversation_suggestions(struct sb_http_req *r, const sb_id *id);
+void sb__api_sla_get(struct sb_http_req *r, const sb_id *id);
+void sb__api_sla_put(struct sb_http_req *r, const sb_id *id);
+void sb__api_widget_csat_get(struct sb_http_req *r, const sb_id *id);
+void sb__api_widget_csat_post(struct sb_http_req *r, const sb_id *id);
+/* Writes the demo canned replies (English and Chinese) once, for the tenant with slug "demo";
+ * other tenants are left alone. Called by `serve` at start. */
+int sb__workspace_seed(struct sb_store *st, sb_id tenant, struct sb_error *err);
+
 /* Helpers for handlers. */
 /* The request's JSON object body, or NULL after answering 400 naming the problem. */
 json_t *sb__api_body(struct sb_http_req *r);

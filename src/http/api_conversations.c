@@ -216,8 +216,18 @@ out:
     json_decref(body);
 }
 
+/* An optional body {"reason": "..."} records why (shown in the console and reports). */
 void sb__api_conversation_resolve(struct sb_http_req *r, const sb_id *id)
 {
-    struct sb_conversation_update u = {.status = SB_CONV_RESOLVED};
-    update_and_answer(r, id[0], &u);
+    json_t *body = r->body_len ? sb__api_body(r) : json_object();
+    if (!body)
+        return;
+    int bad = 0;
+    const char *reason =
+        sb__api_str(r, body, "reason", 0, SB_STORE_RESOLVE_REASON_MAX - 1, &bad);
+    if (!bad) {
+        struct sb_conversation_update u = {.status = SB_CONV_RESOLVED, .resolve_reason = reason};
+        update_and_answer(r, id[0], &u);
+    }
+    json_decref(body);
 }

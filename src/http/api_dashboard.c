@@ -115,95 +115,159 @@ static json_t *agents_json(const struct sb_metrics *m, json_t *live, int64_t *on
     return arr;
 }
 
-static json_t *dashboard_json(struct sb_http_req *r, const struct sb_metrics *m, int64_t from,
-                              int64_t to, int tz, int64_t now)
+/* The JSON of the sections asked for (the others are left out). */
+static json_t *dashboard_json(struct sb_http_req *r, const struct sb_metrics *m, unsigned sec,
+                              int64_t from, int64_t to, int tz, int64_t now)
 {
     json_t *o = json_object();
     json_object_set_new(o, "period", json_pack("{s:I, s:I, s:i}", "from", (json_int_t)from,
                                                "to", (json_int_t)to, "tz_offset", tz));
     json_object_set_new(o, "generated_at", json_integer(now));
 
-    /* live presence and load come from the router when the engine has one for the tenant */
-    json_t *live = NULL;
-    struct sb_error err = {0};
-    if (r->srv->engine &&
-        sb_engine_routing_agents(r->srv->engine, r->who.tenant_id, &live, &err) != 0)
-        live = NULL;
-    int64_t online = 0;
-    json_object_set_new(o, "agents", agents_json(m, live, &online));
-    json_decref(live);
-
-    json_t *q = json_object();
-    json_object_set_new(q, "waiting", json_integer(m->queued));
-    json_object_set_new(q, "longest_wait_ms", json_integer(m->longest_wait_ms));
-    json_object_set_new(q, "assigned", json_integer(m->assigned));
-    json_object_set_new(q, "with_bot", json_integer(m->with_bot));
-    json_object_set_new(q, "awaiting_first_response", json_integer(m->awaiting_first_response));
-    json_object_set_new(q, "agents_online", json_integer(online));
-    json_object_set_new(o, "queue", q);
-
-    json_t *vol = json_array();
-    for (size_t i = 0; i < m->n_channels; i++) {
-        const struct sb_metrics_channel *c = &m->channels[i];
-        json_array_append_new(
-            vol, json_pack("{s:s, s:I, s:I, s:I, s:I}", "channel", c->kind, "conversations",
-                           (json_int_t)c->conversations, "customer_messages",
-                           (json_int_t)c->customer_messages, "bot_messages",
-                           (json_int_t)c->bot_messages, "agent_messages",
-                           (json_int_t)c->agent_messages));
+    if (sec & (SB_METRICS_AGENTS | SB_METRICS_QUEUE)) {
+        /* live presence and load come from the router when the engine has one */
+        json_t *live = NULL;
+        struct sb_error err = {0};
+        if (r->srv->engine &&
+            sb_engine_routing_agents(r->srv->engine, r->who.tenant_id, &live, &err) != 0)
+            live = NULL;
+        int64_t online = 0;
+        json_t *agents = agents_json(m, live, &online);
+        json_decref(live);
+        if (sec & SB_METRICS_AGENTS)
+            json_object_set_new(o, "agents", agents);
+        else
+            json_decref(agents);
+        if (sec & SB_METRICS_QUEUE) {
+            json_t *q = json_object();
+            json_object_set_new(q, "waiting", json_integer(m->queued));
+            json_object_set_new(q, "longest_wait_ms", json_integer(m->longest_wait_ms));
+            json_object_set_new(q, "assigned", json_integer(m->assigned));
+            json_object_set_new(q, "with_bot", json_integer(m->with_bot));
+            json_object_set_new(q, "awaiting_first_response",
+                                json_integer(m->awaiting_first_response));
+            if (sec & SB_METRICS_AGENTS)
+                json_object_set_new(q, "agents_online", json_integer(online));
+            json_object_set_new(o, "queue", q);
+        }
     }
-    json_object_set_new(o, "volume", vol);
 
-    json_t *c = json_object();
-    json_object_set_new(c, "total", json_integer(m->conversations));
-    json_object_set_new(c, "handed_off", json_integer(m->handed_off));
-    json_object_set_new(c, "hand_off_rate", rate(m->handed_off, m->conversations));
-    json_object_set_new(c, "resolved", json_integer(m->resolved));
-    json_object_set_new(c, "bot_resolved", json_integer(m->bot_resolved));
-    json_object_set_new(c, "bot_resolved_provisional", json_integer(m->bot_resolved_provisional));
-    json_object_set_new(c, "bot_resolved_rate", rate(m->bot_resolved, m->conversations));
-    json_object_set_new(c, "bot_resolved_rate_with_provisional",
-                        rate(m->bot_resolved + m->bot_resolved_provisional, m->conversations));
-    json_object_set_new(c, "reopened", json_integer(m->reopened));
-    json_object_set_new(o, "conversations", c);
-
-    json_object_set_new(o, "first_response", dist_json(&m->first_response));
-    json_object_set_new(o, "resolution", dist_json(&m->resolution));
-
-    json_t *hist = json_array();
-    for (int i = 0; i < 5; i++)
-        json_array_append_new(hist, json_integer(m->csat_hist[i]));
-    json_object_set_new(o, "csat", json_pack("{s:I, s:o, s:o}", "count", (json_int_t)m->csat_n,
-                                             "mean", m->csat_n ? json_real(m->csat_mean)
-                                                               : json_null(),
-                                             "distribution", hist));
-
-    json_t *days = json_array();
-    for (size_t i = 0; i < m->n_days; i++) {
-        const struct sb_metrics_day *d = &m->days[i];
-        char date[11];
-        iso_date(d->start_ms, tz, date);
-        int64_t scored = d->positive + d->neutral + d->negative;
-        json_t *day = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "date", date, "start",
-                                (json_int_t)d->start_ms, "positive", (json_int_t)d->positive,
-                                "neutral", (json_int_t)d->neutral, "negative",
-                                (json_int_t)d->negative, "other", (json_int_t)d->other);
-        json_object_set_new(day, "score",
-                            scored ? json_real((double)(d->positive - d->negative) /
-                                               (double)scored)
-                                   : json_null());
-        json_array_append_new(days, day);
+    if (sec & SB_METRICS_VOLUME) {
+        json_t *vol = json_array();
+        for (size_t i = 0; i < m->n_channels; i++) {
+            const struct sb_metrics_channel *c = &m->channels[i];
+            json_array_append_new(
+                vol, json_pack("{s:s, s:I, s:I, s:I, s:I}", "channel", c->kind,
+                               "conversations", (json_int_t)c->conversations,
+                               "customer_messages", (json_int_t)c->customer_messages,
+                               "bot_messages", (json_int_t)c->bot_messages, "agent_messages",
+                               (json_int_t)c->agent_messages));
+        }
+        json_object_set_new(o, "volume", vol);
     }
-    json_object_set_new(o, "sentiment", days);
 
-    json_t *top = json_array();
-    for (size_t i = 0; i < m->n_intents; i++)
-        json_array_append_new(top, json_pack("{s:s, s:I}", "intent", m->intents[i].label,
-                                             "messages", (json_int_t)m->intents[i].n));
-    json_object_set_new(o, "intents", json_pack("{s:o, s:I, s:I}", "top", top, "messages",
-                                                (json_int_t)m->intent_messages, "out_of_scope",
-                                                (json_int_t)m->intent_oos));
+    if (sec & SB_METRICS_OUTCOMES) {
+        json_t *c = json_object();
+        json_object_set_new(c, "total", json_integer(m->conversations));
+        json_object_set_new(c, "handed_off", json_integer(m->handed_off));
+        json_object_set_new(c, "hand_off_rate", rate(m->handed_off, m->conversations));
+        json_object_set_new(c, "resolved", json_integer(m->resolved));
+        json_object_set_new(c, "bot_resolved", json_integer(m->bot_resolved));
+        json_object_set_new(c, "bot_resolved_provisional",
+                            json_integer(m->bot_resolved_provisional));
+        json_object_set_new(c, "bot_resolved_rate", rate(m->bot_resolved, m->conversations));
+        json_object_set_new(c, "bot_resolved_rate_with_provisional",
+                            rate(m->bot_resolved + m->bot_resolved_provisional,
+                                 m->conversations));
+        json_object_set_new(c, "reopened", json_integer(m->reopened));
+        json_object_set_new(o, "conversations", c);
+    }
+
+    if (sec & SB_METRICS_TIMES) {
+        json_object_set_new(o, "first_response", dist_json(&m->first_response));
+        json_object_set_new(o, "resolution", dist_json(&m->resolution));
+        if (!(sec & SB_METRICS_QUEUE))
+            json_object_set_new(o, "awaiting_first_response",
+                                json_integer(m->awaiting_first_response));
+    }
+
+    if (sec & SB_METRICS_CSAT) {
+        json_t *hist = json_array();
+        for (int i = 0; i < 5; i++)
+            json_array_append_new(hist, json_integer(m->csat_hist[i]));
+        json_object_set_new(o, "csat",
+                            json_pack("{s:I, s:o, s:o}", "count", (json_int_t)m->csat_n, "mean",
+                                      m->csat_n ? json_real(m->csat_mean) : json_null(),
+                                      "distribution", hist));
+    }
+
+    if (sec & SB_METRICS_SENTIMENT) {
+        json_t *days = json_array();
+        for (size_t i = 0; i < m->n_days; i++) {
+            const struct sb_metrics_day *d = &m->days[i];
+            char date[11];
+            iso_date(d->start_ms, tz, date);
+            int64_t scored = d->positive + d->neutral + d->negative;
+            json_t *day = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "date", date, "start",
+                                    (json_int_t)d->start_ms, "positive", (json_int_t)d->positive,
+                                    "neutral", (json_int_t)d->neutral, "negative",
+                                    (json_int_t)d->negative, "other", (json_int_t)d->other);
+            json_object_set_new(day, "score",
+                                scored ? json_real((double)(d->positive - d->negative) /
+                                                   (double)scored)
+                                       : json_null());
+            json_array_append_new(days, day);
+        }
+        json_object_set_new(o, "sentiment", days);
+    }
+
+    if (sec & SB_METRICS_INTENTS) {
+        json_t *top = json_array();
+        for (size_t i = 0; i < m->n_intents; i++)
+            json_array_append_new(top, json_pack("{s:s, s:I}", "intent", m->intents[i].label,
+                                                 "messages", (json_int_t)m->intents[i].n));
+        json_object_set_new(o, "intents",
+                            json_pack("{s:o, s:I, s:I}", "top", top, "messages",
+                                      (json_int_t)m->intent_messages, "out_of_scope",
+                                      (json_int_t)m->intent_oos));
+    }
     return o;
+}
+
+static const struct {
+    const char *name;
+    unsigned bits;
+} section_names[] = {
+    {"queue", SB_METRICS_QUEUE},       {"agents", SB_METRICS_AGENTS},
+    {"volume", SB_METRICS_VOLUME},     {"outcomes", SB_METRICS_OUTCOMES},
+    {"times", SB_METRICS_TIMES},       {"csat", SB_METRICS_CSAT},
+    {"sentiment", SB_METRICS_SENTIMENT}, {"intents", SB_METRICS_INTENTS},
+};
+
+/* ?sections=a,b,... (default all) into SB_METRICS_* bits; 400 and 0 for an unknown name. */
+static unsigned sections_of(struct sb_http_req *r)
+{
+    char v[128];
+    if (!sb__http_query(r, "sections", v, sizeof(v)))
+        return SB_METRICS_ALL;
+    unsigned bits = 0;
+    for (char *save = NULL, *t = strtok_r(v, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        unsigned b = 0;
+        for (size_t i = 0; i < sizeof(section_names) / sizeof(section_names[0]); i++)
+            if (!strcmp(t, section_names[i].name))
+                b = section_names[i].bits;
+        if (!b) {
+            sb__http_error(r, SB_EINVAL,
+                           "query parameter 'sections': unknown section '%.40s' (queue, agents, "
+                           "volume, outcomes, times, csat, sentiment, intents)",
+                           t);
+            return 0;
+        }
+        bits |= b;
+    }
+    if (!bits)
+        sb__http_error(r, SB_EINVAL, "query parameter 'sections' names no section");
+    return bits;
 }
 
 void sb__api_dashboard(struct sb_http_req *r, const sb_id *id)
@@ -216,8 +280,12 @@ void sb__api_dashboard(struct sb_http_req *r, const sb_id *id)
     int64_t top = sb__api_query_int(r, "top", 10, 1, SB_METRICS_TOP_MAX, &bad);
     if (bad)
         return;
+    unsigned sections = sections_of(r);
+    if (!sections)
+        return;
     struct sb_metrics_query q = {.from_ms = from, .to_ms = to, .now_ms = now,
-                                 .tz_offset_min = tz, .top_intents = (size_t)top};
+                                 .tz_offset_min = tz, .top_intents = (size_t)top,
+                                 .sections = sections};
     struct sb_metrics m = {0};
     struct sb_error err = {0};
     int rc = sb_store_metrics(r->srv->store, r->who.tenant_id, &q, &m, &err);
@@ -225,7 +293,7 @@ void sb__api_dashboard(struct sb_http_req *r, const sb_id *id)
         sb__api_store_error(r, &err, rc);
         return;
     }
-    sb__http_respond_json(r, 200, dashboard_json(r, &m, from, to, tz, now));
+    sb__http_respond_json(r, 200, dashboard_json(r, &m, sections, from, to, tz, now));
     sb_metrics_cleanup(&m);
 }
 

@@ -5,7 +5,7 @@
  * the server until SIGTERM. Secrets created here are written to the data directory with mode
  * 0600 and only their paths are printed.
  */
-#include "http_internal.h"
+#include "api.h"
 
 #include "sb/cli.h"
 #include "sb/log.h"
@@ -123,6 +123,8 @@ static int seed(struct sb_store *st, const struct sb_config *cfg, const char *da
     rc = sb__auth_store_key(st, out->tenant, "admin", SB_ROLE_ADMIN, secret, err);
     sodium_memzero(secret, sizeof(secret));
     if (rc)
+        return rc;
+    if ((rc = sb__workspace_seed(st, out->tenant, err))) /* demo canned replies, once */
         return rc;
 
     struct sb_agent a;

@@ -479,6 +479,27 @@ static struct ws_client *claim_pending(struct sb_server *s, struct lws *wsi)
     return NULL;
 }
 
+/* Collision indicator: an agent's {"type": "viewing"|"typing"|"left", "conversation": ID}
+ * goes at once to the tenant's other agents as {"type": "agent.activity", ...}. It is not
+ * stored and has no seq; the console lets it expire after expires_ms unless it is repeated. */
+#define ACTIVITY_EXPIRES_MS 8000
+static void relay_activity(struct sb_server *s, struct ws_client *from, const char *type,
+                           json_t *conv)
+{
+    if (!json_is_integer(conv) || json_integer_value(conv) < 0)
+        return;
+    char msg[200];
+    int n = snprintf(msg, sizeof(msg),
+                     "{\"type\":\"agent.activity\",\"activity\":\"%s\",\"conversation\":%lld,"
+                     "\"agent_id\":%lld,\"expires_ms\":%d}",
+                     type, (long long)json_integer_value(conv), (long long)from->who.agent_id,
+                     ACTIVITY_EXPIRES_MS);
+    for (struct ws_client *cl = s->clients; cl; cl = cl->next)
+        if (cl->kind == WS_AGENT && cl->who.tenant_id == from->who.tenant_id &&
+            cl->who.agent_id != from->who.agent_id)
+            queue_text(cl, msg, (size_t)n);
+}
+
 static int on_receive(struct sb_server *s, struct lws *wsi, struct ws_client *cl, const void *in,
                       size_t len)
 {
@@ -502,6 +523,9 @@ static int on_receive(struct sb_server *s, struct lws *wsi, struct ws_client *cl
     const char *type = msg ? json_string_value(json_object_get(msg, "type")) : NULL;
     if (type && !strcmp(type, "ping"))
         queue_text(cl, "{\"type\":\"pong\"}", 15);
+    else if (type && cl->kind == WS_AGENT && cl->who.agent_id &&
+             (!strcmp(type, "viewing") || !strcmp(type, "typing") || !strcmp(type, "left")))
+        relay_activity(s, cl, type, json_object_get(msg, "conversation"));
     json_decref(msg);
     return 0;
 }
