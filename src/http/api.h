@@ -74,15 +74,6 @@ void sb__api_conversation_requeue(struct sb_http_req *r, const sb_id *id);
 void sb__api_conversation_routing(struct sb_http_req *r, const sb_id *id);
 void sb__api_conversation_summary(struct sb_http_req *r, const sb_id *id);
 
-/* Supervisor dashboard (api_dashboard.c): figures of a period, CSV export per conversation. */
-void sb__api_dashboard(struct sb_http_req *r, const sb_id *id);
-void sb__api_report_conversations_csv(struct sb_http_req *r, const sb_id *id);
-/* Appends `s` as one RFC 4180 field: quoted when it holds , " CR or LF (quotes doubled), and
- * prefixed with ' inside quotes when it starts with = + - @ TAB or CR (no formula when opened
- * in a spreadsheet). SB_ETOOBIG when the buffer's limit is reached. */
-struct sb_buf;
-int sb__csv_cell(struct sb_buf *b, const char *s);
-
 /* Agent workspace (api_workspace.c): notes, canned replies, suggested replies, SLA, CSAT. */
 void sb__api_note_list(struct sb_http_req *r, const sb_id *id);
 void sb__api_note_add(struct sb_http_req *r, const sb_id *id);
@@ -97,6 +88,15 @@ void sb__api_widget_csat_post(struct sb_http_req *r, const sb_id *id);
 /* Writes the demo canned replies (English and Chinese) once, for the tenant with slug "demo";
  * other tenants are left alone. Called by `serve` at start. */
 int sb__workspace_seed(struct sb_store *st, sb_id tenant, struct sb_error *err);
+
+/* Supervisor dashboard (api_dashboard.c): figures of a period, CSV export per conversation. */
+void sb__api_dashboard(struct sb_http_req *r, const sb_id *id);
+void sb__api_report_csv(struct sb_http_req *r, const sb_id *id);
+/* Appends `s` as one RFC 4180 field: quoted when it holds , " CR or LF (quotes doubled), and
+ * prefixed with ' inside quotes when it starts with = + - @ TAB or CR (no formula when opened
+ * in a spreadsheet). SB_ETOOBIG when the buffer's limit is reached. */
+struct sb_buf;
+int sb__csv_cell(struct sb_buf *b, const char *s);
 
 /* Helpers for handlers. */
 /* The request's JSON object body, or NULL after answering 400 naming the problem. */

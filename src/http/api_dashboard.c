@@ -401,7 +401,7 @@ static int csv_row(struct sb_buf *b, const struct sb_conversation_report *x, int
     return rc ? rc : sb_buf_append(b, "\r\n", 2);
 }
 
-void sb__api_report_conversations_csv(struct sb_http_req *r, const sb_id *id)
+void sb__api_report_csv(struct sb_http_req *r, const sb_id *id)
 {
     (void)id;
     int64_t now = sb_now_ms(), from, to;

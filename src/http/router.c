@@ -84,8 +84,7 @@ static const struct route routes[] = {
     {SB_GET, "/api/v1/conversations/{id}/routing", SB_AUTH_AGENT, sb__api_conversation_routing},
     {SB_GET, "/api/v1/conversations/{id}/summary", SB_AUTH_AGENT, sb__api_conversation_summary},
     {SB_GET, "/api/v1/dashboard", SB_AUTH_SUPERVISOR, sb__api_dashboard},
-    {SB_GET, "/api/v1/reports/conversations.csv", SB_AUTH_SUPERVISOR,
-     sb__api_report_conversations_csv},
+    {SB_GET, "/api/v1/reports/conversations.csv", SB_AUTH_SUPERVISOR, sb__api_report_csv},
 };
 
 #define MAX_PARAMS 4
