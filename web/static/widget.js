@@ -220,6 +220,19 @@ textarea:focus { outline: none; border-color: var(--accent); box-shadow: 0 0 0 3
   .panel { position: fixed; inset: 0; width: auto; height: auto; border-radius: 0; }
   .root.open .launcher { display: none; }
 }
+.csat { align-self: stretch; background: var(--bg); border: 1px solid var(--line, #e3e6e9); border-radius: 12px;
+  padding: 10px 12px; font-size: 13.5px; display: grid; gap: 8px; }
+.csat p { margin: 0; font-weight: 600; }
+.csat .stars { display: flex; gap: 6px; }
+.csat .stars button { width: 36px; height: 36px; border-radius: 8px; border: 1px solid #cbd2d6; background: #fff;
+  font: inherit; font-weight: 700; cursor: pointer; }
+.csat .stars button[aria-pressed="true"] { background: var(--accent); color: #fff; border-color: var(--accent); }
+.csat textarea { font: inherit; font-size: 13px; border: 1px solid #cbd2d6; border-radius: 8px; padding: 6px 8px; resize: vertical; min-height: 40px; }
+.csat .csat-send { justify-self: start; border: 0; border-radius: 8px; padding: 6px 12px; background: var(--accent); color: #fff;
+  font: inherit; font-weight: 600; cursor: pointer; }
+.csat .csat-send:disabled { opacity: .5; cursor: default; }
+.csat .csat-err { color: var(--danger); margin: 0; font-size: 12.5px; }
+.csat .csat-err:empty { display: none; }
 `;
 
   /* ---------- the DOM ---------- */
@@ -445,6 +458,63 @@ textarea:focus { outline: none; border-color: var(--accent); box-shadow: 0 0 0 3
     state.status = status;
     ui.sub.textContent = STATUS_TEXT[status] || SUBTITLE;
     if (live && prev && STATUS_NOTE[status]) note(STATUS_NOTE[status]);
+    if (status === 'resolved') csatCheck();
+    else if (ui.csat) { ui.csat.remove(); ui.csat = null; }
+  }
+
+  /* ---------- CSAT: after resolution, a 1-5 rating and an optional comment ---------- */
+
+  const CSAT_COMMENT_MAX = 2000; /* bytes (UTF-8), as the server counts */
+
+  async function csatCheck() {
+    if (ui.csat || !state.token) return;
+    let res;
+    try { res = await api('GET', '/api/v1/widget/csat'); } catch (e) { return; }
+    if (res.status !== 200 || !res.json || !res.json.can_rate || ui.csat || state.status !== 'resolved') return;
+    showCsat(res.json.conversation_id);
+  }
+
+  function showCsat(conversationId) {
+    let rating = 0;
+    const stars = [1, 2, 3, 4, 5].map((n) => el('button', {
+      type: 'button', 'aria-pressed': 'false', 'aria-label': n + ' of 5', title: ['', 'Very bad', 'Bad', 'OK', 'Good', 'Very good'][n], text: String(n),
+    }));
+    const comment = el('textarea', { id: 'sbw-csat-comment', rows: '2', maxlength: String(CSAT_COMMENT_MAX), placeholder: 'Anything to add? (optional)' });
+    const send = el('button', { class: 'csat-send', type: 'button', disabled: true, text: 'Send rating' });
+    const err = el('p', { class: 'csat-err', role: 'alert' });
+    const li = el('li', { class: 'csat', role: 'group', 'aria-labelledby': 'sbw-csat-q' }, [
+      el('p', { id: 'sbw-csat-q', text: 'How did we do? Rate this conversation from 1 to 5.' }),
+      el('div', { class: 'stars' }, stars),
+      el('label', { class: 'vh', for: 'sbw-csat-comment', text: 'Comment (optional)' }), comment, send, err,
+    ]);
+    stars.forEach((b, i) => b.addEventListener('click', () => {
+      rating = i + 1;
+      stars.forEach((x, j) => x.setAttribute('aria-pressed', String(j === i)));
+      send.disabled = false;
+    }));
+    send.addEventListener('click', async () => {
+      const text = comment.value.trim();
+      if (new TextEncoder().encode(text).length > CSAT_COMMENT_MAX) {
+        err.textContent = 'The comment is too long (at most ' + CSAT_COMMENT_MAX + ' bytes).';
+        return;
+      }
+      send.disabled = true;
+      err.textContent = '';
+      let res = null;
+      try {
+        res = await api('POST', '/api/v1/widget/csat', text ? { rating, comment: text, conversation_id: conversationId } : { rating, conversation_id: conversationId });
+      } catch (e) { /* network */ }
+      if (res && (res.status === 201 || res.status === 409)) {
+        li.replaceChildren(el('p', { text: res.status === 201 ? 'Thank you for your rating!' : 'You have already rated this conversation.' }));
+        li.setAttribute('role', 'status');
+        return;
+      }
+      err.textContent = res ? errorText(res) : 'The rating could not be sent. Please try again.';
+      send.disabled = false;
+    });
+    ui.csat = li;
+    ui.log.appendChild(li);
+    scrollToEnd(true);
   }
 
   function updateBadge() {
