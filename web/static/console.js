@@ -5,8 +5,18 @@
  * (GET /api/v1/conversations, kept current by the WebSocket /ws/agent events message.created,
  * message.annotated and conversation.updated), filters it (all open, bot, queued, mine,
  * resolved), opens a conversation (GET .../messages), replies or writes an internal note
- * (POST .../messages), assigns it to themselves (POST .../assign) and resolves it
- * (POST .../resolve).
+ * (POST .../messages, POST .../notes), accepts it (POST .../assign) and resolves it with a
+ * reason (POST .../resolve).
+ *
+ * The workspace around a conversation: the Queue tab follows GET /api/v1/queue (priority
+ * order; the status filter when that route is missing); a customer-360 side panel (contact,
+ * channels, past conversations, the hand-off summary of GET .../summary); suggested replies
+ * from the knowledge base with their citations (GET .../suggestions; one click inserts one into
+ * the composer, where it can be edited before sending); canned replies on "/" in the composer
+ * (type to filter, arrows, Enter inserts); SLA timers (GET /api/v1/settings/sla) with breach
+ * highlighting; a collision indicator (the socket sends "viewing"/"typing" and shows other
+ * agents' agent.activity events until they expire); keyboard navigation (j/k, Enter, r, n, a,
+ * 1-3, Esc, ?).
  *
  * Live updates: the socket reconnects with exponential backoff and resumes from the last event
  * sequence number it saw (?since=SEQ), then reloads the lists and the open conversation to be
@@ -32,6 +42,11 @@
     status: $('thread-status'), assign: $('btn-assign'), unassign: $('btn-unassign'), resolve: $('btn-resolve'),
     threadError: $('thread-error'), messages: $('messages'), composer: $('composer'), reply: $('reply'),
     internal: $('internal'), send: $('send'), announce: $('announce'),
+    activity: $('activity'), sla: $('sla'), reason: $('resolve-reason'), reasonOther: $('resolve-other'),
+    suggest: $('suggest'), suggestList: $('suggest-list'), suggestState: $('suggest-state'), canned: $('canned'),
+    side: $('side'), sideEmpty: $('side-empty'), sideBody: $('side-body'), sideName: $('side-name'),
+    sideAttrs: $('side-attrs'), sideSummary: $('side-summary'), sideChannels: $('side-channels'), sidePast: $('side-past'),
+    help: $('help'), helpBtn: $('help-btn'), helpClose: $('help-close'),
   };
 
   /* The tabs, each a predicate over conversations and the server queries that fill it. */
@@ -39,7 +54,7 @@
     open: { label: 'All open', test: (c) => c.status !== 'resolved',
       queries: ['status=bot', 'status=queued', 'status=assigned'] },
     bot: { label: 'Bot', test: (c) => c.status === 'bot', queries: ['status=bot'] },
-    queued: { label: 'Queued', test: (c) => c.status === 'queued', queries: ['status=queued'] },
+    queued: { label: 'Queue', test: (c) => c.status === 'queued', queries: ['status=queued'], queue: true },
     mine: { label: 'Mine', test: (c) => c.status === 'assigned' && S.me && c.assignee_id === S.me.id,
       queries: ['status=assigned&assignee=me'] },
     resolved: { label: 'Resolved', test: (c) => c.status === 'resolved', queries: ['status=resolved'] },
@@ -61,6 +76,17 @@
     lastSeq: 0,
     renderQueued: false,
     loadSeq: 0,             /* guards against a slow load for a conversation no longer open */
+    queueRank: new Map(),   /* conversation id -> position in the server's queue order */
+    queueApi: true,         /* false once GET /api/v1/queue turned out to be missing */
+    canned: [],             /* the tenant's canned replies */
+    cannedSel: 0, cannedMatches: [],
+    sla: { first_response_s: 300, resolution_s: 86400 },
+    notesShown: new Map(),  /* note id -> li in the open conversation */
+    maxNoteId: 0,
+    activity: new Map(),    /* conversation id -> Map(agent id -> {activity, until}) */
+    suggestions: [],
+    viewTimer: 0, lastTyping: 0,
+    firstAgentReply: new Map(), /* conversation id -> ms of the first agent reply seen */
   };
 
   /* ---------------- helpers ---------------- */
@@ -246,6 +272,8 @@
     ]);
     S.agents = new Map(agents.agents.map((a) => [a.id, a]));
     S.inboxes = new Map(inboxes.inboxes.map((x) => [x.id, x]));
+    loadCanned();
+    api('GET', '/api/v1/settings/sla').then((v) => { S.sla = v; scheduleRender(); }, () => {});
     connect();
     await loadTab('open', false);
     if (S.tab !== 'open') await loadTab(S.tab, false);
@@ -275,8 +303,36 @@
     if (!more || S.cursors.has(q)) S.cursors.set(q, r.next_before);
   }
 
+  /* The Queue tab in the router's order (priority, then waiting time). */
+  async function loadQueue() {
+    if (!S.queueApi) return false;
+    try {
+      const r = await api('GET', '/api/v1/queue?limit=200');
+      S.queueRank.clear();
+      (r.items || []).forEach((c, i) => { upsertConv(c); S.queueRank.set(c.id, i); });
+      S.cursors.set('queue', null);
+      return true;
+    } catch (e) {
+      if (e.status === 404 || e.status === 405) { S.queueApi = false; return false; }
+      throw e;
+    }
+  }
+  let queueTimer = 0;
+  function reloadQueueSoon() {
+    clearTimeout(queueTimer);
+    queueTimer = setTimeout(() => { loadQueue().then(scheduleRender, () => {}); }, 400);
+  }
+
   async function loadTab(tab, more) {
     const qs = TABS[tab].queries;
+    if (TABS[tab].queue && !more) {
+      try {
+        if (await loadQueue()) { scheduleRender(); return; }
+      } catch (e) {
+        if (e.status !== 401) setListError(e.message);
+        return;
+      }
+    }
     try {
       await Promise.all(qs.map((q) => runQuery(q, more)));
     } catch (e) {
@@ -292,8 +348,13 @@
 
   function sorted(tab) {
     const t = TABS[tab];
-    return [...S.convs.values()].filter(t.test)
-      .sort((a, b) => (b.last_message_at || b.updated_at || 0) - (a.last_message_at || a.updated_at || 0) || b.id - a.id);
+    const list = [...S.convs.values()].filter(t.test);
+    if (t.queue) {
+      /* the server's queue order; newcomers since the last load wait at the end, oldest first */
+      const rank = (c) => (S.queueRank.has(c.id) ? S.queueRank.get(c.id) : 1e9);
+      return list.sort((a, b) => rank(a) - rank(b) || (a.queued_at || a.updated_at || 0) - (b.queued_at || b.updated_at || 0) || a.id - b.id);
+    }
+    return list.sort((a, b) => (b.last_message_at || b.updated_at || 0) - (a.last_message_at || a.updated_at || 0) || b.id - a.id);
   }
 
   function scheduleRender() {
@@ -354,9 +415,12 @@
     const name = contactName(c);
     const av = el('span', { class: 'avatar', 'aria-hidden': 'true', text: initials(name) });
     av.style.setProperty('--av', avatarColour(c.contact && c.contact.id));
+    const watchers = othersOn(c.id);
     const tags = el('div', { class: 'conv-tags' }, [
       el('span', { class: 'status ' + c.status, text: c.status }),
       c.assignee_id ? el('span', { class: 'assignee', text: '→ ' + agentName(c.assignee_id) }) : null,
+      ...slaChips(c, true),
+      watchers.length ? el('span', { class: 'watchers', text: '👁 ' + watchers.map((w) => agentName(w.agent)).join(', ') }) : null,
     ]);
     const b = el('button', {
       class: 'conv' + (S.unread.has(c.id) ? ' unread' : ''), type: 'button',
@@ -414,10 +478,17 @@
   /* ---------------- one conversation ---------------- */
 
   async function openConversation(id) {
+    if (S.current && S.current !== id) sendActivity('left', S.current);
     S.current = id;
     S.unread.delete(id);
     S.shown.clear();
+    S.notesShown.clear();
     S.maxMsgId = 0;
+    S.maxNoteId = 0;
+    closeCanned();
+    ui.suggestList.replaceChildren();
+    ui.suggestState.textContent = '';
+    startViewing(id);
     const seq = ++S.loadSeq;
     ui.threadEmpty.hidden = true;
     ui.thread.hidden = false;
@@ -428,7 +499,9 @@
     try {
       if (!S.convs.has(id)) upsertConv(await api('GET', '/api/v1/conversations/' + id));
       renderHead();
-      await loadMessages(id, seq);
+      loadSide(id, seq);
+      await Promise.all([loadMessages(id, seq), loadNotes(id, seq)]);
+      loadSuggestions(id, seq);
     } catch (e) {
       if (seq === S.loadSeq) ui.threadError.textContent = e.message;
     } finally {
@@ -466,9 +539,16 @@
     ui.status.textContent = c.status;
     const mine = c.status === 'assigned' && S.me && c.assignee_id === S.me.id;
     ui.assign.hidden = mine;
-    ui.assign.disabled = !S.me || !S.me.id;
+    ui.assign.disabled = !S.me || !S.me.id || c.status === 'resolved';
+    ui.assign.textContent = c.status === 'queued' ? 'Accept' : 'Assign to me';
     ui.unassign.hidden = !mine;
     ui.resolve.disabled = c.status === 'resolved';
+    ui.reason.disabled = c.status === 'resolved';
+    if (c.resolve_reason) bits.push('resolved: ' + c.resolve_reason);
+    ui.meta.textContent = bits.join(' · ');
+    ui.sla.replaceChildren(...slaChips(c, false));
+    const others = othersOn(c.id);
+    ui.activity.textContent = others.map((w) => agentName(w.agent) + (w.activity === 'typing' ? ' is typing…' : ' is viewing')).join(' · ');
   }
 
   const KIND_LABEL = { bot: 'Assistant', system: 'System' };
@@ -603,7 +683,7 @@
 
   function messageItem(m, conv) {
     const when = m.created_at ? new Date(m.created_at) : new Date();
-    const li = el('li', { class: messageClass(m), 'data-id': m.id }, [
+    const li = el('li', { class: messageClass(m), 'data-id': m.id, 'data-ts': m.created_at || Date.now() }, [
       el('div', { class: 'msg-who' }, [
         el('span', { text: senderLabel(m, conv) }),
         el('time', { datetime: when.toISOString(), title: fmtFull.format(when), text: fmtTime.format(when) }),
@@ -617,12 +697,14 @@
     return li;
   }
 
-  function insertOrdered(li, id) {
+  /* Messages and notes in time order (ties by id). */
+  function insertOrdered(li) {
+    const ts = Number(li.dataset.ts) || 0, id = Number(li.dataset.id || li.dataset.note) || 0;
     let before = null;
     for (let n = ui.messages.lastElementChild; n; n = n.previousElementSibling) {
-      const nid = Number(n.dataset.id);
-      if (!n.dataset.id) continue;
-      if (nid < id) break;
+      if (!n.dataset.ts) continue;
+      const nts = Number(n.dataset.ts), nid = Number(n.dataset.id || n.dataset.note) || 0;
+      if (nts < ts || (nts === ts && nid < id)) break;
       before = n;
     }
     ui.messages.insertBefore(li, before);
@@ -637,7 +719,8 @@
     const li = messageItem(m, conv);
     S.shown.set(m.id, { li, m });
     if (m.id > S.maxMsgId) S.maxMsgId = m.id;
-    insertOrdered(li, m.id);
+    noteAgentReply(m);
+    insertOrdered(li);
     if (!live || near || (m.sender && m.sender.kind === 'agent' && m.sender.id === S.me.id)) log.scrollTop = log.scrollHeight;
   }
 
@@ -673,7 +756,18 @@
   });
   ui.resolve.addEventListener('click', () => {
     const id = S.current;
-    act(ui.resolve, () => api('POST', '/api/v1/conversations/' + id + '/resolve'));
+    const reason = ui.reason.value === 'other' ? ui.reasonOther.value.trim() : ui.reason.value;
+    act(ui.resolve, async () => {
+      const c = await api('POST', '/api/v1/conversations/' + id + '/resolve', reason ? { reason } : {});
+      ui.reason.value = '';
+      ui.reasonOther.value = '';
+      ui.reasonOther.hidden = true;
+      return c;
+    });
+  });
+  ui.reason.addEventListener('change', () => {
+    ui.reasonOther.hidden = ui.reason.value !== 'other';
+    if (!ui.reasonOther.hidden) ui.reasonOther.focus();
   });
 
   /* ---------------- replying ---------------- */
@@ -684,8 +778,23 @@
     if (!text || !id) return;
     const internal = ui.internal.checked;
     const body = { text, message_id: 'c-' + randomId() };
-    if (internal) body.internal = true;
     ui.send.disabled = true;
+    if (internal) {
+      /* an internal note: stored apart from the messages, never sent to the customer */
+      try {
+        const n = await api('POST', '/api/v1/conversations/' + id + '/notes', { text });
+        ui.reply.value = '';
+        ui.internal.checked = false;
+        ui.composer.classList.remove('note-mode');
+        ui.reply.placeholder = 'Write a reply… (/ for canned replies)';
+        addNote(n);
+      } catch (e) {
+        ui.threadError.textContent = 'Note not saved: ' + e.message;
+      }
+      ui.send.disabled = false;
+      ui.reply.focus();
+      return;
+    }
     ui.threadError.textContent = '';
     /* One message_id for all attempts: a retry after a lost answer is refused as a duplicate
      * (409) instead of being stored twice. */
@@ -713,12 +822,426 @@
 
   ui.composer.addEventListener('submit', (e) => { e.preventDefault(); sendReply(); });
   ui.reply.addEventListener('keydown', (e) => {
+    if (!ui.canned.hidden && cannedKey(e)) return;
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendReply(); }
+    else if (e.key === 'Escape') { e.preventDefault(); ui.reply.blur(); focusList(); }
+  });
+  ui.reply.addEventListener('input', () => {
+    updateCanned();
+    if (ui.reply.value && !ui.internal.checked && S.current && Date.now() - S.lastTyping > 2000) {
+      S.lastTyping = Date.now();
+      sendActivity('typing', S.current);
+    }
   });
   ui.internal.addEventListener('change', () => {
     ui.composer.classList.toggle('note-mode', ui.internal.checked);
-    ui.reply.placeholder = ui.internal.checked ? 'Write a note for your colleagues…' : 'Write a reply…';
+    ui.reply.placeholder = ui.internal.checked ? 'Write a note for your colleagues…' : 'Write a reply… (/ for canned replies)';
   });
+
+  /* ---------------- notes ---------------- */
+
+  function noteItem(n) {
+    const when = new Date(n.created_at || Date.now());
+    const who = n.agent_id ? agentName(n.agent_id) : 'API';
+    return el('li', { class: 'msg note', 'data-note': n.id, 'data-ts': n.created_at || Date.now() }, [
+      el('div', { class: 'msg-who' }, [
+        el('span', { text: 'Internal note · ' + (who === 'you' ? 'You' : who) }),
+        el('time', { datetime: when.toISOString(), title: fmtFull.format(when), text: fmtTime.format(when) }),
+      ]),
+      el('div', { class: 'bubble', text: typeof n.text === 'string' ? n.text : '' }),
+    ]);
+  }
+
+  function addNote(n) {
+    if (!n || typeof n.id !== 'number' || n.conversation_id !== S.current || S.notesShown.has(n.id)) return;
+    const li = noteItem(n);
+    S.notesShown.set(n.id, li);
+    if (n.id > S.maxNoteId) S.maxNoteId = n.id;
+    insertOrdered(li);
+    ui.messages.scrollTop = ui.messages.scrollHeight;
+  }
+
+  async function loadNotes(id, seq) {
+    for (let page = 0; page < 20; page++) {
+      const r = await api('GET', '/api/v1/conversations/' + id + '/notes?limit=500&after=' + S.maxNoteId);
+      if (seq !== S.loadSeq) return;
+      for (const n of r.notes) addNote(n);
+      if (!r.next_after) break;
+    }
+  }
+
+  /* ---------------- customer 360 ---------------- */
+
+  function attrValue(v) {
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+    return null;
+  }
+
+  async function loadSide(id, seq) {
+    const c = S.convs.get(id);
+    if (!c || !c.contact) return;
+    ui.sideEmpty.hidden = true;
+    ui.sideBody.hidden = false;
+    ui.sideName.replaceChildren(contactName(c));
+    ui.sideAttrs.replaceChildren();
+    ui.sideChannels.replaceChildren();
+    ui.sidePast.replaceChildren();
+    ui.sideSummary.replaceChildren(el('p', { class: 'muted', text: 'Loading…' }));
+    const [contact, past, summary] = await Promise.all([
+      api('GET', '/api/v1/contacts/' + c.contact.id).catch(() => null),
+      api('GET', '/api/v1/conversations?limit=20&contact=' + c.contact.id).catch(() => null),
+      api('GET', '/api/v1/conversations/' + id + '/summary').catch(() => null),
+    ]);
+    if (seq !== S.loadSeq) return;
+    if (contact) {
+      const attrs = contact.attributes && typeof contact.attributes === 'object' ? contact.attributes : {};
+      if (attrs.vip === true || attrs.vip === 'true') ui.sideName.appendChild(el('span', { class: 'vip', text: 'VIP' }));
+      const rows = [];
+      for (const k of Object.keys(attrs).slice(0, 20)) {
+        const v = attrValue(attrs[k]);
+        if (v !== null) rows.push(el('dt', { text: k }), el('dd', { text: v }));
+      }
+      if (contact.created_at) rows.push(el('dt', { text: 'customer since' }), el('dd', { text: fmtFull.format(new Date(contact.created_at)) }));
+      ui.sideAttrs.replaceChildren(...rows);
+      for (const idn of contact.identities || []) {
+        const inbox = S.inboxes.get(idn.inbox_id);
+        ui.sideChannels.appendChild(el('li', {}, [
+          el('strong', { text: inbox ? inbox.name + (inbox.kind && inbox.kind !== inbox.name ? ' (' + inbox.kind + ')' : '') : 'inbox #' + idn.inbox_id }),
+          el('span', { class: 'muted', text: idn.external_id }),
+        ]));
+      }
+    }
+    const others = ((past && past.conversations) || []).filter((x) => x.id !== id);
+    if (!others.length) ui.sidePast.appendChild(el('li', { class: 'muted', text: 'No other conversations.' }));
+    for (const p of others) {
+      upsertConv(p);
+      const a = el('a', { href: '#conversation-' + p.id, 'data-open': p.id, text: '#' + p.id + ' · ' + p.status + ' · ' + when(p.last_message_at || p.updated_at) });
+      ui.sidePast.appendChild(el('li', {}, [a, el('span', { class: 'muted', text: p.preview || '' })]));
+    }
+    renderSummary(summary);
+  }
+
+  function renderSummary(sm) {
+    if (!sm || typeof sm !== 'object') {
+      ui.sideSummary.replaceChildren(el('p', { class: 'muted', text: 'No hand-off summary.' }));
+      return;
+    }
+    const parts = [];
+    if (typeof sm.text === 'string' && sm.text) parts.push(el('p', { class: 'summary-text', text: sm.text }));
+    const chips = [];
+    const chip = (t, cls) => chips.push(el('span', { class: 'chip' + (cls ? ' ' + cls : ''), text: t }));
+    if (sm.handoff && typeof sm.handoff.why === 'string') chip('why: ' + sm.handoff.why);
+    if (sm.intent && sm.intent.label) chip('intent: ' + sm.intent.label + (typeof sm.intent.confidence === 'number' ? ' ' + pct(sm.intent.confidence) : ''));
+    for (const e of (Array.isArray(sm.entities) ? sm.entities : []).slice(0, 6)) if (e && e.type) chip(e.type + (typeof e.value === 'string' ? ': ' + e.value : ''));
+    if (sm.sentiment && typeof sm.sentiment.direction === 'string') chip('sentiment ' + sm.sentiment.direction, sm.sentiment.direction === 'worsening' ? 'neg' : '');
+    if (typeof sm.language === 'string' && sm.language) chip('lang: ' + sm.language);
+    for (const b of (Array.isArray(sm.bot_answers) ? sm.bot_answers : []).slice(0, 3)) {
+      for (const src of (Array.isArray(b.sources) ? b.sources : []).slice(0, 2)) chips.push(citationChip(src, 'bot cited: '));
+    }
+    if (chips.length) parts.push(el('div', { class: 'ann' }, chips));
+    ui.sideSummary.replaceChildren(...(parts.length ? parts : [el('p', { class: 'muted', text: 'Nothing yet.' })]));
+  }
+
+  ui.sidePast.addEventListener('click', (e) => {
+    const a = e.target.closest('a[data-open]');
+    if (!a) return;
+    e.preventDefault();
+    openConversation(Number(a.dataset.open));
+  });
+
+  /* ---------------- suggested replies ---------------- */
+
+  function citationChip(c, prefix) {
+    const title = String((c && (c.title || c.doc_id || c.link)) || 'source');
+    const href = safeLink(c && c.link);
+    return href
+      ? el('a', { class: 'chip src', href, target: '_blank', rel: 'noopener noreferrer', text: (prefix || 'source: ') + title })
+      : el('span', { class: 'chip src', text: (prefix || 'source: ') + title });
+  }
+
+  async function loadSuggestions(id, seq) {
+    ui.suggestState.textContent = '(looking…)';
+    let r;
+    try {
+      r = await api('GET', '/api/v1/conversations/' + id + '/suggestions');
+    } catch (e) {
+      if (seq === S.loadSeq) ui.suggestState.textContent = '(' + e.message + ')';
+      return;
+    }
+    if (seq !== S.loadSeq) return;
+    S.suggestions = Array.isArray(r.suggestions) ? r.suggestions : [];
+    ui.suggestList.replaceChildren();
+    if (r.knowledge_base === 'off') ui.suggestState.textContent = '(the knowledge base is off)';
+    else if (!S.suggestions.length) ui.suggestState.textContent = '— no supported answer to the latest question';
+    else ui.suggestState.textContent = '';
+    S.suggestions.slice(0, 3).forEach((sg, i) => {
+      const cites = (Array.isArray(sg.citations) ? sg.citations : []).slice(0, 3).map((c) => citationChip(c));
+      ui.suggestList.appendChild(el('li', { class: 'suggestion' }, [
+        el('div', { class: 'suggestion-text', text: String(sg.text || '') }),
+        el('button', { class: 'btn secondary', type: 'button', 'data-i': i, title: 'Insert into the composer to edit and send (' + (i + 1) + ')', text: 'Insert' }),
+        el('div', { class: 'ann' }, [
+          el('span', { class: 'chip', text: 'confidence ' + pct(sg.confidence) }),
+          sg.question && sg.question.text ? el('span', { class: 'chip', text: 'for: ' + String(sg.question.text).slice(0, 60) }) : null,
+          ...cites,
+        ]),
+      ]));
+    });
+    if (!S.suggestions.length && Array.isArray(r.related) && r.related.length) {
+      ui.suggestList.appendChild(el('li', { class: 'ann' }, [el('span', { class: 'muted', text: 'Related reading: ' }),
+        ...r.related.slice(0, 3).map((c) => citationChip(c, ''))]));
+    }
+  }
+
+  let suggestTimer = 0;
+  function loadSuggestionsSoon() {
+    clearTimeout(suggestTimer);
+    const id = S.current, seq = S.loadSeq;
+    suggestTimer = setTimeout(() => { if (id === S.current) loadSuggestions(id, seq); }, 600);
+  }
+
+  function insertIntoComposer(text) {
+    const cur = ui.reply.value.replace(/\s+$/, '');
+    ui.reply.value = cur ? cur + '\n\n' + text : text;
+    ui.reply.focus();
+    ui.reply.setSelectionRange(ui.reply.value.length, ui.reply.value.length);
+  }
+
+  ui.suggestList.addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-i]');
+    if (!b) return;
+    const sg = S.suggestions[Number(b.dataset.i)];
+    if (sg) insertIntoComposer(String(sg.text || ''));
+  });
+
+  /* ---------------- canned replies ("/" in the composer) ---------------- */
+
+  async function loadCanned() {
+    try {
+      const r = await api('GET', '/api/v1/canned-replies');
+      S.canned = Array.isArray(r.canned_replies) ? r.canned_replies : [];
+    } catch (e) { /* the composer works without them */ }
+  }
+
+  /* The "/word" just before the caret, or null. */
+  function cannedQuery() {
+    const v = ui.reply.value, at = ui.reply.selectionStart;
+    const m = /(^|\s)\/([\w-]*)$/.exec(v.slice(0, at));
+    return m ? { q: m[2].toLowerCase(), start: at - m[2].length - 1, end: at } : null;
+  }
+
+  function updateCanned() {
+    const cq = cannedQuery();
+    if (!cq || !S.canned.length) { closeCanned(); return; }
+    const matches = S.canned.filter((c) => c.shortcut.includes(cq.q) || String(c.title).toLowerCase().includes(cq.q)).slice(0, 8);
+    S.cannedMatches = matches;
+    if (!matches.length) { closeCanned(); return; }
+    if (S.cannedSel >= matches.length) S.cannedSel = 0;
+    ui.canned.replaceChildren(...matches.map((c, i) => el('li', {
+      role: 'option', id: 'canned-' + c.id, 'data-i': i, 'aria-selected': i === S.cannedSel ? 'true' : 'false',
+    }, [el('span', { class: 'sc', text: '/' + c.shortcut + ' · ' + c.title }), el('span', { class: 'tx', text: c.text })])));
+    ui.canned.hidden = false;
+    ui.reply.setAttribute('aria-expanded', 'true');
+    ui.reply.setAttribute('aria-activedescendant', 'canned-' + matches[S.cannedSel].id);
+  }
+
+  function closeCanned() {
+    ui.canned.hidden = true;
+    S.cannedSel = 0;
+    ui.reply.setAttribute('aria-expanded', 'false');
+    ui.reply.removeAttribute('aria-activedescendant');
+  }
+
+  function pickCanned(i) {
+    const c = S.cannedMatches[i], cq = cannedQuery();
+    if (!c || !cq) return;
+    const v = ui.reply.value;
+    ui.reply.value = v.slice(0, cq.start) + c.text + v.slice(cq.end);
+    const pos = cq.start + c.text.length;
+    ui.reply.setSelectionRange(pos, pos);
+    closeCanned();
+    ui.reply.focus();
+  }
+
+  /* Keys while the list is open; true when handled. */
+  function cannedKey(e) {
+    const n = S.cannedMatches.length;
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      S.cannedSel = (S.cannedSel + (e.key === 'ArrowDown' ? 1 : n - 1)) % n;
+      updateCanned();
+    } else if ((e.key === 'Enter' || e.key === 'Tab') && !e.isComposing) {
+      pickCanned(S.cannedSel);
+    } else if (e.key === 'Escape') {
+      closeCanned();
+    } else {
+      return false;
+    }
+    e.preventDefault();
+    return true;
+  }
+
+  ui.canned.addEventListener('mousedown', (e) => {
+    const li = e.target.closest('li[data-i]');
+    if (!li) return;
+    e.preventDefault(); /* keep the caret in the textarea */
+    pickCanned(Number(li.dataset.i));
+  });
+  ui.reply.addEventListener('blur', () => setTimeout(closeCanned, 150));
+
+  /* ---------------- SLA timers ---------------- */
+
+  function dur(ms) {
+    const s = Math.max(0, Math.round(Math.abs(ms) / 1000));
+    if (s < 3600) return Math.floor(s / 60) + ':' + String(s % 60).padStart(2, '0');
+    if (s < 86400) return Math.floor(s / 3600) + 'h ' + String(Math.floor(s / 60) % 60).padStart(2, '0') + 'm';
+    return Math.floor(s / 86400) + 'd ' + Math.floor(s / 3600) % 24 + 'h';
+  }
+
+  function timerChip(label, left, total, compact) {
+    const cls = left < 0 ? 'breach' : left < total * 0.25 ? 'warn' : '';
+    const text = left < 0 ? label + ' overdue ' + dur(left) : label + ' ' + dur(left);
+    return el('span', { class: 'sla-chip' + (cls ? ' ' + cls : ''), title: compact ? text : null, text });
+  }
+
+  /* Both timers run from the hand-off to people (or the start when an agent took it directly). */
+  function slaChips(c, compact) {
+    if (!c || (c.status !== 'queued' && c.status !== 'assigned')) return [];
+    const start = c.handoff_at || c.queued_at || c.created_at;
+    if (!start) return [];
+    const now = Date.now(), out = [];
+    const fr = Number(S.sla.first_response_s) || 0, rs = Number(S.sla.resolution_s) || 0;
+    const replied = c.first_response_at || S.firstAgentReply.get(c.id) || 0;
+    /* in the list the first reply is known only when the server says so, or for the queue */
+    const known = !compact || 'first_response_at' in c || c.status === 'queued' || S.firstAgentReply.has(c.id);
+    if (fr > 0 && known) {
+      if (replied) {
+        if (!compact) out.push(el('span', { class: 'sla-chip ' + (replied - start > fr * 1000 ? 'breach' : 'met'), text: 'First response ' + dur(replied - start) }));
+      } else {
+        out.push(timerChip(compact ? 'FR' : 'First response', start + fr * 1000 - now, fr * 1000, compact));
+      }
+    }
+    if (rs > 0) out.push(timerChip(compact ? 'Res' : 'Resolution', start + rs * 1000 - now, rs * 1000, compact));
+    return out;
+  }
+
+  function noteAgentReply(m) {
+    if (!m || !m.sender || m.sender.kind !== 'agent' || m.direction !== 'out') return;
+    const c = S.convs.get(m.conversation_id);
+    const start = c && (c.handoff_at || c.queued_at || c.created_at);
+    const prev = S.firstAgentReply.get(m.conversation_id);
+    if (start && m.created_at >= start && (!prev || m.created_at < prev)) S.firstAgentReply.set(m.conversation_id, m.created_at);
+  }
+
+  /* ---------------- collision indicator ---------------- */
+
+  function sendActivity(type, id) {
+    if (S.ws && S.wsLive && S.ws.readyState === WebSocket.OPEN && id) S.ws.send(JSON.stringify({ type, conversation: id }));
+  }
+
+  function startViewing(id) {
+    clearInterval(S.viewTimer);
+    sendActivity('viewing', id);
+    S.viewTimer = setInterval(() => {
+      if (S.current === id && !document.hidden) sendActivity('viewing', id);
+    }, 4000);
+  }
+
+  function onActivity(e) {
+    if (typeof e.conversation !== 'number' || typeof e.agent_id !== 'number') return;
+    if (!S.agents.has(e.agent_id)) {
+      api('GET', '/api/v1/agents').then((a) => { for (const x of a.agents) S.agents.set(x.id, x); scheduleRender(); }, () => {});
+    }
+    /* an agent is in one conversation at a time */
+    for (const [cid, m] of S.activity) if (cid !== e.conversation) m.delete(e.agent_id);
+    let m = S.activity.get(e.conversation);
+    if (e.activity === 'left') {
+      if (m) m.delete(e.agent_id);
+    } else {
+      if (!m) S.activity.set(e.conversation, (m = new Map()));
+      const now = Date.now(), ttl = Number(e.expires_ms) || 8000;
+      const w = m.get(e.agent_id) || { agent: e.agent_id, viewUntil: 0, typeUntil: 0 };
+      w.viewUntil = now + ttl;
+      if (e.activity === 'typing') w.typeUntil = now + Math.min(ttl, 4000);
+      m.set(e.agent_id, w);
+    }
+    scheduleRender();
+  }
+
+  function othersOn(id) {
+    const m = S.activity.get(id);
+    if (!m) return [];
+    const now = Date.now(), out = [];
+    for (const [k, w] of m) {
+      if (w.viewUntil < now) m.delete(k);
+      else out.push({ agent: w.agent, activity: w.typeUntil > now ? 'typing' : 'viewing' });
+    }
+    return out;
+  }
+
+  /* ---------------- keyboard ---------------- */
+
+  function convButtons() { return [...ui.items.querySelectorAll('button.conv')]; }
+  function focusList() {
+    const bs = convButtons();
+    const cur = bs.find((b) => Number(b.dataset.id) === S.current) || bs[0];
+    if (cur) cur.focus();
+  }
+
+  function openHelp(open) {
+    ui.help.hidden = !open;
+    if (open) ui.helpClose.focus();
+    else ui.helpBtn.focus();
+  }
+  ui.helpBtn.addEventListener('click', () => openHelp(true));
+  ui.helpClose.addEventListener('click', () => openHelp(false));
+
+  document.addEventListener('keydown', (e) => {
+    if (ui.app.hidden || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (!ui.help.hidden) {
+      if (e.key === 'Escape') { e.preventDefault(); openHelp(false); }
+      return;
+    }
+    const t = e.target;
+    if (t && (t.tagName === 'TEXTAREA' || t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.isContentEditable)) return;
+    const inTabs = t && t.closest && t.closest('[role="tablist"]');
+    const key = e.key;
+    if (key === 'j' || key === 'k' || (!inTabs && (key === 'ArrowDown' || key === 'ArrowUp'))) {
+      const bs = convButtons();
+      if (!bs.length) return;
+      const at = bs.indexOf(t && t.closest ? t.closest('button.conv') : null);
+      const from = at >= 0 ? at : Math.max(0, bs.findIndex((b) => Number(b.dataset.id) === S.current));
+      const next = key === 'j' || key === 'ArrowDown' ? Math.min(bs.length - 1, at < 0 ? from : from + 1) : Math.max(0, from - 1);
+      e.preventDefault();
+      bs[next].focus();
+      bs[next].scrollIntoView({ block: 'nearest' });
+    } else if (key === 'r' && S.current) {
+      e.preventDefault();
+      ui.reply.focus();
+    } else if (key === 'n' && S.current) {
+      e.preventDefault();
+      ui.internal.checked = true;
+      ui.internal.dispatchEvent(new Event('change'));
+      ui.reply.focus();
+    } else if (key === 'a' && S.current && !ui.assign.hidden && !ui.assign.disabled) {
+      e.preventDefault();
+      ui.assign.click();
+    } else if ((key === '1' || key === '2' || key === '3') && S.current && S.suggestions[Number(key) - 1]) {
+      e.preventDefault();
+      insertIntoComposer(String(S.suggestions[Number(key) - 1].text || ''));
+    } else if (key === '?') {
+      e.preventDefault();
+      openHelp(true);
+    } else if (key === 'Escape') {
+      focusList();
+    }
+  });
+
+  /* SLA timers and activity expire by the clock. */
+  setInterval(() => {
+    if (!S.token || document.hidden) return;
+    if (S.current) renderHead();
+  }, 1000);
+  setInterval(() => { if (S.token && !document.hidden) scheduleRender(); }, 5000);
 
   /* ---------------- live events ---------------- */
 
@@ -803,8 +1326,10 @@
       const isNew = e.conversation && !S.convs.has(e.conversation.id);
       upsertConv(e.conversation);
       const m = e.message;
+      noteAgentReply(m);
       if (m.conversation_id === S.current) {
         addMessage(m, true);
+        if (m.sender && m.sender.kind === 'customer') loadSuggestionsSoon();
         if (document.hidden && m.sender && m.sender.kind === 'customer') S.unread.add(m.conversation_id);
       } else if (m.sender && m.sender.kind === 'customer') {
         S.unread.add(m.conversation_id);
@@ -816,7 +1341,19 @@
       if (e.message.conversation_id === S.current) annotate(e.message);
     } else if (e.type === 'conversation.updated' && e.conversation) {
       upsertConv(e.conversation);
+      if (e.conversation.status === 'queued' || S.queueRank.has(e.conversation.id)) reloadQueueSoon();
       scheduleRender();
+    } else if (e.type === 'note.created' && e.note) {
+      if (e.conversation_id === S.current) addNote(e.note);
+    } else if (e.type === 'csat.created' && e.csat) {
+      const c = S.convs.get(e.conversation_id);
+      const text = 'Customer rated ' + e.csat.rating + '/5' + (e.csat.comment ? ': ' + e.csat.comment : '');
+      if (e.conversation_id === S.current) {
+        ui.messages.appendChild(el('li', { class: 'csat-line', 'data-ts': e.csat.created_at || Date.now(), text }));
+      }
+      announce(text + (c ? ' (' + contactName(c) + ')' : ''));
+    } else if (e.type === 'agent.activity') {
+      onActivity(e);
     }
   }
 
