@@ -3,7 +3,8 @@
 // ask questions the demo knowledge base cannot answer; an agent logs in to the console, follows
 // the header link to the report and sees them grouped with counts, last-seen times and example
 // wordings, markup typed by a customer shown as text; once someone writes the entry, the group
-// is marked answered. Without a login the page points to the console. Drives Debian's chromium
+// is marked answered; adding a group's wordings to the entry that answers it teaches the bot.
+// Without a login the page points to the console. Drives Debian's chromium
 // through playwright-core (no browser download).
 //
 // Environment (set by ctest): SB_BINARY, the built switchboard; SB_SOURCE_DIR, the source tree.
@@ -23,6 +24,7 @@ const SOURCE = process.env.SB_SOURCE_DIR || join(HERE, '..', '..');
 const BINARY = process.env.SB_BINARY || join(SOURCE, 'build', 'switchboard');
 const WAIT = 15000;
 const XSS = 'Do you sell garden furniture? <img src=x onerror=alert(1)>';
+const PARCEL = "My package hasn't shown up yet";
 
 async function startDaemon() {
   const dir = mkdtempSync(join(tmpdir(), 'sb-gaps-'));
@@ -92,7 +94,7 @@ test('knowledge-gap report in the console', {
   try {
     // customers ask what the demo KB does not cover; the bot abstains and records them
     let n = 0;
-    for (const text of ['Can I pay with bitcoin?', 'Is paying with bitcoin possible?', XSS]) {
+    for (const text of ['Can I pay with bitcoin?', 'Is paying with bitcoin possible?', XSS, PARCEL]) {
       const r = await d.api('POST', '/api/v1/messages', { customer: { id: `gap-${++n}` }, text, wait_reply: true });
       assert.equal(r.status, 201, JSON.stringify(r.json));
       assert.notEqual(r.json.reply.annotations.reason, 'kb_answer', `answered: ${text}`);
@@ -141,7 +143,7 @@ test('knowledge-gap report in the console', {
     await xss.waitFor({ timeout: WAIT });
     assert.match(await xss.textContent(), /<img src=x onerror=alert\(1\)>/);
     assert.equal(await page.locator('#gaps-list img').count(), 0);
-    assert.match(await page.locator('#gaps-status').textContent(), /2 groups, 3 questions/);
+    assert.match(await page.locator('#gaps-status').textContent(), /3 groups, 4 questions/);
 
     // someone writes the entry: after a refresh the group is marked answered, citing it
     const put = await d.api('PUT', '/api/v1/kb/entries/faq-bitcoin', {
@@ -154,7 +156,24 @@ test('knowledge-gap report in the console', {
 
     // the period filter reloads the list (everything here was asked in the last 24 hours)
     await page.locator('#gaps-since').selectOption('1');
-    await page.locator('#gaps-status', { hasText: /2 groups, 3 questions/ }).waitFor({ timeout: WAIT });
+    await page.locator('#gaps-status', { hasText: /3 groups, 4 questions/ }).waitFor({ timeout: WAIT });
+
+    // teaching: the closest entry does answer the parcel question; adding the wording to its
+    // phrasings makes the bot answer it from then on
+    const parcel = page.locator('li.gap', { hasText: PARCEL });
+    const entry = parcel.getByLabel('These questions are answered by');
+    assert.equal(await entry.inputValue(), 'faq-order-status');
+    await parcel.getByRole('button', { name: 'Add these wordings' }).click();
+    await page.locator('#gaps-status', { hasText: 'Added 1 wording to faq-order-status.' }).waitFor({ timeout: WAIT });
+    await parcel.locator('.badge.ok', { hasText: 'answered now' }).waitFor({ timeout: WAIT });
+    const learned = await d.api('GET', '/api/v1/kb/entries/faq-order-status');
+    assert.ok(learned.json.questions.includes(PARCEL), JSON.stringify(learned.json.questions));
+    const again = await d.api('POST', '/api/v1/messages', { customer: { id: 'gap-again' }, text: PARCEL, wait_reply: true });
+    assert.equal(again.json.reply.annotations.reason, 'kb_answer', JSON.stringify(again.json.reply));
+    assert.equal(again.json.reply.annotations.citations[0].doc_id, 'faq-order-status');
+    // a second click adds nothing
+    await parcel.getByRole('button', { name: 'Add these wordings' }).click();
+    await page.locator('#gaps-status', { hasText: 'faq-order-status already has these wordings.' }).waitFor({ timeout: WAIT });
     assert.deepEqual(problems, []);
   } finally {
     if (browser) await browser.close().catch(() => {});

@@ -5,6 +5,12 @@
  * and the closest knowledge-base entries today. Everything a customer wrote is inserted as text
  * (textContent), never as markup. Uses the console's login token from this tab's sessionStorage;
  * without one (or when it has expired) it points to the console's login.
+ *
+ * Teaching: when one of the closest entries does answer a group, an administrator can add the
+ * group's wordings to that entry's question phrasings (GET the entry, PUT it back with the new
+ * phrasings): the bot then recognises those wordings. Only FAQ entries and products (entries
+ * without a parent article) learn phrasings: a PUT of one article section would replace the
+ * article's other sections.
  */
 (function () {
   'use strict';
@@ -21,6 +27,73 @@
     if (cls) e.className = cls;
     if (text !== undefined && text !== null) e.textContent = String(text);
     return e;
+  }
+
+  const PHRASINGS_MAX = 50;
+
+  async function call(method, path, body) {
+    const headers = { authorization: 'Bearer ' + token() };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const r = await fetch(path, { method, headers, cache: 'no-store', credentials: 'omit',
+      body: body === undefined ? undefined : JSON.stringify(body) });
+    let json = null;
+    try { json = await r.json(); } catch (e) { json = null; }
+    return { status: r.status, json };
+  }
+
+  /* Adds the group's wordings to entry `id`'s phrasings; returns a message for the status line. */
+  async function teach(g, id) {
+    const got = await call('GET', '/api/v1/kb/entries/' + encodeURIComponent(id));
+    if (got.status !== 200 || !got.json) return [`Could not read entry ${id} (HTTP ${got.status}).`, true];
+    const e = got.json;
+    if ((e.kind !== 'faq' && e.kind !== 'product') || e.parent) {
+      return [`${id} is an article section; edit the article to cover these questions.`, true];
+    }
+    const have = new Set([e.title, ...(e.questions || [])].map((q) => q.trim().toLowerCase()));
+    const add = [];
+    for (const w of [g.question, ...(g.examples || [])]) {
+      const q = String(w).replace(/\s+/g, ' ').trim();
+      if (q && !have.has(q.toLowerCase())) { have.add(q.toLowerCase()); add.push(q); }
+    }
+    if (!add.length) return [`${id} already has these wordings.`, false];
+    const questions = [...(e.questions || []), ...add].slice(-PHRASINGS_MAX);
+    const put = await call('PUT', '/api/v1/kb/entries/' + encodeURIComponent(id), {
+      kind: e.kind, title: e.title, questions, body: e.body, parent: e.parent,
+      collection: e.collection, lang: e.lang, heading: e.heading, link: e.link, sku: e.sku,
+      price: e.price, attributes: e.attributes || {} });
+    if (put.status === 403) return ['Only administrators can change the knowledge base.', true];
+    if (put.status !== 200) {
+      const why = put.json && put.json.error ? put.json.error.message : `HTTP ${put.status}`;
+      return [`Could not update ${id}: ${why}`, true];
+    }
+    return [`Added ${add.length} wording${add.length === 1 ? '' : 's'} to ${id}.`, false];
+  }
+
+  function teachForm(g) {
+    const form = el('form', 'gap-teach');
+    const sel = el('select', 'gap-teach-entry');
+    const label = el('label', null, 'These questions are answered by');
+    const sid = 'teach-' + Math.random().toString(36).slice(2);
+    sel.id = sid;
+    label.htmlFor = sid;
+    for (const c of g.closest) {
+      const o = el('option', null, `${c.title || c.doc_id} [${c.doc_id}]`);
+      o.value = c.doc_id;
+      sel.appendChild(o);
+    }
+    const btn = el('button', 'btn secondary', 'Add these wordings');
+    btn.type = 'submit';
+    form.append(label, sel, btn);
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      btn.disabled = true;
+      let msg;
+      try { msg = await teach(g, sel.value); } catch (e) { msg = ['The server cannot be reached.', true]; }
+      btn.disabled = false;
+      if (!msg[1]) await load();
+      status(msg[0], msg[1]);
+    });
+    return form;
   }
 
   function when(ms) {
@@ -90,6 +163,7 @@
       });
     }
     li.appendChild(kb);
+    if (closest.length) li.appendChild(teachForm(g));
     return li;
   }
 
