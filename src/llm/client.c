@@ -166,11 +166,16 @@ out:
     return rc;
 }
 
+/* Every sentence of the reply is checked against the passages (sb_llm_grounded), so the prompt
+ * asks for nothing but restated facts: a greeting or a pleasantry ("Sure!", "Hope this helps")
+ * is a sentence without a source and sends the customer the extractive answer instead. */
 static const char *const system_prompt =
     "You are a customer-service assistant. Answer the customer's question using ONLY the facts "
-    "in the passages below. Do not add facts, numbers, names or promises that are not in them. "
-    "Be brief (at most three sentences), friendly and in the customer's language. If the "
-    "passages do not answer the question, repeat the draft answer.";
+    "in the passages below, reusing their words. Do not add facts, numbers, names or promises "
+    "that are not in them. Every sentence must state a fact from the passages: no greetings, "
+    "apologies, offers of further help or other pleasantries. At most three sentences, in the "
+    "customer's language. If the passages do not answer the question, repeat the draft answer "
+    "word for word.";
 
 int sb_llm_phrase(struct sb_llm *llm, const char *question, const char *extractive,
                   const char *const *passages, size_t n_passages, char **out, int *used_llm,
