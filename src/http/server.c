@@ -24,6 +24,7 @@
 struct conn {
     int is_ws;
     struct sb_http_req *req;
+    struct sb_http_req *dispatched; /* the request already handed to a worker */
 };
 _Static_assert(sizeof(struct conn) <= SB_CONN_PSS_BYTES, "per-session data too small");
 
@@ -321,6 +322,11 @@ static int rate_ok(struct sb_server *s, struct sb_http_req *r, int *retry_after)
 static void dispatch(struct sb_server *s, struct conn *c)
 {
     struct sb_http_req *r = c->req;
+    /* A body of "Content-Length: 0" is dispatched at once, and libwebsockets still reports
+     * its completion: the second call must not run the handler again. */
+    if (c->dispatched == r)
+        return;
+    c->dispatched = r;
     atomic_fetch_add(&s->inflight, 1); /* until it is answered */
     if (s->draining) {
         sb__http_error(r, SB_EBUSY, "server is shutting down");
@@ -348,6 +354,7 @@ static int on_http(struct sb_server *s, struct lws *wsi, struct conn *c, const c
     copy_header(wsi, WSI_TOKEN_ORIGIN, r->origin, sizeof(r->origin));
     lws_get_peer_simple(wsi, r->ip, sizeof(r->ip));
     c->req = r;
+    c->dispatched = NULL; /* a new request (its address may be a freed one's) */
 
     int retry_after = 1;
     if (!rate_ok(s, r, &retry_after)) {
