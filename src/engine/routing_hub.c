@@ -272,6 +272,10 @@ static void apply(struct sb_engine *e, struct tenant_router *tr, struct sb_routi
             u.set_queued_ms = 1;
             u.queued_ms = queued_ms;
             queued_conv = 0;
+        } else if (!c.queued_ms) { /* taken by hand before it ever waited */
+            u.set_queued_ms = 1;
+            u.queued_ms = x->why.priority.waited_ms >= 0 ? sb_now_ms() - x->why.priority.waited_ms
+                                                         : sb_now_ms();
         }
         struct sb_error err = {0};
         int rc = sb__engine_update_raw(e, tr->tenant, x->conversation, &u, NULL, &err);

@@ -272,12 +272,16 @@ test('an agent whose console closes goes offline after the grace period; its con
     assert.equal(c.status, 'assigned');
     assert.equal(c.routing.from_agent, agents.bob.id);
   }
-  // requeue: the holder hands one back; with nobody else free for it, it waits or goes on
+  // requeue: the holder hands one back; it goes to someone else or waits, never back to it
   const one = held[0];
-  const holder = Object.values(agents).find((a) => a.id === (agents.carol.id));
-  const r = await api(d, 'POST', `/api/v1/conversations/${one}/requeue`, { token: holder.token });
+  const holderId = (await conv(one)).assignee_id;
+  const holder = Object.values(agents).find((a) => a.id === holderId);
+  let r = await api(d, 'POST', `/api/v1/conversations/${one}/requeue`, { token: holder.token });
   assert.equal(r.status, 200, r.text);
-  assert.notEqual(r.json.assignee_id, agents.carol.id);
+  assert.notEqual(r.json.assignee_id, holderId);
+  assert.equal(r.json.routing.from_agent, holderId);
+  r = await api(d, 'POST', `/api/v1/conversations/${one}/requeue`, { token: holder.token });
+  assert.equal(r.status, 403, 'no longer the holder');
 });
 
 test('another tenant sees none of it', async () => {
