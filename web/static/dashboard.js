@@ -73,6 +73,10 @@
     return h ? `${d} d ${h} h` : `${d} d`;
   }
 
+  function plural(n, one, many) {
+    return `${n} ${n === 1 ? one : many || one + 's'}`;
+  }
+
   function pct(x) {
     return x === null || x === undefined ? '—' : `${Math.round(x * 1000) / 10} %`;
   }
@@ -117,7 +121,7 @@
       return el('p', 'chart-empty muted',
         'No rated customer messages in these days. Sentiment needs a sentiment model (data/models/sentiment.model, see the README).');
     }
-    const width = 760, height = 200, left = 44, right = 14, top = 12, bottom = 30;
+    const width = 760, height = 180, left = 44, right = 14, top = 12, bottom = 30;
     const plotW = width - left - right, plotH = height - top - bottom;
     const xOf = (i) => left + (days.length === 1 ? plotW / 2 : (plotW * i) / (days.length - 1));
     const yOf = (v) => top + ((1 - v) / 2) * plotH;
@@ -127,10 +131,12 @@
       root.appendChild(svg('line', { x1: left, x2: width - right, y1: yOf(v), y2: yOf(v), class: v === 0 ? 'axis zero' : 'axis' }));
       root.appendChild(svg('text', { x: left - 6, y: yOf(v) + 4, 'text-anchor': 'end', class: 'tick' }, name.split(' ')[0]));
     }
+    // about seven date labels, counted back from the last day so that it always has one
     const step = Math.max(1, Math.ceil(days.length / 7));
     days.forEach((d, i) => {
-      if (i % step === 0 || i === days.length - 1) {
-        root.appendChild(svg('text', { x: xOf(i), y: height - 8, 'text-anchor': 'middle', class: 'tick' }, d.date.slice(5)));
+      if ((days.length - 1 - i) % step === 0) {
+        const anchor = days.length > 1 && i === days.length - 1 ? 'end' : 'middle';
+        root.appendChild(svg('text', { x: xOf(i), y: height - 8, 'text-anchor': anchor, class: 'tick' }, d.date.slice(5)));
       }
     });
     let path = '';
@@ -155,7 +161,7 @@
   function renderTiles(x) {
     const q = x.queue, c = x.conversations;
     tile('t-waiting', String(q.waiting), q.waiting ? `longest wait ${duration(q.longest_wait_ms)}` : 'nobody is waiting');
-    tile('t-agents', `${q.agents_online} of ${x.agents.length}`, `${q.assigned} conversations with agents now`);
+    tile('t-agents', `${q.agents_online} of ${x.agents.length}`, `${plural(q.assigned, 'conversation')} with agents now`);
     tile('t-volume', String(c.total), `${c.resolved} resolved · ${c.reopened} reopened`);
     tile('t-handoff', pct(c.hand_off_rate), `${c.handed_off} of ${c.total} went to a person`);
     const withProv = c.bot_resolved + c.bot_resolved_provisional;
@@ -165,11 +171,11 @@
         : `${c.bot_resolved} of ${c.total}`);
     const f = x.first_response, r = x.resolution;
     tile('t-frt', f.count ? `${duration(f.median_ms)}` : '—',
-      f.count ? `median · p90 ${duration(f.p90_ms)} · ${f.count} responses` : `no agent replies after a hand-off yet`);
+      f.count ? `median · p90 ${duration(f.p90_ms)} · ${plural(f.count, 'response')}` : 'no agent replies after a hand-off yet');
     tile('t-res', r.count ? `${duration(r.median_ms)}` : '—',
       r.count ? `median · p90 ${duration(r.p90_ms)} · ${r.count} resolved` : 'nothing resolved yet');
     tile('t-csat', x.csat.count ? `${x.csat.mean.toFixed(2)} / 5` : '—',
-      x.csat.count ? `${x.csat.count} rating${x.csat.count === 1 ? '' : 's'}` : 'no ratings yet');
+      x.csat.count ? plural(x.csat.count, 'rating') : 'no ratings yet');
   }
 
   function renderAgents(agents) {
