@@ -540,7 +540,7 @@
     const mine = c.status === 'assigned' && S.me && c.assignee_id === S.me.id;
     ui.assign.hidden = mine;
     ui.assign.disabled = !S.me || !S.me.id || c.status === 'resolved';
-    ui.assign.textContent = c.status === 'queued' ? 'Accept' : 'Assign to me';
+    ui.assign.textContent = c.status === 'queued' ? 'Accept (assign to me)' : 'Assign to me';
     ui.unassign.hidden = !mine;
     ui.resolve.disabled = c.status === 'resolved';
     ui.reason.disabled = c.status === 'resolved';
