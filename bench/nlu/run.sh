@@ -5,7 +5,9 @@
 # on train + val), banking77 (5-fold stratified CV on train, no official val split),
 # twitter_airline_sentiment, waimai_10k, chnsenticorp_htl_all (5-fold CV on train; the test
 # splits are held out). Prints one JSON line per fold/run and a median per data set.
-# Usage: bench/nlu/run.sh [SWITCHBOARD_BINARY] [DATASET...]   (env FOLDS=5, RUNS=1)
+# Usage: bench/nlu/run.sh [SWITCHBOARD_BINARY] [DATASET...]
+#   env FOLDS=5 (CV folds), ONLY=N (run only the first N folds, for quick screening),
+#   FEATURES="..." (passed to train --features; default: the built-in defaults)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -13,6 +15,9 @@ bin=${1:-$root/build/switchboard}
 shift || true
 data=${SB_BENCH_DATA:-$root/../shared/bench/data}
 folds=${FOLDS:-5}
+only=${ONLY:-$folds}
+feat=()
+[ -n "${FEATURES:-}" ] && feat=(--features "$FEATURES")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 sets=("$@")
@@ -37,16 +42,17 @@ for set in "${sets[@]}"; do
   if [ -f "$data/$set/val.tsv" ]; then
     start=$(date +%s.%N)
     "$bin" train "$kind" --data "$data/$set/train.tsv" --val "$data/$set/val.tsv" \
-      --no-refit --out "$work/$set.mdl" --quiet
+      --no-refit --out "$work/$set.mdl" --quiet ${feat[@]+"${feat[@]}"}
     end=$(date +%s.%N)
     r=$("$bin" eval "$kind" --model "$work/$set.mdl" --data "$data/$set/val.tsv" --json)
     echo "$r" | sed "s/}\$/,\"train_s\":$(awk "BEGIN{printf \"%.2f\", $end - $start}"),\"model_bytes\":$(stat -c %s "$work/$set.mdl")}/" \
       | tee -a "$work/$set.jsonl" | sed "s/^/$set val: /"
   else
     split "$data/$set/train.tsv" "$folds" "$work"
-    for ((f = 0; f < folds; f++)); do
+    for ((f = 0; f < only; f++)); do
       start=$(date +%s.%N)
-      "$bin" train "$kind" --data "$work/train$f.tsv" --out "$work/$set.mdl" --quiet
+      "$bin" train "$kind" --data "$work/train$f.tsv" --out "$work/$set.mdl" --quiet \
+        ${feat[@]+"${feat[@]}"}
       end=$(date +%s.%N)
       r=$("$bin" eval "$kind" --model "$work/$set.mdl" --data "$work/test$f.tsv" --json)
       echo "$r" | sed "s/}\$/,\"train_s\":$(awk "BEGIN{printf \"%.2f\", $end - $start}"),\"model_bytes\":$(stat -c %s "$work/$set.mdl")}/" \

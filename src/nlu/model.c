@@ -61,41 +61,68 @@ int64_t sb__nlu_model_find(const struct sb_nlu_model *m, uint64_t h)
     }
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 size_t sb__nlu_vectorize(struct sb__nlu_hvec *f, const struct sb__nlu_feat_cfg *cfg,
                          const float *idf, sb__nlu_lookup_fn lookup, const void *ctx,
-                         uint32_t *idx, float *val, size_t cap)
+                         uint32_t *idx, float *val, float *bin, size_t cap)
 {
-    qsort(f->h, f->n, sizeof(uint64_t), cmp_u64);
-    size_t n = 0;
-    double norm[2] = {0, 0};
-    for (size_t i = 0; i < f->n && n < cap;) {
-        size_t j = i + 1;
-        while (j < f->n && f->h[j] == f->h[i])
-            j++;
-        int64_t k = lookup(ctx, f->h[i]);
-        if (k >= 0) {
-            double v = (1.0 + log((double)(j - i))) * idf[k];
-            int blk = (f->h[i] & SB__NLU_CHAR_BIT) ? 1 : 0;
-            idx[n] = (uint32_t)k | ((uint32_t)blk << 31);
-            val[n] = (float)v;
-            norm[blk] += v * v;
-            n++;
+    /* count repeats in a small open-addressing table (slots hold 1 + position of first use) */
+    uint32_t stack_slot[2048];
+    uint32_t stack_cnt[1024];
+    size_t tcap = 64;
+    while (tcap < f->n * 2)
+        tcap <<= 1;
+    uint32_t *slot = tcap <= 2048 ? stack_slot : sb_malloc(tcap * sizeof(uint32_t));
+    uint32_t *cnt = f->n <= 1024 ? stack_cnt : sb_malloc((f->n ? f->n : 1) * sizeof(uint32_t));
+    memset(slot, 0, tcap * sizeof(uint32_t));
+    size_t nu = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        uint64_t h = f->h[i];
+        size_t s = (size_t)(h ^ (h >> 31)) & (tcap - 1);
+        for (;;) {
+            uint32_t o = slot[s];
+            if (!o) {
+                slot[s] = (uint32_t)nu + 1;
+                f->h[nu] = h; /* compact distinct hashes in first-seen order (nu <= i) */
+                cnt[nu++] = 1;
+                break;
+            }
+            if (f->h[o - 1] == h) {
+                cnt[o - 1]++;
+                break;
+            }
+            s = (s + 1) & (tcap - 1);
         }
-        i = j;
     }
+    f->n = nu;
+    size_t n = 0, nb[2] = {0, 0};
+    double norm[2] = {0, 0};
+    for (size_t i = 0; i < nu && n < cap; i++) {
+        int64_t k = lookup(ctx, f->h[i]);
+        if (k < 0)
+            continue;
+        double v = (1.0 + log((double)cnt[i])) * idf[k];
+        int blk = (f->h[i] & SB__NLU_CHAR_BIT) ? 1 : 0;
+        idx[n] = (uint32_t)k | ((uint32_t)blk << 31);
+        val[n] = (float)v;
+        norm[blk] += v * v;
+        nb[blk]++;
+        n++;
+    }
+    if (slot != stack_slot)
+        free(slot);
+    if (cnt != stack_cnt)
+        free(cnt);
     /* the high bit of idx marked the character block during the first pass */
     double sw = norm[0] > 0 ? cfg->word_weight / sqrt(norm[0]) : 0;
     double sc = norm[1] > 0 ? cfg->char_weight / sqrt(norm[1]) : 0;
+    double bw = nb[0] ? cfg->word_weight / sqrt((double)nb[0]) : 0;
+    double bc = nb[1] ? cfg->char_weight / sqrt((double)nb[1]) : 0;
     for (size_t i = 0; i < n; i++) {
         int blk = (idx[i] >> 31) & 1;
         idx[i] &= 0x7fffffffu;
         val[i] = (float)(val[i] * (blk ? sc : sw));
+        if (bin)
+            bin[i] = (float)(blk ? bc : bw);
     }
     return n;
 }
@@ -112,6 +139,49 @@ void sb__nlu_softmax(double *s, size_t n, double t)
     }
     for (size_t i = 0; i < n; i++)
         s[i] /= sum;
+}
+
+void sb__nlu_member_cleanup(struct sb__nlu_member *mb)
+{
+    free(mb->wq);
+    free(mb->wscale);
+    free(mb->bias);
+    free(mb->w2);
+    free(mb->b2);
+    memset(mb, 0, sizeof(*mb));
+}
+
+/* a += v * row, the hot loop of scoring (restrict: int8 rows may alias anything otherwise) */
+static void axpy_i8(float *restrict a, const int8_t *restrict row, float v, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        a[k] += v * (float)row[k];
+}
+
+void sb__nlu_member_scores(const struct sb__nlu_member *mb, size_t K, const uint32_t *idx,
+                           const float *tfidf, const float *bin, size_t n, float *a,
+                           double *out)
+{
+    size_t W = mb->width;
+    const float *x = mb->type == SB__NLU_M_NB ? bin : tfidf;
+    memcpy(a, mb->bias, W * sizeof(float));
+    for (size_t i = 0; i < n; i++)
+        axpy_i8(a, mb->wq + (size_t)idx[i] * W, x[i] * mb->wscale[idx[i]], W);
+    if (mb->type != SB__NLU_M_MLP) {
+        for (size_t k = 0; k < K; k++)
+            out[k] = a[k];
+        return;
+    }
+    for (size_t h = 0; h < W; h++)
+        if (a[h] < 0)
+            a[h] = 0;
+    for (size_t k = 0; k < K; k++) {
+        const float *w = mb->w2 + k * W;
+        float d = mb->b2[k];
+        for (size_t h = 0; h < W; h++)
+            d += w[h] * a[h];
+        out[k] = d;
+    }
 }
 
 static int64_t model_lookup(const void *ctx, uint64_t h)
@@ -135,9 +205,8 @@ void sb_nlu_model_free(struct sb_nlu_model *m)
     free(m->labels);
     free(m->hashes);
     free(m->idf);
-    free(m->wq);
-    free(m->wscale);
-    free(m->bias);
+    for (uint32_t i = 0; i < m->nmembers; i++)
+        sb__nlu_member_cleanup(&m->member[i]);
     free(m->table.keys);
     free(m->table.vals);
     free(m);
@@ -171,27 +240,35 @@ int sb_nlu_classify(const struct sb_nlu_model *m, const char *text, size_t len,
     if (!m || !res || (!text && len))
         return SB_EINVAL;
     struct sb__nlu_hvec f = {0};
+    uint64_t hstack[1024];
+    f.h = hstack; /* grows onto the heap only for long texts */
+    f.cap = sizeof(hstack) / sizeof(hstack[0]);
+    f.borrowed = 1;
     uint32_t idx[MAX_ACTIVE];
-    float val[MAX_ACTIVE];
+    float val[MAX_ACTIVE], bin[MAX_ACTIVE];
     sb__nlu_features(text ? text : "", len, &m->cfg, &f);
-    size_t n = sb__nlu_vectorize(&f, &m->cfg, m->idf, model_lookup, m, idx, val, MAX_ACTIVE);
+    size_t n = sb__nlu_vectorize(&f, &m->cfg, m->idf, model_lookup, m, idx, val, bin, MAX_ACTIVE);
     sb__nlu_hvec_cleanup(&f);
 
     size_t K = m->nlabels;
-    double stack[256];
+    double stack[256], mstack[256];
     double *s = K <= 256 ? stack : sb_malloc(K * sizeof(double));
-    float acc[256];
-    float *a = K <= 256 ? acc : sb_malloc(K * sizeof(float));
+    double *ms = K <= 256 ? mstack : sb_malloc(K * sizeof(double));
+    size_t width = K;
+    for (uint32_t j = 0; j < m->nmembers; j++)
+        if (m->member[j].width > width)
+            width = m->member[j].width;
+    float acc[512];
+    float *a = width <= 512 ? acc : sb_malloc(width * sizeof(float));
     for (size_t k = 0; k < K; k++)
-        a[k] = m->bias[k];
-    for (size_t i = 0; i < n; i++) {
-        const int8_t *row = m->wq + (size_t)idx[i] * K;
-        float x = val[i] * m->wscale[idx[i]];
+        s[k] = 0;
+    for (uint32_t j = 0; j < m->nmembers; j++) {
+        sb__nlu_member_scores(&m->member[j], K, idx, val, bin, n, a, ms);
         for (size_t k = 0; k < K; k++)
-            a[k] += x * (float)row[k];
+            s[k] += m->member[j].weight * ms[k];
     }
-    for (size_t k = 0; k < K; k++)
-        s[k] = a[k];
+    if (ms != mstack)
+        free(ms);
     sb__nlu_softmax(s, K, m->temperature);
 
     memset(res, 0, sizeof(*res));

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Model files. Layout (little-endian), version 1:
+ * Model files. Layout (little-endian), version 2:
  *   "SBNLUMDL" | u32 version | u32 kind (1 intent, 2 sentiment)
  *   feature config: u8 word_ngrams, char_min, char_max, han_max, stem, extra, pair_window,
- *     pad | f32 word_weight
+ *     cross (v1: 0) | f32 word_weight
  *     | f32 char_weight
  *   u32 nlabels, then per label u16 length + bytes
  *   i32 oos_index | f32 temperature | f32 oos_threshold
- *   u32 nfeat | u64 hashes[nfeat] (sorted) | f32 idf[nfeat] | f32 scale[nfeat] | f32 bias[K]
- *     | i8 weights[nfeat][K]
+ *   u32 nfeat | u64 hashes[nfeat] (sorted) | f32 idf[nfeat]
+ *   u32 nmembers (1..4), then per member: u8 type (1 SVM, 2 NB-SVM, 3 MLP), u8 pad[3],
+ *     f32 weight, u32 width (K for SVM/NB, hidden units for MLP), f32 scale[nfeat],
+ *     f32 bias[width], i8 rows[nfeat][width], and for MLP f32 w2[K][width], f32 b2[K]
  *   u32 CRC-32 of everything before it
+ * Version 1 files (one TF-IDF SVM: f32 scale[nfeat] | f32 bias[K] | i8 weights[nfeat][K] after
+ * the idf) still load, as a one-member ensemble.
  * Saving goes through a temporary file in the same directory and rename(2), so a reader (the
  * daemon reloading) sees the old model or the new one, never half of one.
  */
@@ -25,7 +29,7 @@
 #include <unistd.h>
 
 #define MAGIC "SBNLUMDL"
-#define VERSION 1u
+#define VERSION 2u
 #define MAX_FILE ((size_t)256 << 20)
 
 static uint32_t crc_table[256];
@@ -83,7 +87,7 @@ int sb_nlu_model_save(const struct sb_nlu_model *m, const char *path, struct sb_
     put_u32(&b, VERSION);
     put_u32(&b, (uint32_t)m->kind);
     unsigned char c[8] = {m->cfg.word_ngrams, m->cfg.char_min, m->cfg.char_max, m->cfg.han_max,
-                          m->cfg.stem, m->cfg.extra, m->cfg.pair_window, 0};
+                          m->cfg.stem, m->cfg.extra, m->cfg.pair_window, m->cfg.cross};
     put(&b, c, 8);
     put_f32(&b, m->cfg.word_weight);
     put_f32(&b, m->cfg.char_weight);
@@ -102,11 +106,25 @@ int sb_nlu_model_save(const struct sb_nlu_model *m, const char *path, struct sb_
         put_u64(&b, m->hashes[i]);
     for (uint32_t i = 0; i < m->nfeat; i++)
         put_f32(&b, m->idf[i]);
-    for (uint32_t i = 0; i < m->nfeat; i++)
-        put_f32(&b, m->wscale[i]);
-    for (uint32_t i = 0; i < m->nlabels; i++)
-        put_f32(&b, m->bias[i]);
-    put(&b, m->wq, (size_t)m->nfeat * m->nlabels);
+    put_u32(&b, m->nmembers);
+    for (uint32_t j = 0; j < m->nmembers; j++) {
+        const struct sb__nlu_member *mb = &m->member[j];
+        unsigned char t[4] = {mb->type, 0, 0, 0};
+        put(&b, t, 4);
+        put_f32(&b, mb->weight);
+        put_u32(&b, mb->width);
+        for (uint32_t i = 0; i < m->nfeat; i++)
+            put_f32(&b, mb->wscale[i]);
+        for (uint32_t i = 0; i < mb->width; i++)
+            put_f32(&b, mb->bias[i]);
+        put(&b, mb->wq, (size_t)m->nfeat * mb->width);
+        if (mb->type == SB__NLU_M_MLP) {
+            for (size_t i = 0; i < (size_t)m->nlabels * mb->width; i++)
+                put_f32(&b, mb->w2[i]);
+            for (uint32_t i = 0; i < m->nlabels; i++)
+                put_f32(&b, mb->b2[i]);
+        }
+    }
     put_u32(&b, crc32_of((const unsigned char *)b.data, b.len));
 
     int rc = 0;
@@ -192,9 +210,10 @@ static int parse_model(const unsigned char *data, size_t len, const char *path,
     if (len < 24)
         return sb_error_set(err, SB_EPARSE, "%s: truncated model file", path);
     uint32_t version = get_u32(&r);
-    if (version != VERSION)
+    if (version != VERSION && version != 1)
         return sb_error_set(err, SB_EPARSE,
-                            "%s: model file version %u is not supported (this build reads %u)",
+                            "%s: model file version %u is not supported (this build reads 1 and "
+                            "%u); retrain it with this version of switchboard",
                             path, version, VERSION);
     uint32_t kind = get_u32(&r);
     if (kind != SB_NLU_INTENT && kind != SB_NLU_SENTIMENT)
@@ -219,6 +238,7 @@ static int parse_model(const unsigned char *data, size_t len, const char *path,
         m->cfg.stem = c[4];
         m->cfg.extra = c[5];
         m->cfg.pair_window = c[6];
+        m->cfg.cross = version == 1 ? 0 : c[7];
     }
     m->cfg.word_weight = get_f32(&r);
     m->cfg.char_weight = get_f32(&r);
@@ -226,7 +246,7 @@ static int parse_model(const unsigned char *data, size_t len, const char *path,
     int rc = 0;
     if (r.bad || K < 2 || K > 100000 || m->cfg.word_ngrams < 1 || m->cfg.word_ngrams > 3 ||
         m->cfg.char_max > 8 || m->cfg.char_min > m->cfg.char_max + 1u || m->cfg.han_max > 6 || m->cfg.extra > 15 ||
-        m->cfg.pair_window > 8) {
+        m->cfg.pair_window > 8 || (m->cfg.cross >> 4) > (m->cfg.cross & 15)) {
         rc = sb_error_set(err, SB_EPARSE, "%s: bad model header", path);
         goto out;
     }
@@ -249,16 +269,12 @@ static int parse_model(const unsigned char *data, size_t len, const char *path,
     size_t F = m->nfeat;
     if (r.bad || m->oos_index < -1 || m->oos_index >= (int)K ||
         !(m->temperature > 0 && m->temperature < 1e4) ||
-        !(m->oos_threshold >= 0 && m->oos_threshold <= 1) ||
-        F * (8 + 4 + 4 + (size_t)K) > r.n - r.off) {
+        !(m->oos_threshold >= 0 && m->oos_threshold <= 1) || F * (8 + 4) > r.n - r.off) {
         rc = sb_error_set(err, SB_EPARSE, "%s: bad or truncated model body", path);
         goto out;
     }
     m->hashes = sb_malloc((F ? F : 1) * sizeof(uint64_t));
     m->idf = sb_malloc((F ? F : 1) * sizeof(float));
-    m->wscale = sb_malloc((F ? F : 1) * sizeof(float));
-    m->bias = sb_malloc(K * sizeof(float));
-    m->wq = sb_malloc((F ? F : 1) * K);
     for (size_t i = 0; i < F; i++) {
         m->hashes[i] = get_u64(&r);
         if (!m->hashes[i] || (i && m->hashes[i] <= m->hashes[i - 1]))
@@ -266,13 +282,55 @@ static int parse_model(const unsigned char *data, size_t len, const char *path,
     }
     for (size_t i = 0; i < F; i++)
         m->idf[i] = get_f32(&r);
-    for (size_t i = 0; i < F; i++)
-        m->wscale[i] = get_f32(&r);
-    for (size_t i = 0; i < K; i++)
-        m->bias[i] = get_f32(&r);
-    const unsigned char *w = take(&r, F * K);
-    if (w)
-        memcpy(m->wq, w, F * K);
+    uint32_t nm = version == 1 ? 1 : get_u32(&r);
+    if (r.bad || nm < 1 || nm > SB__NLU_MAX_MEMBERS) {
+        rc = sb_error_set(err, SB_EPARSE, "%s: bad or truncated model body", path);
+        goto out;
+    }
+    for (uint32_t j = 0; j < nm && !r.bad; j++) {
+        struct sb__nlu_member *mb = &m->member[j];
+        m->nmembers = j + 1;
+        if (version == 1) {
+            mb->type = SB__NLU_M_SVM;
+            mb->weight = 1;
+            mb->width = K;
+        } else {
+            const unsigned char *t = take(&r, 4);
+            mb->type = t ? t[0] : 0;
+            mb->weight = get_f32(&r);
+            mb->width = get_u32(&r);
+        }
+        size_t W = mb->width;
+        if (r.bad || mb->type < SB__NLU_M_SVM || mb->type > SB__NLU_M_MLP ||
+            !(mb->weight > -1e6 && mb->weight < 1e6) || W < 1 || W > 100000 ||
+            (mb->type != SB__NLU_M_MLP && W != K) ||
+            F * (4 + W) + 4 * W > r.n - r.off) {
+            r.bad = 1;
+            break;
+        }
+        mb->wscale = sb_malloc((F ? F : 1) * sizeof(float));
+        mb->bias = sb_malloc(W * sizeof(float));
+        mb->wq = sb_malloc((F ? F : 1) * W);
+        for (size_t i = 0; i < F; i++)
+            mb->wscale[i] = get_f32(&r);
+        for (size_t i = 0; i < W; i++)
+            mb->bias[i] = get_f32(&r);
+        const unsigned char *w = take(&r, F * W);
+        if (w)
+            memcpy(mb->wq, w, F * W);
+        if (mb->type == SB__NLU_M_MLP) {
+            if ((size_t)K * W * 4 + 4 * (size_t)K > r.n - r.off) {
+                r.bad = 1;
+                break;
+            }
+            mb->w2 = sb_malloc((size_t)K * W * sizeof(float));
+            mb->b2 = sb_malloc(K * sizeof(float));
+            for (size_t i = 0; i < (size_t)K * W; i++)
+                mb->w2[i] = get_f32(&r);
+            for (size_t i = 0; i < K; i++)
+                mb->b2[i] = get_f32(&r);
+        }
+    }
     if (r.bad || r.off != r.n) {
         rc = sb_error_set(err, SB_EPARSE, "%s: bad or truncated model body", path);
         goto out;

@@ -21,6 +21,8 @@ struct sb__nlu_feat_cfg {
     uint8_t stem;        /* 1 = Snowball-stem English words */
     uint8_t extra;       /* SB__NLU_F_* bits */
     uint8_t pair_window; /* ordered non-Han token pairs 2..pair_window apart (0 = none) */
+    uint8_t cross;       /* char n-grams across word boundaries: lengths (cross >> 4) ..
+                            (cross & 15) over the text with blank runs as one space; 0 none */
     float word_weight;   /* each block is L2-normalised, then scaled by its weight */
     float char_weight;
 };
@@ -31,6 +33,7 @@ void sb__nlu_feat_cfg_default(struct sb__nlu_feat_cfg *c);
 struct sb__nlu_hvec {
     uint64_t *h;
     size_t n, cap;
+    int borrowed; /* h is the caller's buffer (not freed; copied to the heap to grow) */
 };
 
 void sb__nlu_hvec_cleanup(struct sb__nlu_hvec *v);
@@ -43,7 +46,7 @@ void sb__nlu_features(const char *text, size_t len, const struct sb__nlu_feat_cf
 #define SB__NLU_CHAR_BIT (1ull << 63)
 #define SB__NLU_F_EDGE 1u /* bigrams with the start and end of the text */
 #define SB__NLU_F_SKIP 2u /* token pairs with one token between them */
-#define SB__NLU_F_NB 4u   /* training only: naive-Bayes scaled one-vs-rest problems */
+#define SB__NLU_F_NB 4u   /* unused since model v2 (was: naive-Bayes scaled TF-IDF problems) */
 #define SB__NLU_F_NEG 8u  /* negated unigrams after an English negation cue */
 
 /* The model as it sits in memory. */
@@ -53,6 +56,29 @@ struct sb__nlu_table {
     size_t mask;
 };
 
+/*
+ * Members of the ensemble. Every member scores the same features of a text, seen through one
+ * of two views: TF-IDF (1 + log tf) * idf, or binary (1 per present feature); in both each
+ * block (words, characters) is L2-normalised and scaled by its weight.
+ *   SVM: one-vs-rest squared-hinge linear SVMs on the TF-IDF view.
+ *   NB:  one-vs-rest squared-hinge linear SVMs on the binary view scaled per class by
+ *        naive-Bayes log-count ratios (NB-SVM); the ratios are folded into the weights.
+ *   MLP: one hidden ReLU layer over the TF-IDF view (a sparse embedding sum), softmax output.
+ */
+enum { SB__NLU_M_SVM = 1, SB__NLU_M_NB = 2, SB__NLU_M_MLP = 3 };
+#define SB__NLU_MAX_MEMBERS 4
+
+struct sb__nlu_member {
+    uint8_t type;
+    float weight;    /* combined score = sum of weight * member score */
+    uint32_t width;  /* columns of a feature row: K for linear members, hidden units for MLP */
+    int8_t *wq;      /* nfeat rows of `width` int8, row scale in wscale */
+    float *wscale;   /* nfeat */
+    float *bias;     /* width */
+    float *w2;       /* MLP: K x width output weights */
+    float *b2;       /* MLP: K */
+};
+
 struct sb_nlu_model {
     atomic_int refs;
     enum sb_nlu_kind kind;
@@ -60,17 +86,21 @@ struct sb_nlu_model {
     uint32_t nlabels;
     char **labels;
     int oos_index;         /* label index of SB_NLU_OOS_LABEL or -1 */
-    float temperature;     /* probabilities = softmax(temperature * scores) */
+    float temperature;     /* probabilities = softmax(temperature * combined scores) */
     float oos_threshold;   /* 0 = none */
     uint32_t nfeat;
     uint64_t *hashes;      /* nfeat, sorted */
     float *idf;            /* nfeat */
-    /* weights: nfeat rows of nlabels int8, row scale in wscale */
-    int8_t *wq;
-    float *wscale;
-    float *bias;           /* nlabels */
+    uint32_t nmembers;
+    struct sb__nlu_member member[SB__NLU_MAX_MEMBERS];
     struct sb__nlu_table table;
 };
+
+void sb__nlu_member_cleanup(struct sb__nlu_member *mb);
+/* Raw scores (K) of one member for a vectorised text (both views). */
+void sb__nlu_member_scores(const struct sb__nlu_member *mb, size_t K, const uint32_t *idx,
+                           const float *tfidf, const float *bin, size_t n, float *scratch,
+                           double *out);
 
 /* Builds the hash → feature index table of a model from its hashes. */
 void sb__nlu_model_index(struct sb_nlu_model *m);
@@ -78,14 +108,15 @@ void sb__nlu_model_index(struct sb_nlu_model *m);
 int64_t sb__nlu_model_find(const struct sb_nlu_model *m, uint64_t h);
 
 /*
- * Sparse TF-IDF vector of a text for model `m`-style features: sorted unique hashes are looked
- * up by `lookup`, weighted (1 + log tf) * idf, each block L2-normalised and scaled.
- * idx/val must hold `cap` entries; returns the number written.
+ * Sparse vector of a text for model `m`-style features: repeats are counted (a small local
+ * hash table, in first-seen order), each distinct hash looked up by `lookup`, weighted (1 + log tf) * idf into `val` and, when `bin` is not NULL,
+ * 1 into `bin`; each block L2-normalised and scaled. The hashes in `scratch` are kept.
+ * idx/val/bin must hold `cap` entries; returns the number written.
  */
 typedef int64_t (*sb__nlu_lookup_fn)(const void *ctx, uint64_t h);
 size_t sb__nlu_vectorize(struct sb__nlu_hvec *scratch, const struct sb__nlu_feat_cfg *cfg,
                          const float *idf, sb__nlu_lookup_fn lookup, const void *ctx,
-                         uint32_t *idx, float *val, size_t cap);
+                         uint32_t *idx, float *val, float *bin, size_t cap);
 
 /* Softmax of `n` scores times `t`, in place. */
 void sb__nlu_softmax(double *s, size_t n, double t);

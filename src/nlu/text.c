@@ -23,13 +23,16 @@ void sb__nlu_feat_cfg_default(struct sb__nlu_feat_cfg *c)
     c->stem = 1;
     c->extra = 0;
     c->pair_window = 0;
+    c->cross = 0;
     c->word_weight = 1.0f;
     c->char_weight = 1.0f;
 }
 
 void sb__nlu_hvec_cleanup(struct sb__nlu_hvec *v)
 {
-    free(v->h);
+    if (!v->borrowed)
+        free(v->h);
+    v->borrowed = 0;
     v->h = NULL;
     v->n = v->cap = 0;
 }
@@ -37,8 +40,16 @@ void sb__nlu_hvec_cleanup(struct sb__nlu_hvec *v)
 static void hvec_push(struct sb__nlu_hvec *v, uint64_t h)
 {
     if (v->n == v->cap) {
-        v->cap = v->cap ? v->cap * 2 : 256;
-        v->h = sb_realloc(v->h, v->cap * sizeof(*v->h));
+        size_t cap = v->cap ? v->cap * 2 : 256;
+        if (v->borrowed) {
+            uint64_t *heap = sb_malloc(cap * sizeof(*v->h));
+            memcpy(heap, v->h, v->n * sizeof(*v->h));
+            v->h = heap;
+            v->borrowed = 0;
+        } else {
+            v->h = sb_realloc(v->h, cap * sizeof(*v->h));
+        }
+        v->cap = cap;
     }
     v->h[v->n++] = h;
 }
@@ -335,6 +346,60 @@ static void word_chars(const char *w, size_t n, int lo, int hi, struct sb__nlu_h
     }
 }
 
+/*
+ * Char n-grams of lengths lo..hi over the whole normalised text, across word boundaries, with
+ * every run of blanks (and the text's start and end) as one space: they see punctuation,
+ * emoticons and word pairs that the tokens drop ("not good", ":(", "!!").
+ */
+static void cross_chars(const char *s, size_t n, int lo, int hi, struct sb__nlu_hvec *out)
+{
+    uint32_t posbuf[1024];
+    char bufstack[2048];
+    size_t maxcp = n + 2;
+    uint32_t *pos = maxcp + 1 <= 1024 ? posbuf : sb_malloc((maxcp + 1) * sizeof(uint32_t));
+    char *b = n + 2 <= sizeof(bufstack) ? bufstack : sb_malloc(n + 2);
+    size_t bl = 0, np = 0;
+    pos[np++] = 0;
+    b[bl++] = ' ';
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t k = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+        if (k > n - i)
+            k = n - i;
+        if (c <= ' ') {
+            if (b[bl - 1] != ' ') {
+                pos[np++] = (uint32_t)bl;
+                b[bl++] = ' ';
+            }
+        } else {
+            pos[np++] = (uint32_t)bl;
+            memcpy(b + bl, s + i, k);
+            bl += k;
+        }
+        i += k;
+    }
+    if (b[bl - 1] != ' ') {
+        pos[np++] = (uint32_t)bl;
+        b[bl++] = ' ';
+    }
+    pos[np] = (uint32_t)bl; /* np code points, pos[np] the end */
+    uint64_t seed = fnv(FNV_OFF, "x", 1);
+    for (size_t st = 0; st < np; st++) {
+        uint64_t h = seed;
+        size_t at = pos[st];
+        for (int g = 1; g <= hi && st + (size_t)g <= np; g++) {
+            h = fnv(h, b + at, pos[st + (size_t)g] - at);
+            at = pos[st + (size_t)g];
+            if (g >= lo && !(g == 1 && b[pos[st]] == ' '))
+                hvec_push(out, finish(h, 1));
+        }
+    }
+    if (pos != posbuf)
+        free(pos);
+    if (b != bufstack)
+        free(b);
+}
+
 /* English negation cues: the next few word tokens get a negated copy of their unigram. */
 static int is_negation(const char *w, size_t n)
 {
@@ -420,6 +485,8 @@ void sb__nlu_features(const char *text, size_t len, const struct sb__nlu_feat_cf
             }
         }
     }
+    if (cfg->cross)
+        cross_chars(norm, nlen, cfg->cross >> 4, cfg->cross & 15, out);
     free(ts.t);
     sb_buf_cleanup(&ts.s);
     free(norm);

@@ -9,6 +9,7 @@
  * seeded random order, so files sorted by label train as well as shuffled ones.
  */
 #include "nlu_internal.h"
+#include "sb/clock.h"
 #include "sb/mem.h"
 
 #include <math.h>
@@ -53,12 +54,59 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+struct mlp_params {
+    int hidden, epochs;
+    double lr;
+};
+
+static double mlp_init = 0.02;
+
+/* What to train: the members and their fixed settings (parsed from the feature spec). */
+struct plan {
+    int nm;
+    int type[SB__NLU_MAX_MEMBERS];
+    struct mlp_params mlp;
+};
+
+#define DEFAULT_ENSEMBLE "svm"
+
+static int parse_ensemble(const char *s, struct plan *pl, struct sb_error *err)
+{
+    pl->nm = 0;
+    while (*s) {
+        const char *e = s;
+        while (*e && *e != '+')
+            e++;
+        size_t n = (size_t)(e - s);
+        int t = n == 3 && memcmp(s, "svm", 3) == 0   ? SB__NLU_M_SVM
+                : n == 2 && memcmp(s, "nb", 2) == 0  ? SB__NLU_M_NB
+                : n == 3 && memcmp(s, "mlp", 3) == 0 ? SB__NLU_M_MLP
+                                                     : 0;
+        if (!t || pl->nm >= SB__NLU_MAX_MEMBERS)
+            return sb_error_set(err, SB_EINVAL, "features: bad ensemble member in 'ens=%s'", s);
+        for (int i = 0; i < pl->nm; i++)
+            if (pl->type[i] == t)
+                return sb_error_set(err, SB_EINVAL, "features: member repeated in ensemble");
+        pl->type[pl->nm++] = t;
+        s = *e ? e + 1 : e;
+    }
+    if (pl->nm == 0)
+        return sb_error_set(err, SB_EINVAL, "features: empty ensemble");
+    return 0;
+}
+
 static int parse_features(const char *spec, struct sb__nlu_feat_cfg *c, int *mindf,
-                          struct sb_error *err)
+                          struct plan *pl, struct sb_error *err)
 {
     sb__nlu_feat_cfg_default(c);
-    if (!spec)
-        return 0;
+    pl->mlp.hidden = 64;
+    pl->mlp.epochs = 10;
+    pl->mlp.lr = 0.1;
+    if (getenv("SB_MLP_INIT"))
+        mlp_init = strtod(getenv("SB_MLP_INIT"), NULL);
+    int rc = parse_ensemble(DEFAULT_ENSEMBLE, pl, err);
+    if (rc || !spec)
+        return rc;
     const char *p = spec;
     while (*p) {
         while (*p == ' ' || *p == ',')
@@ -69,7 +117,7 @@ static int parse_features(const char *spec, struct sb__nlu_feat_cfg *c, int *min
         while (*e && *e != ' ' && *e != ',')
             e++;
         size_t n = (size_t)(e - p);
-        char tok[32];
+        char tok[48];
         if (n >= sizeof(tok))
             return sb_error_set(err, SB_EINVAL, "features: item too long");
         memcpy(tok, p, n);
@@ -78,8 +126,23 @@ static int parse_features(const char *spec, struct sb__nlu_feat_cfg *c, int *min
         char *end;
         if (strcmp(tok, "stem") == 0) {
             c->stem = 1;
-        } else if (strcmp(tok, "nb") == 0) {
-            c->extra |= SB__NLU_F_NB;
+        } else if (strncmp(tok, "ens=", 4) == 0) {
+            rc = parse_ensemble(tok + 4, pl, err);
+            if (rc)
+                return rc;
+        } else if (strncmp(tok, "hid=", 4) == 0 || strncmp(tok, "ep=", 3) == 0) {
+            a = strtol(strchr(tok, '=') + 1, &end, 10);
+            if (*end || a < 1 || a > 512)
+                return sb_error_set(err, SB_EINVAL, "features: bad '%s'", tok);
+            if (tok[0] == 'h')
+                pl->mlp.hidden = (int)a;
+            else
+                pl->mlp.epochs = (int)a;
+        } else if (strncmp(tok, "lr=", 3) == 0) {
+            double v = strtod(tok + 3, &end);
+            if (*end || !(v > 0 && v <= 10))
+                return sb_error_set(err, SB_EINVAL, "features: bad '%s'", tok);
+            pl->mlp.lr = v;
         } else if (strcmp(tok, "edge") == 0) {
             c->extra |= SB__NLU_F_EDGE;
         } else if (strcmp(tok, "neg") == 0) {
@@ -89,6 +152,15 @@ static int parse_features(const char *spec, struct sb__nlu_feat_cfg *c, int *min
             if (*end || a < 0 || a > 8)
                 return sb_error_set(err, SB_EINVAL, "features: bad '%s'", tok);
             c->pair_window = (uint8_t)a;
+        } else if (tok[0] == 'x' && tok[1] >= '0' && tok[1] <= '9') {
+            a = strtol(tok + 1, &end, 10);
+            if (*end == '-')
+                b = strtol(end + 1, &end, 10);
+            else
+                b = a;
+            if (*end || a < 0 || b < a || b > 15 || (a == 0 && b != 0))
+                return sb_error_set(err, SB_EINVAL, "features: bad '%s'", tok);
+            c->cross = (uint8_t)(a << 4 | b);
         } else if (strcmp(tok, "skip") == 0) {
             c->extra |= SB__NLU_F_SKIP;
         } else if (strcmp(tok, "nostem") == 0) {
@@ -192,7 +264,7 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Per-row unique feature hashes (sorted). */
+/* Per-row feature hashes, sorted, with repeats (the row's term frequencies). */
 struct rowfeat {
     uint64_t *h;
     uint32_t n;
@@ -213,7 +285,8 @@ static void vocab_build(struct vocab *v, const struct rowfeat *rows, const uint3
     for (size_t i = 0; i < n; i++) {
         const struct rowfeat *r = &rows[sel[i]];
         for (uint32_t j = 0; j < r->n; j++)
-            (*counter_slot(&df, r->h[j]))++;
+            if (j == 0 || r->h[j] != r->h[j - 1])
+                (*counter_slot(&df, r->h[j]))++;
     }
     size_t kept = 0;
     for (size_t i = 0; i < df.cap; i++)
@@ -248,55 +321,70 @@ static void vocab_cleanup(struct vocab *v)
 
 /* ---- sparse matrix -------------------------------------------------------------------- */
 
+/* Rows in both views (same indices): TF-IDF values and binary values. */
 struct csr {
     size_t n;
     size_t *ptr;
     uint32_t *idx;
     float *val;
-    float *sq; /* squared norm of each row, with the bias feature */
+    float *bin;
+    float *sq;  /* squared norm of each TF-IDF row, with the bias feature */
+    float *sqb; /* the same for the binary view */
 };
 
 #define MAX_ROW 16384
 #define INNER_FOLDS 3 /* folds that choose C and calibrate when there is no validation file */
 
-/* Rows `sel` of the raw texts, vectorised against `v`. */
-static void csr_build(struct csr *x, char *const *texts, const uint32_t *sel, size_t n,
+/* Rows `sel`, vectorised against `v` from their cached feature hashes. */
+static void csr_build(struct csr *x, const struct rowfeat *rows, const uint32_t *sel, size_t n,
                       const struct sb__nlu_feat_cfg *cfg, const struct vocab *v)
 {
     x->n = n;
     x->ptr = sb_malloc((n + 1) * sizeof(size_t));
     x->sq = sb_malloc((n ? n : 1) * sizeof(float));
+    x->sqb = sb_malloc((n ? n : 1) * sizeof(float));
     size_t cap = 1 << 16, used = 0;
     x->idx = sb_malloc(cap * sizeof(uint32_t));
     x->val = sb_malloc(cap * sizeof(float));
+    x->bin = sb_malloc(cap * sizeof(float));
     struct sb__nlu_hvec f = {0};
     uint32_t *idx = sb_malloc(MAX_ROW * sizeof(uint32_t));
     float *val = sb_malloc(MAX_ROW * sizeof(float));
+    float *bin = sb_malloc(MAX_ROW * sizeof(float));
     x->ptr[0] = 0;
     for (size_t i = 0; i < n; i++) {
-        f.n = 0;
-        const char *t = texts[sel[i]];
-        sb__nlu_features(t, strlen(t), cfg, &f);
-        size_t m = sb__nlu_vectorize(&f, cfg, v->idf, counter_lookup, &v->index, idx, val,
+        const struct rowfeat *r = &rows[sel[i]];
+        if (f.cap < r->n) {
+            f.cap = r->n;
+            f.h = sb_realloc(f.h, f.cap * sizeof(uint64_t));
+        }
+        memcpy(f.h, r->h, r->n * sizeof(uint64_t));
+        f.n = r->n;
+        size_t m = sb__nlu_vectorize(&f, cfg, v->idf, counter_lookup, &v->index, idx, val, bin,
                                      MAX_ROW);
         while (used + m > cap) {
             cap *= 2;
             x->idx = sb_realloc(x->idx, cap * sizeof(uint32_t));
             x->val = sb_realloc(x->val, cap * sizeof(float));
+            x->bin = sb_realloc(x->bin, cap * sizeof(float));
         }
-        double sq = 1.0; /* bias feature, value 1 */
+        double sq = 1.0, sqb = 1.0; /* bias feature, value 1 */
         for (size_t j = 0; j < m; j++) {
             x->idx[used + j] = idx[j];
             x->val[used + j] = val[j];
+            x->bin[used + j] = bin[j];
             sq += (double)val[j] * val[j];
+            sqb += (double)bin[j] * bin[j];
         }
         used += m;
         x->ptr[i + 1] = used;
         x->sq[i] = (float)sq;
+        x->sqb[i] = (float)sqb;
     }
     sb__nlu_hvec_cleanup(&f);
     free(idx);
     free(val);
+    free(bin);
 }
 
 static void csr_cleanup(struct csr *x)
@@ -304,39 +392,58 @@ static void csr_cleanup(struct csr *x)
     free(x->ptr);
     free(x->idx);
     free(x->val);
+    free(x->bin);
     free(x->sq);
+    free(x->sqb);
 }
 
 /* ---- solver: one-vs-rest dual coordinate descent ---------------------------------------- */
 
 /*
- * Weights of class k are w[k * (F + 1) .. ], the last one the bias. y[i] is the row's class.
+ * Weights of class k are w[k * (F + 1) .. ], the last one the bias. y[i] is the row's class
+ * (-2: a negative for every class). `bin` selects the binary view; `r` (K x F, may be NULL)
+ * scales the features of problem k. alpha (K x n) holds the dual variables: with `warm` they
+ * start from the previous solution (one for a smaller C is feasible for a larger one).
  */
-static void solve_ovr(const struct csr *x, const int *y, size_t K, size_t F, double C,
-                      uint64_t seed, const float *r, float *w)
+static void solve_ovr(const struct csr *x, int bin, const int *y, size_t K, size_t F, double C,
+                      uint64_t seed, const float *r, float *w, double *alpha_all, int warm)
 {
-    float *qd = sb_malloc((x->n ? x->n : 1) * sizeof(float));
-    size_t n = x->n;
-    double *alpha = sb_malloc((n ? n : 1) * sizeof(double));
+    size_t n = x->n, nnz = x->ptr[n];
+    const float *base = bin ? x->bin : x->val;
+    const float *xsq = bin ? x->sqb : x->sq;
+    /* with per-class scaling, the scaled values of problem k are materialised once */
+    float *scaled = r ? sb_malloc((nnz ? nnz : 1) * sizeof(float)) : NULL;
+    float *qd = sb_malloc((n ? n : 1) * sizeof(float));
     uint32_t *index = sb_malloc((n ? n : 1) * sizeof(uint32_t));
     const double D = 0.5 / C, eps = 0.1;
     const int max_iter = 200;
     for (size_t k = 0; k < K; k++) {
         float *wk = w + k * (F + 1);
-        const float *rk = r ? r + k * F : NULL;
+        double *alpha = alpha_all + k * n;
+        const float *xv = base;
+        if (r) {
+            const float *rk = r + k * F;
+            for (size_t j = 0; j < nnz; j++)
+                scaled[j] = base[j] * rk[x->idx[j]];
+            xv = scaled;
+        }
         memset(wk, 0, (F + 1) * sizeof(float));
-        memset(alpha, 0, n * sizeof(double));
+        if (!warm)
+            memset(alpha, 0, n * sizeof(double));
         for (size_t i = 0; i < n; i++) {
-            if (!rk) {
-                qd[i] = x->sq[i];
-                continue;
-            }
-            double q = 1.0;
-            for (size_t j = x->ptr[i]; j < x->ptr[i + 1]; j++) {
-                double v = (double)x->val[j] * rk[x->idx[j]];
-                q += v * v;
+            double q = xsq[i];
+            if (r) {
+                q = 1.0;
+                for (size_t j = x->ptr[i]; j < x->ptr[i + 1]; j++)
+                    q += (double)xv[j] * xv[j];
             }
             qd[i] = (float)q;
+            if (warm && alpha[i] != 0) {
+                double d = alpha[i] * (y[i] == (int)k ? 1.0 : -1.0);
+                for (size_t j = x->ptr[i]; j < x->ptr[i + 1]; j++)
+                    wk[x->idx[j]] += (float)(d * xv[j]);
+                wk[F] += (float)d;
+            }
         }
         for (size_t i = 0; i < n; i++)
             index[i] = (uint32_t)i;
@@ -350,12 +457,8 @@ static void solve_ovr(const struct csr *x, const int *y, size_t K, size_t F, dou
                 uint32_t i = index[s];
                 double yi = y[i] == (int)k ? 1.0 : -1.0;
                 double dot = wk[F];
-                if (rk)
-                    for (size_t j = x->ptr[i]; j < x->ptr[i + 1]; j++)
-                        dot += (double)wk[x->idx[j]] * x->val[j] * rk[x->idx[j]];
-                else
-                    for (size_t j = x->ptr[i]; j < x->ptr[i + 1]; j++)
-                        dot += (double)wk[x->idx[j]] * x->val[j];
+                for (size_t j = x->ptr[i]; j < x->ptr[i + 1]; j++)
+                    dot += (double)wk[x->idx[j]] * xv[j];
                 double G = yi * dot - 1.0 + D * alpha[i];
                 double PG = 0;
                 if (alpha[i] == 0) {
@@ -383,13 +486,9 @@ static void solve_ovr(const struct csr *x, const int *y, size_t K, size_t F, dou
                         na = 0;
                     alpha[i] = na;
                     double d = (na - old) * yi;
-                    if (d != 0 && rk) {
+                    if (d != 0) {
                         for (size_t j = x->ptr[i]; j < x->ptr[i + 1]; j++)
-                            wk[x->idx[j]] += (float)(d * x->val[j] * rk[x->idx[j]]);
-                        wk[F] += (float)d;
-                    } else if (d != 0) {
-                        for (size_t j = x->ptr[i]; j < x->ptr[i + 1]; j++)
-                            wk[x->idx[j]] += (float)(d * x->val[j]);
+                            wk[x->idx[j]] += (float)(d * xv[j]);
                         wk[F] += (float)d;
                     }
                 }
@@ -409,15 +508,16 @@ static void solve_ovr(const struct csr *x, const int *y, size_t K, size_t F, dou
         for (size_t k = 0; k < K; k++)
             for (size_t f = 0; f < F; f++)
                 w[k * (F + 1) + f] *= r[k * F + f];
+    free(scaled);
     free(qd);
-    free(alpha);
     free(index);
 }
 
 /*
- * Naive-Bayes log-count ratios per class (Wang & Manning 2012), used to scale the features of
- * each one-vs-rest problem: r[k][f] = log((p_kf / |p_k|) / (q_kf / |q_k|)) with p the
- * (smoothed) number of rows of class k that have feature f and q the same for the other rows.
+ * Naive-Bayes log-count ratios per class (Wang & Manning 2012), used to scale the binary
+ * features of each one-vs-rest problem: r[k][f] = |log((p_kf / |p_k|) / (q_kf / |q_k|))| with
+ * p the (smoothed) number of rows of class k that have feature f and q the same for the other
+ * rows. (The sign does not matter: the L2-regularised solver learns it.)
  */
 static float *nb_ratios(const struct csr *x, const int *y, size_t K, size_t F)
 {
@@ -445,16 +545,128 @@ static float *nb_ratios(const struct csr *x, const int *y, size_t K, size_t F)
     return r;
 }
 
-static void scores_of(const struct csr *x, size_t i, const float *w, size_t K, size_t F,
-                      double *s)
+static void scores_of(const struct csr *x, int bin, size_t i, const float *w, size_t K,
+                      size_t F, double *s)
 {
+    const float *xv = bin ? x->bin : x->val;
     for (size_t k = 0; k < K; k++) {
         const float *wk = w + k * (F + 1);
         double d = wk[F];
         for (size_t j = x->ptr[i]; j < x->ptr[i + 1]; j++)
-            d += (double)wk[x->idx[j]] * x->val[j];
+            d += (double)wk[x->idx[j]] * xv[j];
         s[k] = d;
     }
+}
+
+/* ---- the MLP member ---------------------------------------------------------------------- */
+
+/*
+ * One hidden ReLU layer over the TF-IDF view: h = relu(E^T x + b1), scores = W2 h + b2,
+ * softmax cross-entropy, plain SGD with a linearly decaying step, rows in a seeded order.
+ * Rows with y -2 (out-of-scope examples when no label is 'oos') have a uniform target.
+ */
+struct mlp {
+    size_t F, H, K;
+    float *E;  /* F x H */
+    float *b1; /* H */
+    float *W2; /* K x H */
+    float *b2; /* K */
+};
+
+static double urand(uint64_t *rng)
+{
+    return (double)(rng_next(rng) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static void mlp_forward(const struct mlp *m, const struct csr *x, size_t i, float *z, double *o)
+{
+    memcpy(z, m->b1, m->H * sizeof(float));
+    for (size_t j = x->ptr[i]; j < x->ptr[i + 1]; j++) {
+        const float *e = m->E + (size_t)x->idx[j] * m->H;
+        float v = x->val[j];
+        for (size_t h = 0; h < m->H; h++)
+            z[h] += v * e[h];
+    }
+    for (size_t k = 0; k < m->K; k++) {
+        const float *w = m->W2 + k * m->H;
+        float d = m->b2[k];
+        for (size_t h = 0; h < m->H; h++)
+            d += w[h] * (z[h] > 0 ? z[h] : 0);
+        o[k] = d;
+    }
+}
+
+static void mlp_fit(struct mlp *m, const struct csr *x, const int *y, const uint32_t *order,
+                    size_t K, size_t F, const struct mlp_params *mp, uint64_t seed)
+{
+    size_t H = (size_t)mp->hidden, n = x->n;
+    m->F = F;
+    m->H = H;
+    m->K = K;
+    m->E = sb_malloc((F ? F : 1) * H * sizeof(float));
+    m->b1 = sb_calloc(H, sizeof(float));
+    m->W2 = sb_malloc(K * H * sizeof(float));
+    m->b2 = sb_calloc(K, sizeof(float));
+    uint64_t rng = seed * 0xd1342543de82ef95ull + 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < F * H; i++)
+        m->E[i] = (float)((urand(&rng) * 2 - 1) * mlp_init);
+    double a2 = sqrt(6.0 / (double)(H + K));
+    for (size_t i = 0; i < K * H; i++)
+        m->W2[i] = (float)((urand(&rng) * 2 - 1) * a2);
+    uint32_t *idx = sb_malloc((n ? n : 1) * sizeof(uint32_t));
+    memcpy(idx, order, n * sizeof(uint32_t));
+    float *z = sb_malloc(H * sizeof(float));
+    float *gz = sb_malloc(H * sizeof(float));
+    double *o = sb_malloc(K * sizeof(double));
+    size_t total = (size_t)mp->epochs * n, step = 0;
+    for (int ep = 0; ep < mp->epochs; ep++) {
+        shuffle(idx, n, &rng);
+        for (size_t s = 0; s < n; s++, step++) {
+            size_t i = idx[s];
+            if (y[i] == -1)
+                continue;
+            float lr = (float)(mp->lr * (1.0 - (double)step / (double)total));
+            mlp_forward(m, x, i, z, o);
+            sb__nlu_softmax(o, K, 1.0);
+            for (size_t k = 0; k < K; k++)
+                o[k] -= y[i] >= 0 ? (y[i] == (int)k) : 1.0 / (double)K;
+            memset(gz, 0, H * sizeof(float));
+            for (size_t k = 0; k < K; k++) {
+                float g = (float)o[k];
+                if (g == 0)
+                    continue;
+                float *w = m->W2 + k * H;
+                for (size_t h = 0; h < H; h++) {
+                    float a = z[h] > 0 ? z[h] : 0;
+                    gz[h] += g * w[h];
+                    w[h] -= lr * g * a;
+                }
+                m->b2[k] -= lr * g;
+            }
+            for (size_t h = 0; h < H; h++) {
+                gz[h] = z[h] > 0 ? gz[h] * lr : 0;
+                m->b1[h] -= gz[h];
+            }
+            for (size_t j = x->ptr[i]; j < x->ptr[i + 1]; j++) {
+                float *e = m->E + (size_t)x->idx[j] * H;
+                float v = x->val[j];
+                for (size_t h = 0; h < H; h++)
+                    e[h] -= v * gz[h];
+            }
+        }
+    }
+    free(idx);
+    free(z);
+    free(gz);
+    free(o);
+}
+
+static void mlp_cleanup(struct mlp *m)
+{
+    free(m->E);
+    free(m->b1);
+    free(m->W2);
+    free(m->b2);
 }
 
 /* ---- calibration ------------------------------------------------------------------------ */
@@ -482,7 +694,7 @@ static double nll_at(const double *S, const int *y, size_t n, size_t K, double t
 static double fit_temperature(const double *S, const int *y, size_t n, size_t K)
 {
     double *tmp = sb_malloc(K * sizeof(double));
-    double a = log(0.1), b = log(50.0);
+    double a = log(0.01), b = log(200.0);
     const double g = 0.6180339887498949;
     double c = b - g * (b - a), d = a + g * (b - a);
     double fc = nll_at(S, y, n, K, exp(c), tmp), fd = nll_at(S, y, n, K, exp(d), tmp);
@@ -503,6 +715,23 @@ static double fit_temperature(const double *S, const int *y, size_t n, size_t K)
     }
     free(tmp);
     return exp((a + b) / 2);
+}
+
+static double accuracy_of(const double *S, const int *y, size_t n, size_t K)
+{
+    size_t ok = 0, m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (y[i] < 0)
+            continue;
+        const double *s = S + i * K;
+        size_t b = 0;
+        for (size_t k = 1; k < K; k++)
+            if (s[k] > s[b])
+                b = k;
+        ok += (size_t)(b == (size_t)y[i]);
+        m++;
+    }
+    return m ? (double)ok / (double)m : 0;
 }
 
 /*
@@ -574,16 +803,81 @@ static void extract_rows(char *const *texts, size_t n, const struct sb__nlu_feat
         f.n = 0;
         sb__nlu_features(texts[i], strlen(texts[i]), cfg, &f);
         qsort(f.h, f.n, sizeof(uint64_t), cmp_u64);
-        size_t u = 0;
-        for (size_t j = 0; j < f.n; j++)
-            if (u == 0 || f.h[j] != f.h[u - 1])
-                f.h[u++] = f.h[j];
-        rows[i].n = (uint32_t)u;
-        rows[i].h = sb_malloc((u ? u : 1) * sizeof(uint64_t));
-        memcpy(rows[i].h, f.h, u * sizeof(uint64_t));
+        rows[i].n = (uint32_t)f.n;
+        rows[i].h = sb_malloc((f.n ? f.n : 1) * sizeof(uint64_t));
+        memcpy(rows[i].h, f.h, f.n * sizeof(uint64_t));
     }
     sb__nlu_hvec_cleanup(&f);
 }
+
+/* A row's identity for ordering: its text and label, so the file's row order does not matter. */
+struct rowkey {
+    uint64_t h;
+    uint32_t i;
+};
+
+static int cmp_rowkey(const void *a, const void *b)
+{
+    const struct rowkey *x = a, *y = b;
+    if (x->h != y->h)
+        return x->h < y->h ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* A permutation of 0..n-1 ordering the rows `sel` by the hash of text + label. */
+static void canonical_order(char *const *texts, const int *y, const uint32_t *sel, size_t n,
+                            uint32_t *order)
+{
+    struct rowkey *k = sb_malloc((n ? n : 1) * sizeof(*k));
+    for (size_t i = 0; i < n; i++) {
+        const char *t = texts[sel[i]];
+        uint64_t h = 0xcbf29ce484222325ull;
+        for (const unsigned char *p = (const unsigned char *)t; *p; p++)
+            h = (h ^ *p) * 0x100000001b3ull;
+        h = (h ^ (uint64_t)(y[sel[i]] + 3)) * 0x100000001b3ull;
+        k[i].h = h;
+        k[i].i = (uint32_t)i;
+    }
+    qsort(k, n, sizeof(*k), cmp_rowkey);
+    for (size_t i = 0; i < n; i++)
+        order[i] = k[i].i;
+    free(k);
+}
+
+/* A member fitted on some rows: linear weights (K x (F + 1)) or an MLP. */
+struct fitted {
+    float *w;
+    struct mlp net;
+};
+
+static void fitted_cleanup(struct fitted *f)
+{
+    free(f->w);
+    if (f->net.E)
+        mlp_cleanup(&f->net);
+    memset(f, 0, sizeof(*f));
+}
+
+/* Quantises one feature-major block: rows of `width` values get an int8 row and a scale. */
+static void quantize_rows(const float *src, size_t F, size_t width, size_t src_row_stride,
+                          size_t src_col_stride, int8_t *dst, float *scale)
+{
+    for (size_t f = 0; f < F; f++) {
+        float mx = 0;
+        for (size_t k = 0; k < width; k++) {
+            float a = fabsf(src[f * src_row_stride + k * src_col_stride]);
+            if (a > mx)
+                mx = a;
+        }
+        float sc = mx > 0 ? mx / 127.0f : 1.0f;
+        scale[f] = sc;
+        for (size_t k = 0; k < width; k++)
+            dst[f * width + k] = (int8_t)lrintf(src[f * src_row_stride + k * src_col_stride] / sc);
+    }
+}
+
+static const double grid[] = {0.0625, 0.125, 0.25, 0.5, 1.0, 2.0};
+#define NGRID (sizeof(grid) / sizeof(grid[0]))
 
 int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset *val,
                  const struct sb_nlu_train_opts *opts, const char *name,
@@ -601,8 +895,9 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
     if (opts->kind != SB_NLU_INTENT && opts->kind != SB_NLU_SENTIMENT)
         return sb_error_set(err, SB_EINVAL, "unknown model kind %d", (int)opts->kind);
     struct sb__nlu_feat_cfg cfg;
+    struct plan plan;
     int mindf = 1;
-    int rc = parse_features(opts->features, &cfg, &mindf, err);
+    int rc = parse_features(opts->features, &cfg, &mindf, &plan, err);
     if (rc)
         return rc;
     if (train->n == 0)
@@ -663,100 +958,190 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
             fold[i] = i < ntr ? -1 : 0;
     } else {
         uint32_t *lab = sb_malloc(ntr * sizeof(uint32_t));
+        uint32_t *ord = sb_malloc(ntr * sizeof(uint32_t));
         for (size_t k = 0; k < K; k++) {
             size_t m = 0;
             for (size_t i = 0; i < ntr; i++)
                 if (y[i] == (int)k)
                     lab[m++] = (uint32_t)i;
-            shuffle(lab, m, &rng);
+            /* canonical order first, so the split does not depend on the file's row order */
+            canonical_order(texts, y, lab, m, ord);
+            for (size_t j = 0; j < m; j++)
+                ord[j] = lab[ord[j]];
+            shuffle(ord, m, &rng);
             /* a label with a single row is never held out: it could not be learnt */
             for (size_t j = 0; j < m; j++)
-                fold[lab[j]] = m >= 2 ? (int)((j + k) % (size_t)nfolds) : -1;
+                fold[ord[j]] = m >= 2 ? (int)((j + k) % (size_t)nfolds) : -1;
         }
         free(lab);
+        free(ord);
     }
 
-    static const double grid[] = {0.25, 0.5, 1.0, 2.0};
-    size_t ngrid = opts->c > 0 ? 1 : sizeof(grid) / sizeof(grid[0]);
-    /* out-of-fold scores of every held-out row for every C */
-    double *oof = sb_calloc(ngrid * N * K, sizeof(double));
+    /*
+     * Out-of-fold scores of every held-out row: for linear members one set per C of the grid,
+     * for the MLP one. oof[m] has (linear ? NGRID : 1) x N x K entries.
+     */
+    size_t fixed_c = opts->c > 0;
+    size_t ngrid = fixed_c ? 1 : NGRID;
+    double *oof[SB__NLU_MAX_MEMBERS];
+    for (int mi = 0; mi < plan.nm; mi++)
+        oof[mi] = sb_calloc((plan.type[mi] == SB__NLU_M_MLP ? 1 : ngrid) * N * K, sizeof(double));
     uint32_t *sel = sb_malloc(N * sizeof(uint32_t));
     uint32_t *hsel = sb_malloc(N * sizeof(uint32_t));
+    uint32_t *order = sb_malloc(N * sizeof(uint32_t));
     int *ysel = sb_malloc(N * sizeof(int));
-    double *S = sb_malloc(K * sizeof(double));
     for (int f = 0; f < nfolds; f++) {
         size_t nfit = 0, nheld = 0;
         for (size_t i = 0; i < N; i++) {
             if (fold[i] == f) {
                 hsel[nheld++] = (uint32_t)i;
             } else if (i < ntr) {
-                ysel[nfit] = y[i];
                 sel[nfit++] = (uint32_t)i;
             }
         }
         if (nheld == 0)
             continue;
+        canonical_order(texts, y, sel, nfit, order);
+        /* fit rows in canonical order: nothing below depends on the file's row order */
+        for (size_t j = 0; j < nfit; j++)
+            order[j] = sel[order[j]];
+        memcpy(sel, order, nfit * sizeof(uint32_t));
+        for (size_t j = 0; j < nfit; j++) {
+            ysel[j] = y[sel[j]];
+            order[j] = (uint32_t)j;
+        }
         struct vocab voc;
         vocab_build(&voc, rows, sel, nfit, mindf);
         size_t F = voc.nfeat;
         struct csr X, H;
-        csr_build(&X, texts, sel, nfit, &cfg, &voc);
-        csr_build(&H, texts, hsel, nheld, &cfg, &voc);
+        csr_build(&X, rows, sel, nfit, &cfg, &voc);
+        csr_build(&H, rows, hsel, nheld, &cfg, &voc);
         if (opts->verbose)
             fprintf(stderr, "train: fold %d/%d: %zu fit rows, %zu held-out rows, %zu features\n",
                     f + 1, nfolds, nfit, nheld, F);
-        float *r = (cfg.extra & SB__NLU_F_NB) ? nb_ratios(&X, ysel, K, F) : NULL;
+        double *alpha = sb_malloc(K * (nfit ? nfit : 1) * sizeof(double));
         float *w = sb_malloc(K * (F + 1) * sizeof(float));
-        for (size_t g = 0; g < ngrid; g++) {
-            solve_ovr(&X, ysel, K, F, opts->c > 0 ? opts->c : grid[g], seed + (uint64_t)f, r, w);
-            for (size_t j = 0; j < nheld; j++)
-                scores_of(&H, j, w, K, F, oof + (g * N + hsel[j]) * K);
+        for (int mi = 0; mi < plan.nm; mi++) {
+            int64_t t0 = sb_mono_ns();
+            if (plan.type[mi] == SB__NLU_M_MLP) {
+                struct mlp net;
+                mlp_fit(&net, &X, ysel, order, K, F, &plan.mlp, seed + 100 + (uint64_t)f);
+                float *z = sb_malloc(net.H * sizeof(float));
+                for (size_t j = 0; j < nheld; j++)
+                    mlp_forward(&net, &H, j, z, oof[mi] + (size_t)hsel[j] * K);
+                free(z);
+                mlp_cleanup(&net);
+            } else {
+                int bin = plan.type[mi] == SB__NLU_M_NB;
+                float *r = bin ? nb_ratios(&X, ysel, K, F) : NULL;
+                for (size_t g = 0; g < ngrid; g++) {
+                    solve_ovr(&X, bin, ysel, K, F, fixed_c ? opts->c : grid[g],
+                              seed + (uint64_t)f, r, w, alpha, g > 0);
+                    for (size_t j = 0; j < nheld; j++)
+                        scores_of(&H, bin, j, w, K, F, oof[mi] + (g * N + hsel[j]) * K);
+                }
+                free(r);
+            }
+            if (opts->verbose)
+                fprintf(stderr, "train: fold %d member %d: %.2f s\n", f + 1, plan.type[mi],
+                        (double)(sb_mono_ns() - t0) / 1e9);
         }
+        free(alpha);
         free(w);
-        free(r);
         csr_cleanup(&X);
         csr_cleanup(&H);
         vocab_cleanup(&voc);
     }
 
-    /* choose C by held-out accuracy; calibrate and tune the threshold on its scores */
+    /*
+     * Per member: C by held-out accuracy, then a temperature (minimum held-out log-loss). Then
+     * the combination weights (a grid on the simplex, step 0.1) by held-out accuracy of the
+     * summed calibrated scores, log-loss breaking ties; a last temperature on the sum, and the
+     * out-of-scope threshold on its probabilities.
+     */
     size_t nh = 0;
     for (size_t i = 0; i < N; i++)
         if (fold[i] >= 0)
             hsel[nh++] = (uint32_t)i;
-    double *P = sb_malloc((nh ? nh : 1) * K * sizeof(double));
     int *yh = sb_malloc((nh ? nh : 1) * sizeof(int));
     for (size_t j = 0; j < nh; j++)
         yh[j] = y[hsel[j]];
-    size_t bestg = 0;
-    double bestacc = -1;
-    for (size_t g = 0; g < ngrid && nh; g++) {
-        size_t ok = 0, n = 0;
-        for (size_t j = 0; j < nh; j++) {
-            const double *s = oof + (g * N + hsel[j]) * K;
-            if (yh[j] < 0)
-                continue;
-            size_t b = 0;
-            for (size_t k = 1; k < K; k++)
-                if (s[k] > s[b])
-                    b = k;
-            ok += (size_t)(b == (size_t)yh[j]);
-            n++;
+    double *Sm[SB__NLU_MAX_MEMBERS];
+    double cm[SB__NLU_MAX_MEMBERS], tm[SB__NLU_MAX_MEMBERS], wm[SB__NLU_MAX_MEMBERS];
+    for (int mi = 0; mi < plan.nm; mi++) {
+        Sm[mi] = sb_malloc((nh ? nh : 1) * K * sizeof(double));
+        size_t bestg = 0;
+        double bestacc = -1;
+        size_t ng = plan.type[mi] == SB__NLU_M_MLP ? 1 : ngrid;
+        for (size_t g = 0; g < ng; g++) {
+            for (size_t j = 0; j < nh; j++)
+                memcpy(Sm[mi] + j * K, oof[mi] + (g * N + hsel[j]) * K, K * sizeof(double));
+            double acc = accuracy_of(Sm[mi], yh, nh, K);
+            if (opts->verbose)
+                fprintf(stderr, "train: member %d C=%g held-out accuracy %.4f\n", plan.type[mi],
+                        fixed_c ? opts->c : grid[g], acc);
+            if (acc > bestacc + 1e-9) {
+                bestacc = acc;
+                bestg = g;
+            }
         }
-        double acc = n ? (double)ok / (double)n : 0;
-        if (opts->verbose)
-            fprintf(stderr, "train: C=%g held-out accuracy %.4f\n",
-                    opts->c > 0 ? opts->c : grid[g], acc);
-        if (acc > bestacc + 1e-9) {
-            bestacc = acc;
-            bestg = g;
+        cm[mi] = fixed_c ? opts->c : grid[bestg];
+        for (size_t j = 0; j < nh; j++)
+            memcpy(Sm[mi] + j * K, oof[mi] + (bestg * N + hsel[j]) * K, K * sizeof(double));
+        tm[mi] = nh ? fit_temperature(Sm[mi], yh, nh, K) : 1.0;
+        free(oof[mi]);
+    }
+    double *P = sb_malloc((nh ? nh : 1) * K * sizeof(double));
+    double *tmpk = sb_malloc(K * sizeof(double));
+    for (int mi = 0; mi < plan.nm; mi++)
+        wm[mi] = mi == 0 ? 1.0 : 0.0;
+    if (plan.nm > 1 && nh) {
+        double best_acc = -1, best_nll = INFINITY;
+        int steps[SB__NLU_MAX_MEMBERS] = {0};
+        /* enumerate integer compositions of 10 into plan.nm parts */
+        for (;;) {
+            int sum = 0;
+            for (int mi = 0; mi < plan.nm - 1; mi++)
+                sum += steps[mi];
+            if (sum <= 10) {
+                steps[plan.nm - 1] = 10 - sum;
+                for (size_t j = 0; j < nh * K; j++) {
+                    double v = 0;
+                    for (int mi = 0; mi < plan.nm; mi++)
+                        v += steps[mi] * 0.1 * tm[mi] * Sm[mi][j];
+                    P[j] = v;
+                }
+                double acc = accuracy_of(P, yh, nh, K);
+                double nll = nll_at(P, yh, nh, K, 1.0, tmpk);
+                if (acc > best_acc + 1e-9 || (acc > best_acc - 1e-9 && nll < best_nll)) {
+                    best_acc = acc;
+                    best_nll = nll;
+                    for (int mi = 0; mi < plan.nm; mi++)
+                        wm[mi] = steps[mi] * 0.1;
+                }
+            }
+            int d = 0;
+            while (d < plan.nm - 1 && ++steps[d] > 10)
+                steps[d++] = 0;
+            if (d == plan.nm - 1)
+                break;
         }
     }
-    double bestc = opts->c > 0 ? opts->c : grid[bestg];
+    for (size_t j = 0; j < nh * K; j++) {
+        double v = 0;
+        for (int mi = 0; mi < plan.nm; mi++)
+            v += wm[mi] * tm[mi] * Sm[mi][j];
+        P[j] = v;
+    }
     double temperature = 1.0, threshold = 0;
     if (nh) {
-        for (size_t j = 0; j < nh; j++)
-            memcpy(P + j * K, oof + (bestg * N + hsel[j]) * K, K * sizeof(double));
+        if (opts->verbose) {
+            for (int mi = 0; mi < plan.nm; mi++)
+                fprintf(stderr, "train: member %d: C=%g temperature %.3f weight %.1f\n",
+                        plan.type[mi], cm[mi], tm[mi], wm[mi]);
+            fprintf(stderr, "train: ensemble held-out accuracy %.4f\n",
+                    accuracy_of(P, yh, nh, K));
+        }
         temperature = fit_temperature(P, yh, nh, K);
         for (size_t j = 0; j < nh; j++)
             sb__nlu_softmax(P + j * K, K, temperature);
@@ -766,31 +1151,34 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
     if (opts->kind == SB_NLU_INTENT && opts->oos_threshold >= 0)
         threshold = opts->oos_threshold;
     if (opts->verbose)
-        fprintf(stderr, "train: chose C=%g, temperature %.3f, oos threshold %.3f\n", bestc,
-                temperature, threshold);
-    free(oof);
+        fprintf(stderr, "train: temperature %.3f, oos threshold %.3f\n", temperature, threshold);
+    for (int mi = 0; mi < plan.nm; mi++)
+        free(Sm[mi]);
     free(P);
+    free(tmpk);
     free(yh);
 
     /* the final fit: every training row, and the validation rows unless told not to */
     size_t nfit = 0;
     for (size_t i = 0; i < N; i++)
-        if (i < ntr || (!opts->no_refit && y[i] != -1)) {
-            ysel[nfit] = y[i];
+        if (i < ntr || (!opts->no_refit && y[i] != -1))
             sel[nfit++] = (uint32_t)i;
-        }
+    canonical_order(texts, y, sel, nfit, order);
+    for (size_t j = 0; j < nfit; j++)
+        order[j] = sel[order[j]];
+    memcpy(sel, order, nfit * sizeof(uint32_t));
+    for (size_t j = 0; j < nfit; j++) {
+        ysel[j] = y[sel[j]];
+        order[j] = (uint32_t)j;
+    }
     struct vocab voc;
     vocab_build(&voc, rows, sel, nfit, mindf);
     size_t F = voc.nfeat;
     struct csr X;
-    csr_build(&X, texts, sel, nfit, &cfg, &voc);
-    float *r = (cfg.extra & SB__NLU_F_NB) ? nb_ratios(&X, ysel, K, F) : NULL;
-    float *wbest = sb_malloc(K * (F + 1) * sizeof(float));
-    solve_ovr(&X, ysel, K, F, bestc, seed, r, wbest);
+    csr_build(&X, rows, sel, nfit, &cfg, &voc);
     if (opts->verbose)
         fprintf(stderr, "train: final fit on %zu rows, %zu features\n", nfit, F);
 
-    /* the model: feature-major int8 rows with a scale each */
     struct sb_nlu_model *m = sb_calloc(1, sizeof(*m));
     atomic_init(&m->refs, 1);
     m->kind = opts->kind;
@@ -805,23 +1193,44 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
     memcpy(m->hashes, voc.hashes, F * sizeof(uint64_t));
     m->idf = sb_malloc((F ? F : 1) * sizeof(float));
     memcpy(m->idf, voc.idf, F * sizeof(float));
-    m->wq = sb_malloc((F ? F : 1) * K);
-    m->wscale = sb_malloc((F ? F : 1) * sizeof(float));
-    m->bias = sb_malloc(K * sizeof(float));
-    for (size_t f = 0; f < F; f++) {
-        float mx = 0;
-        for (size_t k = 0; k < K; k++) {
-            float a = fabsf(wbest[k * (F + 1) + f]);
-            if (a > mx)
-                mx = a;
+    double *alpha = sb_malloc(K * (nfit ? nfit : 1) * sizeof(double));
+    for (int mi = 0; mi < plan.nm; mi++) {
+        if (wm[mi] <= 0)
+            continue; /* a member the ensemble does not use is not fitted or stored */
+        struct sb__nlu_member *mb = &m->member[m->nmembers++];
+        mb->type = (uint8_t)plan.type[mi];
+        mb->weight = (float)(wm[mi] * tm[mi]);
+        struct fitted ft = {0};
+        if (plan.type[mi] == SB__NLU_M_MLP) {
+            mlp_fit(&ft.net, &X, ysel, order, K, F, &plan.mlp, seed + 99);
+            size_t Hh = ft.net.H;
+            mb->width = (uint32_t)Hh;
+            mb->wq = sb_malloc((F ? F : 1) * Hh);
+            mb->wscale = sb_malloc((F ? F : 1) * sizeof(float));
+            quantize_rows(ft.net.E, F, Hh, Hh, 1, mb->wq, mb->wscale);
+            mb->bias = sb_malloc(Hh * sizeof(float));
+            memcpy(mb->bias, ft.net.b1, Hh * sizeof(float));
+            mb->w2 = sb_malloc(K * Hh * sizeof(float));
+            memcpy(mb->w2, ft.net.W2, K * Hh * sizeof(float));
+            mb->b2 = sb_malloc(K * sizeof(float));
+            memcpy(mb->b2, ft.net.b2, K * sizeof(float));
+        } else {
+            int bin = plan.type[mi] == SB__NLU_M_NB;
+            float *r = bin ? nb_ratios(&X, ysel, K, F) : NULL;
+            ft.w = sb_malloc(K * (F + 1) * sizeof(float));
+            solve_ovr(&X, bin, ysel, K, F, cm[mi], seed, r, ft.w, alpha, 0);
+            free(r);
+            mb->width = (uint32_t)K;
+            mb->wq = sb_malloc((F ? F : 1) * K);
+            mb->wscale = sb_malloc((F ? F : 1) * sizeof(float));
+            quantize_rows(ft.w, F, K, 1, F + 1, mb->wq, mb->wscale);
+            mb->bias = sb_malloc(K * sizeof(float));
+            for (size_t k = 0; k < K; k++)
+                mb->bias[k] = ft.w[k * (F + 1) + F];
         }
-        float sc = mx > 0 ? mx / 127.0f : 1.0f;
-        m->wscale[f] = sc;
-        for (size_t k = 0; k < K; k++)
-            m->wq[f * K + k] = (int8_t)lrintf(wbest[k * (F + 1) + f] / sc);
+        fitted_cleanup(&ft);
     }
-    for (size_t k = 0; k < K; k++)
-        m->bias[k] = wbest[k * (F + 1) + F];
+    free(alpha);
     sb__nlu_model_index(m);
 
     for (size_t i = 0; i < N; i++)
@@ -829,14 +1238,12 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
     free(rows);
     vocab_cleanup(&voc);
     csr_cleanup(&X);
-    free(r);
-    free(wbest);
-    free(S);
     free(texts);
     free(y);
     free(fold);
     free(sel);
     free(hsel);
+    free(order);
     free(ysel);
     *out = m;
     return 0;
