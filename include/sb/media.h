@@ -84,10 +84,11 @@ void sb_ocr_page_finish(struct sb_ocr_page *page);
 /* Pre-processing steps (bit set). Each was kept only where it helped on the training receipts:
  * see docs/media.md. */
 enum {
-    SB_OCR_PRE_UPSCALE = 1u << 0,   /* enlarge small images so x-height is readable */
+    SB_OCR_PRE_UPSCALE = 1u << 0,   /* enlarge small print to ~16 px character height */
     SB_OCR_PRE_DESKEW = 1u << 1,    /* straighten a skewed page */
     SB_OCR_PRE_BINARIZE = 1u << 2,  /* adaptive (Sauvola) thresholding */
     SB_OCR_PRE_NORMALIZE = 1u << 3, /* flatten uneven background (photos) */
+    SB_OCR_PRE_REREAD = 1u << 4,    /* read doubtful lines again, cut out and enlarged */
 };
 #define SB_OCR_PRE_DEFAULT (~0u) /* sentinel: use the measured default set */
 

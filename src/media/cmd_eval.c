@@ -30,7 +30,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: switchboard eval ocr --data DIR [--json] [--predictions OUT.jsonl]\n"
-            "           [--lang L] [--psm N] [--pre upscale,deskew,binarize,normalize|none]\n"
+            "           [--lang L] [--psm N] [--pre upscale,deskew,binarize,normalize,reread|none]\n"
             "       switchboard eval asr --data DIR [--grammar digits|yesno|free] [--json]\n"
             "           [--predictions OUT.jsonl] [--engine auto|pocketsphinx|digits]\n"
             "       switchboard eval asr --data DIR --cv index|speaker [--k K] [--delta-weight W]\n"
@@ -133,6 +133,8 @@ static unsigned parse_pre(const char *s)
             bits |= SB_OCR_PRE_BINARIZE;
         else if (strcmp(t, "normalize") == 0)
             bits |= SB_OCR_PRE_NORMALIZE;
+        else if (strcmp(t, "reread") == 0)
+            bits |= SB_OCR_PRE_REREAD;
         else {
             free(copy);
             return SB_OCR_PRE_DEFAULT - 1; /* marks "invalid" */

@@ -148,9 +148,58 @@ int sb_media_image_decode(const void *data, size_t n, size_t max_bytes, uint64_t
     return 0;
 }
 
-/* We do not know the text size before OCR, so upscaling keys on the image width (receipts
- * scanned narrower than this hold small text). Not on by default: it did not help (docs). */
-#define UPSCALE_MIN_WIDTH 900
+static int cmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+/* Median height of the dark connected components that could be characters, 0 when none. */
+static int text_height(PIX *grey)
+{
+    PIX *b = NULL;
+    /* one tile over the whole page: a global Otsu threshold, so faint or coloured print counts
+     * too (a fixed threshold loses light-blue thermal print) */
+    if (pixOtsuAdaptiveThreshold(grey, 1 << 15, 1 << 15, 0, 0, 0.0f, NULL, &b) != 0 || !b)
+        return 0;
+    BOXA *boxa = pixConnCompBB(b, 8);
+    pixDestroy(&b);
+    if (!boxa)
+        return 0;
+    int n = boxaGetCount(boxa), k = 0;
+    int *h = sb_malloc(((size_t)n + 1) * sizeof(int));
+    for (int i = 0; i < n; i++) {
+        l_int32 x, y, w, hh;
+        if (boxaGetBoxGeometry(boxa, i, &x, &y, &w, &hh) != 0)
+            continue;
+        /* specks, rules, logos and merged blobs are not characters */
+        if (hh >= 5 && hh <= 120 && w >= 2 && w <= 3 * hh)
+            h[k++] = hh;
+    }
+    boxaDestroy(&boxa);
+    int med = 0;
+    if (k) {
+        qsort(h, (size_t)k, sizeof(int), cmp_int);
+        med = h[k / 2];
+    }
+    free(h);
+    return med;
+}
+
+int sb__media_text_height(const struct sb_image *img)
+{
+    sb__media_init();
+    PIX *p = pix_from_image(img);
+    if (!p)
+        return 0;
+    int h = text_height(p);
+    pixDestroy(&p);
+    return h;
+}
+
+/* Upscaling: characters are brought to SB__OCR_TEXT_HEIGHT pixels; factors under MIN_SCALE are
+ * not worth the time, and past MAX_SCALE the "characters" are more likely noise. */
+#define UPSCALE_MIN 1.2
+#define UPSCALE_MAX 3.0
 
 int sb__media_preprocess(const struct sb_image *in, unsigned steps, struct sb_image *out,
                          double *scale)
@@ -159,13 +208,22 @@ int sb__media_preprocess(const struct sb_image *in, unsigned steps, struct sb_im
     PIX *p = pix_from_image(in);
     if (!p)
         return SB_ENOMEM;
-    if ((steps & SB_OCR_PRE_UPSCALE) && in->width < UPSCALE_MIN_WIDTH) {
-        double s = 2.0;
-        PIX *q = pixScaleGrayLI(p, (l_float32)s, (l_float32)s);
-        if (q) {
-            pixDestroy(&p);
-            p = q;
-            *scale = s;
+    if (steps & SB_OCR_PRE_UPSCALE) {
+        int th = text_height(p);
+        double s = th > 0 ? (double)SB__OCR_TEXT_HEIGHT / th : 1;
+        if (s > UPSCALE_MAX)
+            s = UPSCALE_MAX;
+        /* the scaled image must stay within the decoder's pixel limit */
+        while (s >= UPSCALE_MIN &&
+               (double)in->width * in->height * s * s > (double)SB_MEDIA_IMAGE_MAX_PIXELS)
+            s -= 0.1;
+        if (s >= UPSCALE_MIN) {
+            PIX *q = pixScaleGrayLI(p, (l_float32)s, (l_float32)s);
+            if (q) {
+                pixDestroy(&p);
+                p = q;
+                *scale = (double)pixGetWidth(q) / in->width;
+            }
         }
     }
     if (steps & SB_OCR_PRE_NORMALIZE) {

@@ -27,6 +27,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,15 +242,36 @@ static char *clean_line(const char *text, int is_name)
     return r;
 }
 
-/* The commonest misreading of a legal form: "SON BHD" for "SDN BHD". */
+/* Common misreadings of the Malaysian legal forms ("SON BHD", "SDN 8HD", "SDN BH0"): a word
+ * that is one of these next to the other half of the pair is repaired. */
+static void replace_word(char *s, const char *bad, const char *good)
+{
+    size_t l = strlen(bad);
+    for (char *p = strstr(s, bad); p; p = strstr(p + 1, bad))
+        if ((p == s || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[l]))
+            memcpy(p, good, l);
+}
+
+static int has_word_in(const char *s, const char *const *words, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (has_word(s, words[i]))
+            return 1;
+    return 0;
+}
+
 static void fix_entity_words(char *s)
 {
-    for (char *p = strstr(s, "SON BHD"); p; p = strstr(p + 1, "SON BHD"))
-        if (p == s || !isalpha((unsigned char)p[-1]))
-            p[1] = 'D';
-    for (char *p = strstr(s, "SON. BHD"); p; p = strstr(p + 1, "SON. BHD"))
-        if (p == s || !isalpha((unsigned char)p[-1]))
-            p[1] = 'D';
+    static const char *const sdn[] = {"SDN", "SON", "5DN", "SDM", "S0N"};
+    static const char *const bhd[] = {"BHD", "8HD", "BH0", "BHO", "8H0"};
+    const size_t n = sizeof sdn / sizeof *sdn;
+    /* only as a pair: "SON" alone is a word ("& SON TRADING") */
+    if (!has_word_in(s, sdn, n) || !has_word_in(s, bhd, n))
+        return;
+    for (size_t i = 1; i < n; i++) {
+        replace_word(s, sdn[i], "SDN");
+        replace_word(s, bhd[i], "BHD");
+    }
 }
 
 static double clamp(double v, double lo, double hi)
@@ -425,7 +447,7 @@ struct amount {
     char text[24];
 };
 
-static size_t amounts(const char *s, struct amount *a, size_t max)
+static size_t amounts_z(const char *s, struct amount *a, size_t max, int keep_zero)
 {
     size_t k = 0;
     regmatch_t m[3];
@@ -449,12 +471,17 @@ static size_t amounts(const char *s, struct amount *a, size_t max)
             }
             a[k].text[j] = 0;
             a[k].cents = cents;
-            if (cents > 0)
+            if (cents > 0 || keep_zero)
                 k++;
         }
         p += m[2].rm_eo;
     }
     return k;
+}
+
+static size_t amounts(const char *s, struct amount *a, size_t max)
+{
+    return amounts_z(s, a, max, 0);
 }
 
 /* How strongly a line's label says "this is the amount to pay". */
@@ -486,24 +513,142 @@ static int total_label_score(const char *up)
     return s;
 }
 
+/* A word within one edit of `w` (OCR reads "SUMMARY" as "SUSMARY", "SUMARY"). */
+static int has_word_fuzzy(const char *s, const char *w)
+{
+    size_t m = strlen(w);
+    for (const char *p = s; *p;) {
+        while (*p && !isalpha((unsigned char)*p))
+            p++;
+        const char *q = p;
+        while (*q && isalpha((unsigned char)*q))
+            q++;
+        size_t n = (size_t)(q - p);
+        if (n + 1 >= m && n <= m + 1) {
+            size_t i = 0, j = 0;
+            int edits = 0;
+            while (i < n && j < m && edits <= 1) {
+                if (p[i] == w[j]) {
+                    i++;
+                    j++;
+                } else if (n > m) {
+                    i++, edits++;
+                } else if (n < m) {
+                    j++, edits++;
+                } else {
+                    i++, j++, edits++;
+                }
+            }
+            edits += (int)(n - i) + (int)(m - j);
+            if (edits <= 1)
+                return 1;
+        }
+        p = q;
+    }
+    return 0;
+}
+
+/* Digits of an amount in cents, for comparing printed forms. */
+static int cents_digits(long v, char *d, size_t size)
+{
+    return snprintf(d, size, "%ld", v < 0 ? -v : v);
+}
+
+/* Same number of digits and at most one different: what a one-character misreading does. */
+static int one_digit_apart(long a, long b)
+{
+    char x[24], y[24];
+    int n = cents_digits(a, x, sizeof x), m = cents_digits(b, y, sizeof y);
+    if (n != m)
+        return 0;
+    int diff = 0;
+    for (int i = 0; i < n; i++)
+        diff += x[i] != y[i];
+    return diff <= 1;
+}
+
+static void amount_of(long cents, struct amount *a)
+{
+    a->cents = cents;
+    snprintf(a->text, sizeof a->text, "%ld.%02ld", cents / 100, cents % 100);
+}
+
+/* A row with a label of its own (letters), whose amount is not another row's. */
+static int has_label(const char *up)
+{
+    int letters = 0;
+    for (; *up; up++)
+        letters += isalpha((unsigned char)*up) != 0;
+    return letters >= 3;
+}
+
+/* How many times `cents` is printed on the page. */
+static int occurrences(const struct line *L, size_t n, long cents)
+{
+    struct amount a[8];
+    int c = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = amounts(L[i].src->text, a, 8);
+        for (size_t j = 0; j < k; j++)
+            c += a[j].cents == cents;
+    }
+    return c;
+}
+
+/* The total is printed several times (total, rounded total, summary); when the chosen reading
+ * is printed once and a one-digit neighbour at least twice more, the neighbour wins. */
+static void majority_repair(const struct line *L, size_t n, struct amount *pick)
+{
+    int own = occurrences(L, n, pick->cents), best = own + 1;
+    struct amount a[8], win = *pick;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = amounts(L[i].src->text, a, 8);
+        for (size_t j = 0; j < k; j++) {
+            if (a[j].cents == pick->cents || !one_digit_apart(a[j].cents, pick->cents))
+                continue;
+            int c = occurrences(L, n, a[j].cents);
+            if (c > best) {
+                best = c;
+                win = a[j];
+            }
+        }
+    }
+    *pick = win;
+}
+
 static void find_total(const struct line *L, size_t n, double med_h,
                        struct sb_receipt_fields *out)
 {
     enum { MAXA = 8 };
     struct amount a[MAXA];
-    /* cash tendered minus change, when both are printed */
-    long cash = -1, change = -1;
+    /* amounts the receipt's own arithmetic gives: cash tendered minus change, and the total
+     * before tax plus the tax */
+    long cash = -1, change = -1, excl = -1, tax = -1;
+    size_t summary = n; /* first line of a GST/tax summary table */
     for (size_t i = 0; i < n; i++) {
-        size_t k = amounts(L[i].src->text, a, MAXA);
+        if (summary == n && has_word_fuzzy(L[i].up, "SUMMARY"))
+            summary = i;
+        size_t k = amounts_z(L[i].src->text, a, MAXA, 1);
         if (!k)
             continue;
         if (has_word(L[i].up, "CASH") || has_word(L[i].up, "TENDER") ||
-            has_word(L[i].up, "TENDERED") || has_word(L[i].up, "PAID"))
+            has_word(L[i].up, "TENDERED") || has_word(L[i].up, "PAID") ||
+            has_word(L[i].up, "RECEIVED"))
             cash = a[k - 1].cents;
         if (has_word(L[i].up, "CHANGE") || has_word(L[i].up, "BALANCE"))
             change = a[k - 1].cents;
+        if (i < summary && has_word(L[i].up, "TOTAL") &&
+            (has_word(L[i].up, "EXCL") || has_word(L[i].up, "EXCLUDING")))
+            excl = a[k - 1].cents;
+        if (i < summary && has_word(L[i].up, "TOTAL") &&
+            (has_word(L[i].up, "GST") || has_word(L[i].up, "TAX")) &&
+            !has_word(L[i].up, "EXCL") && !has_word(L[i].up, "EXCLUDING") &&
+            !has_word(L[i].up, "INCL") && !has_word(L[i].up, "INCLUSIVE") &&
+            !has_word(L[i].up, "SALES"))
+            tax = a[k - 1].cents;
     }
-    long paid = cash >= 0 && change >= 0 && cash >= change ? cash - change : -1;
+    long paid = cash > 0 && change >= 0 && cash >= change ? cash - change : -1;
+    long sum = excl > 0 && tax >= 0 ? excl + tax : -1;
 
     double best = -1e9;
     struct amount pick = {0};
@@ -514,9 +659,12 @@ static void find_total(const struct line *L, size_t n, double med_h,
             continue;
         size_t k = amounts(L[i].src->text, a, MAXA);
         int below = 0;
-        /* the amount may sit on the row below, or on a separate box of the same row */
+        /* the amount may sit on the row below, or on a separate box of the same row, but not
+         * on a row with a label of its own (the cash row under an amount-less total) */
         for (size_t j = i + 1; !k && j < n && j <= i + 2; j++) {
             if (abs(L[j].y - L[i].y) < med_h * 0.6 || L[j].y - (L[i].y + L[i].h) < med_h) {
+                if (has_label(L[j].up) && total_label_score(L[j].up) <= 0)
+                    break;
                 k = amounts(L[j].src->text, a, MAXA);
                 below = 1;
             }
@@ -531,13 +679,28 @@ static void find_total(const struct line *L, size_t n, double med_h,
         double s = label - 0.5 * below + 0.02 * (double)i;
         if (paid >= 0 && a[m].cents == paid)
             s += 2;
+        if (i >= summary)
+            s -= 3; /* a tax summary's "Total" is the tax table's, not the bill's */
         if (s > best) {
             best = s;
             pick = a[m];
             conf = L[i].src->conf;
         }
     }
-    if (best < -1e8) {
+    if (best > -1e8) {
+        /* a one-digit misreading of what the arithmetic says: trust the arithmetic */
+        if (paid > 0 && pick.cents != paid && one_digit_apart(pick.cents, paid))
+            amount_of(paid, &pick);
+        else if (sum > 0 && pick.cents != sum && pick.cents != paid &&
+                 one_digit_apart(pick.cents, sum))
+            amount_of(sum, &pick);
+        else
+            majority_repair(L, n, &pick);
+    } else if (paid > 0) {
+        /* a total label whose amount was not read: cash minus change */
+        amount_of(paid, &pick);
+        conf = 0.5f;
+    } else {
         /* no labelled total: the largest amount printed at least twice, else the largest */
         long top = -1;
         int top_rep = 0;

@@ -18,11 +18,16 @@ void sb__media_init(void);
  * by which coordinates in `out` exceed those in `in`. */
 int sb__media_preprocess(const struct sb_image *in, unsigned steps, struct sb_image *out,
                          double *scale);
+/* Median height in pixels of the dark connected components of a grey image that could be
+ * characters (global Otsu threshold), 0 when there are none. */
+int sb__media_text_height(const struct sb_image *img);
 
 /* The measured defaults (docs/media.md). */
 #define SB__OCR_DEFAULT_PSM 6
-#define SB__OCR_DEFAULT_PRE 0u
-#define SB__OCR_REREAD_CONF 0.90 /* lines less sure than this are read again, enlarged */
+#define SB__OCR_DEFAULT_PRE SB_OCR_PRE_UPSCALE
+#define SB__OCR_TEXT_HEIGHT 16    /* upscaling aims at characters this tall (pixels) */
+#define SB__OCR_WORD_MIN_CONF 40  /* words tesseract is less sure of (0..100) are dropped */
+#define SB__OCR_REREAD_CONF 0.90  /* SB_OCR_PRE_REREAD: lines less sure than this are read again */
 #define SB__OCR_REREAD_SCALE 2
 
 /* Deadline helpers: 0 = none. */
