@@ -90,6 +90,7 @@ test('knowledge-gap report in the console', {
   const { chromium } = await import('playwright-core');
   const d = await startDaemon();
   let browser;
+  let exit = null;
   const problems = [];
   try {
     // customers ask what the demo KB does not cover; the bot abstains and records them
@@ -178,7 +179,9 @@ test('knowledge-gap report in the console', {
   } finally {
     if (browser) await browser.close().catch(() => {});
     d.proc.kill('SIGTERM');
-    await d.exited;
+    exit = await d.exited;
     d.cleanup();
   }
+  // a clean stop (a sanitizer report would make it non-zero)
+  assert.equal(exit.code, 0, `the daemon should exit 0 on SIGTERM (got ${exit.code}, ${exit.signal}):\n${d.stderr()}`);
 });
