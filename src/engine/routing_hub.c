@@ -54,12 +54,23 @@ struct sock_ev {
     int connected;
 };
 
+/* A committed customer message to publish (see sb__routing_publish_later). */
+struct pub_ev {
+    struct pub_ev *next;
+    sb_id tenant, message;
+    int64_t seq;
+};
+
+#define PUBLISH_QUEUE_MAX 1000
+
 struct sb__routing_hub {
     struct sb_engine *e;
-    pthread_mutex_t mu; /* the list head, the event queue, stop */
+    pthread_mutex_t mu; /* the list head, the event queues, stop */
     pthread_cond_t cv;
     struct tenant_router *list;
     struct sock_ev *ev_head, *ev_tail;
+    struct pub_ev *pub_head, *pub_tail;
+    size_t n_pub;
     int stop;
     pthread_t ticker;
 };
@@ -573,7 +584,7 @@ static void *ticker(void *arg)
     struct sb__routing_hub *h = arg;
     for (;;) {
         pthread_mutex_lock(&h->mu);
-        if (!h->ev_head && !h->stop) {
+        if (!h->ev_head && !h->pub_head && !h->stop) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_nsec += TICK_MS * 1000000L;
@@ -585,9 +596,21 @@ static void *ticker(void *arg)
         }
         struct sock_ev *evs = h->ev_head;
         h->ev_head = h->ev_tail = NULL;
+        struct pub_ev *pubs = h->pub_head;
+        h->pub_head = h->pub_tail = NULL;
+        h->n_pub = 0;
         int stop = h->stop;
         struct tenant_router *list = h->list; /* the list only grows until the hub is freed */
         pthread_mutex_unlock(&h->mu);
+        while (pubs) { /* first: consoles are waiting for these */
+            struct pub_ev *p = pubs;
+            pubs = p->next;
+            struct sb_message m = {0};
+            if (sb_store_message_get(h->e->opt.store, p->tenant, p->message, &m, NULL) == 0)
+                sb__engine_publish_message(h->e, &m, p->seq);
+            sb_message_cleanup(&m);
+            free(p);
+        }
         while (evs) {
             struct sock_ev *ev = evs;
             evs = ev->next;
@@ -623,6 +646,30 @@ void sb_engine_agent_socket(struct sb_engine *e, sb_id tenant, sb_id agent, int 
     pthread_mutex_unlock(&h->mu);
 }
 
+int sb__routing_publish_later(struct sb_engine *e, sb_id tenant, sb_id message, int64_t seq)
+{
+    struct sb__routing_hub *h = e->routing;
+    if (!h)
+        return SB_EBUSY;
+    struct pub_ev *p = sb_calloc(1, sizeof(*p));
+    *p = (struct pub_ev){NULL, tenant, message, seq};
+    pthread_mutex_lock(&h->mu);
+    int rc = h->stop || h->n_pub >= PUBLISH_QUEUE_MAX ? SB_EBUSY : 0;
+    if (!rc) {
+        if (h->pub_tail)
+            h->pub_tail->next = p;
+        else
+            h->pub_head = p;
+        h->pub_tail = p;
+        h->n_pub++;
+        pthread_cond_signal(&h->cv);
+    }
+    pthread_mutex_unlock(&h->mu);
+    if (rc)
+        free(p);
+    return rc;
+}
+
 struct sb__routing_hub *sb__routing_hub_new(struct sb_engine *e)
 {
     struct sb__routing_hub *h = sb_calloc(1, sizeof(*h));
@@ -656,6 +703,11 @@ void sb__routing_hub_free(struct sb__routing_hub *h)
     if (!h)
         return;
     sb__routing_hub_stop(h);
+    while (h->pub_head) { /* cannot happen (refused once stopped), kept for safety */
+        struct pub_ev *p = h->pub_head;
+        h->pub_head = p->next;
+        free(p);
+    }
     while (h->ev_head) { /* queued after the ticker stopped */
         struct sock_ev *ev = h->ev_head;
         h->ev_head = ev->next;

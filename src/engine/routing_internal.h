@@ -12,6 +12,10 @@ struct sb__routing_hub;
 /* The hub of per-tenant routers and the presence ticker thread. Free after the last turn. */
 struct sb__routing_hub *sb__routing_hub_new(struct sb_engine *e);
 void sb__routing_hub_free(struct sb__routing_hub *h);
+/* Hands a committed customer message to the hub's thread, which publishes message.created
+ * before anything else it does (not behind bot turns on the niced bot pool). SB_EBUSY when
+ * stopped or 1,000 are already waiting: the caller publishes another way. */
+int sb__routing_publish_later(struct sb_engine *e, sb_id tenant, sb_id message, int64_t seq);
 /* Stops the presence ticker (no more presence changes); the routers stay usable. */
 void sb__routing_hub_stop(struct sb__routing_hub *h);
 

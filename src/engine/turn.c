@@ -262,6 +262,8 @@ static void publish_ingested(void *arg)
 
 void sb__engine_publish_ingested(struct sb_engine *e, sb_id tenant, sb_id message, int64_t seq)
 {
+    if (sb__routing_publish_later(e, tenant, message, seq) == 0)
+        return; /* the routing hub's thread (full priority) publishes it */
     struct publish_job *p = sb_calloc(1, sizeof(*p));
     *p = (struct publish_job){e, tenant, message, seq};
     atomic_fetch_add(&e->turns_running, 1); /* the engine waits for it when stopping */
