@@ -89,11 +89,14 @@ struct sb_nlu_train_opts {
     double oos_threshold; /* < 0: tune on validation data (default); otherwise use this */
     int no_refit;         /* 1: the final model is fitted on `train` only, not train + val */
     /*
-     * Feature set, NULL for the default "w2 c2-5 h3 stem": `wN` token n-grams up to N (1..3),
-     * `cA-B` character n-grams of lengths A..B inside words (`c0` none), `hN` Han n-grams up
-     * to N, `stem`/`nostem`, `mindf=N` (drop features seen in fewer than N training rows),
-     * `neg` (negated unigrams after an English negation cue), `pN` (ordered pairs of
-     * non-Han tokens 2..N apart).
+     * Feature set and learners, NULL for the default "w2 c2-5 h3 stem ens=svm+mlp": `wN` token
+     * n-grams up to N (1..3), `cA-B` character n-grams of lengths A..B inside words (`c0`
+     * none), `hN` Han n-grams up to N, `xA-B` character n-grams across word boundaries,
+     * `stem`/`nostem`, `mindf=N` (drop features seen in fewer than N training rows), `neg`
+     * (negated unigrams after an English negation cue), `pN` (ordered pairs of non-Han tokens
+     * 2..N apart); `ens=M+M..` the ensemble members (`svm` TF-IDF linear SVM, `nb` NB-SVM on
+     * binary features, `mlp` one-hidden-layer network; their combination weights are chosen
+     * on held-out data), `hid=N`, `ep=N`, `lr=X`, `drop=X` the MLP's settings.
      */
     const char *features;
 };

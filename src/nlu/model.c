@@ -36,15 +36,38 @@ void sb__nlu_model_index(struct sb_nlu_model *m)
     size_t cap = 16;
     while (cap < (size_t)m->nfeat * 2)
         cap <<= 1;
-    m->table.keys = sb_calloc(cap, sizeof(uint64_t));
-    m->table.vals = sb_calloc(cap, sizeof(uint32_t));
+    m->table.slots = sb_calloc(cap, sizeof(struct sb__nlu_slot));
     m->table.mask = cap - 1;
     for (uint32_t i = 0; i < m->nfeat; i++) {
         size_t s = slot_of(m->hashes[i], m->table.mask);
-        while (m->table.keys[s])
+        while (m->table.slots[s].key)
             s = (s + 1) & m->table.mask;
-        m->table.keys[s] = m->hashes[i];
-        m->table.vals[s] = i;
+        m->table.slots[s].key = m->hashes[i];
+        m->table.slots[s].val = i;
+    }
+    /* fused records: idf, the scales, the rows; the stride a multiple of 4 */
+    size_t off = 4 + 4 * (size_t)m->nmembers;
+    for (uint32_t j = 0; j < m->nmembers; j++) {
+        m->member[j].off = (uint32_t)off;
+        off += m->member[j].width;
+    }
+    m->stride = (off + 3) & ~(size_t)3;
+    size_t F = m->nfeat;
+    m->rec = sb_calloc(F ? F : 1, m->stride);
+    for (size_t f = 0; f < F; f++) {
+        unsigned char *r = m->rec + f * m->stride;
+        memcpy(r, &m->idf[f], 4);
+        for (uint32_t j = 0; j < m->nmembers; j++) {
+            struct sb__nlu_member *mb = &m->member[j];
+            memcpy(r + 4 + 4 * j, &mb->wscale[f], 4);
+            memcpy(r + mb->off, mb->wq + f * mb->width, mb->width);
+        }
+    }
+    for (uint32_t j = 0; j < m->nmembers; j++) {
+        free(m->member[j].wq);
+        free(m->member[j].wscale);
+        m->member[j].wq = NULL;
+        m->member[j].wscale = NULL;
     }
 }
 
@@ -52,27 +75,24 @@ int64_t sb__nlu_model_find(const struct sb_nlu_model *m, uint64_t h)
 {
     size_t s = slot_of(h, m->table.mask);
     for (;;) {
-        uint64_t k = m->table.keys[s];
-        if (k == h)
-            return m->table.vals[s];
-        if (!k)
+        const struct sb__nlu_slot *e = &m->table.slots[s];
+        if (e->key == h)
+            return e->val;
+        if (!e->key)
             return -1;
         s = (s + 1) & m->table.mask;
     }
 }
 
-size_t sb__nlu_vectorize(struct sb__nlu_hvec *f, const struct sb__nlu_feat_cfg *cfg,
-                         const float *idf, sb__nlu_lookup_fn lookup, const void *ctx,
-                         uint32_t *idx, float *val, float *bin, size_t cap)
+/* Counts repeats of the hashes in f in place: f->h keeps the distinct ones in first-seen
+ * order, cnt[i] the count of f->h[i] (cnt holds f->n entries). Returns the distinct count. */
+static size_t dedupe(struct sb__nlu_hvec *f, uint32_t *cnt)
 {
-    /* count repeats in a small open-addressing table (slots hold 1 + position of first use) */
     uint32_t stack_slot[2048];
-    uint32_t stack_cnt[1024];
     size_t tcap = 64;
     while (tcap < f->n * 2)
         tcap <<= 1;
     uint32_t *slot = tcap <= 2048 ? stack_slot : sb_malloc(tcap * sizeof(uint32_t));
-    uint32_t *cnt = f->n <= 1024 ? stack_cnt : sb_malloc((f->n ? f->n : 1) * sizeof(uint32_t));
     memset(slot, 0, tcap * sizeof(uint32_t));
     size_t nu = 0;
     for (size_t i = 0; i < f->n; i++) {
@@ -82,7 +102,7 @@ size_t sb__nlu_vectorize(struct sb__nlu_hvec *f, const struct sb__nlu_feat_cfg *
             uint32_t o = slot[s];
             if (!o) {
                 slot[s] = (uint32_t)nu + 1;
-                f->h[nu] = h; /* compact distinct hashes in first-seen order (nu <= i) */
+                f->h[nu] = h; /* nu <= i: compaction never overwrites an unread hash */
                 cnt[nu++] = 1;
                 break;
             }
@@ -93,7 +113,19 @@ size_t sb__nlu_vectorize(struct sb__nlu_hvec *f, const struct sb__nlu_feat_cfg *
             s = (s + 1) & (tcap - 1);
         }
     }
+    if (slot != stack_slot)
+        free(slot);
     f->n = nu;
+    return nu;
+}
+
+size_t sb__nlu_vectorize(struct sb__nlu_hvec *f, const struct sb__nlu_feat_cfg *cfg,
+                         const float *idf, sb__nlu_lookup_fn lookup, const void *ctx,
+                         uint32_t *idx, float *val, float *bin, size_t cap)
+{
+    uint32_t stack_cnt[1024];
+    uint32_t *cnt = f->n <= 1024 ? stack_cnt : sb_malloc((f->n ? f->n : 1) * sizeof(uint32_t));
+    size_t nu = dedupe(f, cnt);
     size_t n = 0, nb[2] = {0, 0};
     double norm[2] = {0, 0};
     for (size_t i = 0; i < nu && n < cap; i++) {
@@ -108,8 +140,6 @@ size_t sb__nlu_vectorize(struct sb__nlu_hvec *f, const struct sb__nlu_feat_cfg *
         nb[blk]++;
         n++;
     }
-    if (slot != stack_slot)
-        free(slot);
     if (cnt != stack_cnt)
         free(cnt);
     /* the high bit of idx marked the character block during the first pass */
@@ -158,37 +188,6 @@ static void axpy_i8(float *restrict a, const int8_t *restrict row, float v, size
         a[k] += v * (float)row[k];
 }
 
-void sb__nlu_member_scores(const struct sb__nlu_member *mb, size_t K, const uint32_t *idx,
-                           const float *tfidf, const float *bin, size_t n, float *a,
-                           double *out)
-{
-    size_t W = mb->width;
-    const float *x = mb->type == SB__NLU_M_NB ? bin : tfidf;
-    memcpy(a, mb->bias, W * sizeof(float));
-    for (size_t i = 0; i < n; i++)
-        axpy_i8(a, mb->wq + (size_t)idx[i] * W, x[i] * mb->wscale[idx[i]], W);
-    if (mb->type != SB__NLU_M_MLP) {
-        for (size_t k = 0; k < K; k++)
-            out[k] = a[k];
-        return;
-    }
-    for (size_t h = 0; h < W; h++)
-        if (a[h] < 0)
-            a[h] = 0;
-    for (size_t k = 0; k < K; k++) {
-        const float *w = mb->w2 + k * W;
-        float d = mb->b2[k];
-        for (size_t h = 0; h < W; h++)
-            d += w[h] * a[h];
-        out[k] = d;
-    }
-}
-
-static int64_t model_lookup(const void *ctx, uint64_t h)
-{
-    return sb__nlu_model_find(ctx, h);
-}
-
 struct sb_nlu_model *sb_nlu_model_ref(struct sb_nlu_model *m)
 {
     if (m)
@@ -207,8 +206,8 @@ void sb_nlu_model_free(struct sb_nlu_model *m)
     free(m->idf);
     for (uint32_t i = 0; i < m->nmembers; i++)
         sb__nlu_member_cleanup(&m->member[i]);
-    free(m->table.keys);
-    free(m->table.vals);
+    free(m->table.slots);
+    free(m->rec);
     free(m);
 }
 
@@ -244,31 +243,92 @@ int sb_nlu_classify(const struct sb_nlu_model *m, const char *text, size_t len,
     f.h = hstack; /* grows onto the heap only for long texts */
     f.cap = sizeof(hstack) / sizeof(hstack[0]);
     f.borrowed = 1;
-    uint32_t idx[MAX_ACTIVE];
-    float val[MAX_ACTIVE], bin[MAX_ACTIVE];
     sb__nlu_features(text ? text : "", len, &m->cfg, &f);
-    size_t n = sb__nlu_vectorize(&f, &m->cfg, m->idf, model_lookup, m, idx, val, bin, MAX_ACTIVE);
-    sb__nlu_hvec_cleanup(&f);
+    uint32_t cstack[1024];
+    uint32_t *cnt = f.n <= 1024 ? cstack : sb_malloc(f.n * sizeof(uint32_t));
+    size_t nu = dedupe(&f, cnt);
 
-    size_t K = m->nlabels;
-    double stack[256], mstack[256];
+    /* look the distinct features up; TF-IDF and binary values, per-block norms */
+    uint32_t idx[MAX_ACTIVE];
+    float val[MAX_ACTIVE];
+    uint8_t blk[MAX_ACTIVE];
+    size_t n = 0, nb[2] = {0, 0};
+    double norm[2] = {0, 0};
+    for (size_t i = 0; i < nu && n < MAX_ACTIVE; i++) {
+        int64_t k = sb__nlu_model_find(m, f.h[i]);
+        if (k < 0)
+            continue;
+        /* start fetching the record now: the next lookups overlap with it */
+        __builtin_prefetch(m->rec + (size_t)k * m->stride);
+        idx[n] = (uint32_t)k;
+        val[n] = (float)cnt[i];
+        blk[n] = (f.h[i] & SB__NLU_CHAR_BIT) ? 1 : 0;
+        n++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double v = (1.0 + log((double)val[i])) * sb__nlu_rec_idf(m, idx[i]);
+        val[i] = (float)v;
+        norm[blk[i]] += v * v;
+        nb[blk[i]]++;
+    }
+    if (cnt != cstack)
+        free(cnt);
+    sb__nlu_hvec_cleanup(&f);
+    float sv[2] = {norm[0] > 0 ? (float)(m->cfg.word_weight / sqrt(norm[0])) : 0,
+                   norm[1] > 0 ? (float)(m->cfg.char_weight / sqrt(norm[1])) : 0};
+    float sb[2] = {nb[0] ? (float)(m->cfg.word_weight / sqrt((double)nb[0])) : 0,
+                   nb[1] ? (float)(m->cfg.char_weight / sqrt((double)nb[1])) : 0};
+
+    /* every member's first layer in one pass over the fused records */
+    size_t K = m->nlabels, J = m->nmembers;
+    size_t width = 0;
+    for (size_t j = 0; j < J; j++)
+        width += m->member[j].width;
+    float astack[1024];
+    float *acc = width <= 1024 ? astack : sb_malloc(width * sizeof(float));
+    float *aj[SB__NLU_MAX_MEMBERS];
+    for (size_t j = 0, o = 0; j < J; j++) {
+        aj[j] = acc + o;
+        memcpy(aj[j], m->member[j].bias, m->member[j].width * sizeof(float));
+        o += m->member[j].width;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *r = m->rec + (size_t)idx[i] * m->stride;
+        float tv = val[i] * sv[blk[i]], bv = sb[blk[i]];
+        for (size_t j = 0; j < J; j++) {
+            const struct sb__nlu_member *mb = &m->member[j];
+            float sc;
+            memcpy(&sc, r + 4 + 4 * j, 4);
+            axpy_i8(aj[j], (const int8_t *)(r + mb->off),
+                    (mb->type == SB__NLU_M_NB ? bv : tv) * sc, mb->width);
+        }
+    }
+    double stack[256];
     double *s = K <= 256 ? stack : sb_malloc(K * sizeof(double));
-    double *ms = K <= 256 ? mstack : sb_malloc(K * sizeof(double));
-    size_t width = K;
-    for (uint32_t j = 0; j < m->nmembers; j++)
-        if (m->member[j].width > width)
-            width = m->member[j].width;
-    float acc[512];
-    float *a = width <= 512 ? acc : sb_malloc(width * sizeof(float));
     for (size_t k = 0; k < K; k++)
         s[k] = 0;
-    for (uint32_t j = 0; j < m->nmembers; j++) {
-        sb__nlu_member_scores(&m->member[j], K, idx, val, bin, n, a, ms);
-        for (size_t k = 0; k < K; k++)
-            s[k] += m->member[j].weight * ms[k];
+    for (size_t j = 0; j < J; j++) {
+        const struct sb__nlu_member *mb = &m->member[j];
+        float *a = aj[j];
+        if (mb->type != SB__NLU_M_MLP) {
+            for (size_t k = 0; k < K; k++)
+                s[k] += mb->weight * a[k];
+            continue;
+        }
+        size_t W = mb->width;
+        for (size_t h = 0; h < W; h++)
+            if (a[h] < 0)
+                a[h] = 0;
+        for (size_t k = 0; k < K; k++) {
+            const float *w = mb->w2 + k * W;
+            float d = mb->b2[k];
+            for (size_t h = 0; h < W; h++)
+                d += w[h] * a[h];
+            s[k] += mb->weight * d;
+        }
     }
-    if (ms != mstack)
-        free(ms);
+    if (acc != astack)
+        free(acc);
     sb__nlu_softmax(s, K, m->temperature);
 
     memset(res, 0, sizeof(*res));
@@ -299,7 +359,5 @@ int sb_nlu_classify(const struct sb_nlu_model *m, const char *text, size_t len,
     }
     if (s != stack)
         free(s);
-    if (a != acc)
-        free(a);
     return 0;
 }

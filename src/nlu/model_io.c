@@ -114,10 +114,11 @@ int sb_nlu_model_save(const struct sb_nlu_model *m, const char *path, struct sb_
         put_f32(&b, mb->weight);
         put_u32(&b, mb->width);
         for (uint32_t i = 0; i < m->nfeat; i++)
-            put_f32(&b, mb->wscale[i]);
+            put_f32(&b, sb__nlu_rec_scale(m, i, j));
         for (uint32_t i = 0; i < mb->width; i++)
             put_f32(&b, mb->bias[i]);
-        put(&b, mb->wq, (size_t)m->nfeat * mb->width);
+        for (uint32_t i = 0; i < m->nfeat; i++)
+            put(&b, sb__nlu_rec_row(m, i, j), mb->width);
         if (mb->type == SB__NLU_M_MLP) {
             for (size_t i = 0; i < (size_t)m->nlabels * mb->width; i++)
                 put_f32(&b, mb->w2[i]);

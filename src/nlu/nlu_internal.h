@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Feature configuration, stored in the model file so that inference matches training. */
 struct sb__nlu_feat_cfg {
@@ -50,9 +51,13 @@ void sb__nlu_features(const char *text, size_t len, const struct sb__nlu_feat_cf
 #define SB__NLU_F_NEG 8u  /* negated unigrams after an English negation cue */
 
 /* The model as it sits in memory. */
+struct sb__nlu_slot {
+    uint64_t key; /* 0 = empty slot */
+    uint32_t val; /* feature index */
+};
+
 struct sb__nlu_table {
-    uint64_t *keys; /* 0 = empty slot */
-    uint32_t *vals;
+    struct sb__nlu_slot *slots;
     size_t mask;
 };
 
@@ -72,8 +77,10 @@ struct sb__nlu_member {
     uint8_t type;
     float weight;    /* combined score = sum of weight * member score */
     uint32_t width;  /* columns of a feature row: K for linear members, hidden units for MLP */
-    int8_t *wq;      /* nfeat rows of `width` int8, row scale in wscale */
+    int8_t *wq;      /* nfeat rows of `width` int8, row scale in wscale; both moved into the
+                        model's fused records by sb__nlu_model_index (then NULL) */
     float *wscale;   /* nfeat */
+    uint32_t off;    /* byte offset of this member's row inside a fused record */
     float *bias;     /* width */
     float *w2;       /* MLP: K x width output weights */
     float *b2;       /* MLP: K */
@@ -94,15 +101,36 @@ struct sb_nlu_model {
     uint32_t nmembers;
     struct sb__nlu_member member[SB__NLU_MAX_MEMBERS];
     struct sb__nlu_table table;
+    /*
+     * Everything scoring needs about feature f in one place (one or two cache lines): record
+     * f at rec + f * stride is f32 idf, f32 scale[nmembers], then each member's int8 row.
+     */
+    unsigned char *rec;
+    size_t stride;
 };
 
-void sb__nlu_member_cleanup(struct sb__nlu_member *mb);
-/* Raw scores (K) of one member for a vectorised text (both views). */
-void sb__nlu_member_scores(const struct sb__nlu_member *mb, size_t K, const uint32_t *idx,
-                           const float *tfidf, const float *bin, size_t n, float *scratch,
-                           double *out);
+/* Feature f's idf, member j's row scale and row in the fused records. */
+static inline float sb__nlu_rec_idf(const struct sb_nlu_model *m, size_t f)
+{
+    float v;
+    memcpy(&v, m->rec + f * m->stride, sizeof(v));
+    return v;
+}
+static inline float sb__nlu_rec_scale(const struct sb_nlu_model *m, size_t f, size_t j)
+{
+    float v;
+    memcpy(&v, m->rec + f * m->stride + 4 + 4 * j, sizeof(v));
+    return v;
+}
+static inline const int8_t *sb__nlu_rec_row(const struct sb_nlu_model *m, size_t f, size_t j)
+{
+    return (const int8_t *)(m->rec + f * m->stride + m->member[j].off);
+}
 
-/* Builds the hash → feature index table of a model from its hashes. */
+void sb__nlu_member_cleanup(struct sb__nlu_member *mb);
+
+/* Builds the hash → feature index table of a model from its hashes, and the fused records
+ * from idf and the members' rows (whose separate arrays are freed). */
 void sb__nlu_model_index(struct sb_nlu_model *m);
 /* Feature index of a hash or -1. */
 int64_t sb__nlu_model_find(const struct sb_nlu_model *m, uint64_t h);

@@ -57,6 +57,7 @@ static int cmp_str(const void *a, const void *b)
 struct mlp_params {
     int hidden, epochs;
     double lr;
+    double drop; /* input feature dropout rate during training */
 };
 
 static double mlp_init = 0.02;
@@ -68,7 +69,7 @@ struct plan {
     struct mlp_params mlp;
 };
 
-#define DEFAULT_ENSEMBLE "svm"
+#define DEFAULT_ENSEMBLE "svm+mlp"
 
 static int parse_ensemble(const char *s, struct plan *pl, struct sb_error *err)
 {
@@ -102,6 +103,7 @@ static int parse_features(const char *spec, struct sb__nlu_feat_cfg *c, int *min
     pl->mlp.hidden = 64;
     pl->mlp.epochs = 10;
     pl->mlp.lr = 0.1;
+    pl->mlp.drop = 0;
     if (getenv("SB_MLP_INIT"))
         mlp_init = strtod(getenv("SB_MLP_INIT"), NULL);
     int rc = parse_ensemble(DEFAULT_ENSEMBLE, pl, err);
@@ -138,6 +140,11 @@ static int parse_features(const char *spec, struct sb__nlu_feat_cfg *c, int *min
                 pl->mlp.hidden = (int)a;
             else
                 pl->mlp.epochs = (int)a;
+        } else if (strncmp(tok, "drop=", 5) == 0) {
+            double v = strtod(tok + 5, &end);
+            if (*end || !(v >= 0 && v < 0.95))
+                return sb_error_set(err, SB_EINVAL, "features: bad '%s'", tok);
+            pl->mlp.drop = v;
         } else if (strncmp(tok, "lr=", 3) == 0) {
             double v = strtod(tok + 3, &end);
             if (*end || !(v > 0 && v <= 10))
@@ -578,15 +585,21 @@ static double urand(uint64_t *rng)
     return (double)(rng_next(rng) >> 11) * (1.0 / 9007199254740992.0);
 }
 
-static void mlp_forward(const struct mlp *m, const struct csr *x, size_t i, float *z, double *o)
+static void axpy_f(float *restrict z, const float *restrict e, float v, size_t n)
+{
+    for (size_t h = 0; h < n; h++)
+        z[h] += v * e[h];
+}
+
+/* Forward pass of row i; `keep` (NULL: all) marks the features kept by dropout, whose values
+ * are scaled by `gain`. */
+static void mlp_forward(const struct mlp *m, const struct csr *x, size_t i, const uint8_t *keep,
+                        float gain, float *z, double *o)
 {
     memcpy(z, m->b1, m->H * sizeof(float));
-    for (size_t j = x->ptr[i]; j < x->ptr[i + 1]; j++) {
-        const float *e = m->E + (size_t)x->idx[j] * m->H;
-        float v = x->val[j];
-        for (size_t h = 0; h < m->H; h++)
-            z[h] += v * e[h];
-    }
+    for (size_t j = x->ptr[i]; j < x->ptr[i + 1]; j++)
+        if (!keep || keep[j - x->ptr[i]])
+            axpy_f(z, m->E + (size_t)x->idx[j] * m->H, x->val[j] * gain, m->H);
     for (size_t k = 0; k < m->K; k++) {
         const float *w = m->W2 + k * m->H;
         float d = m->b2[k];
@@ -618,7 +631,9 @@ static void mlp_fit(struct mlp *m, const struct csr *x, const int *y, const uint
     float *z = sb_malloc(H * sizeof(float));
     float *gz = sb_malloc(H * sizeof(float));
     double *o = sb_malloc(K * sizeof(double));
-    size_t total = (size_t)mp->epochs * n, step = 0;
+    size_t total = (size_t)mp->epochs * n, step = 0, keepcap = 0;
+    uint8_t *keep = NULL;
+    const float gain = (float)(1.0 / (1.0 - mp->drop));
     for (int ep = 0; ep < mp->epochs; ep++) {
         shuffle(idx, n, &rng);
         for (size_t s = 0; s < n; s++, step++) {
@@ -626,7 +641,14 @@ static void mlp_fit(struct mlp *m, const struct csr *x, const int *y, const uint
             if (y[i] == -1)
                 continue;
             float lr = (float)(mp->lr * (1.0 - (double)step / (double)total));
-            mlp_forward(m, x, i, z, o);
+            size_t len = x->ptr[i + 1] - x->ptr[i];
+            if (len > keepcap) {
+                keepcap = len;
+                keep = sb_realloc(keep, keepcap);
+            }
+            for (size_t j = 0; j < len; j++)
+                keep[j] = urand(&rng) >= mp->drop;
+            mlp_forward(m, x, i, keep, gain, z, o);
             sb__nlu_softmax(o, K, 1.0);
             for (size_t k = 0; k < K; k++)
                 o[k] -= y[i] >= 0 ? (y[i] == (int)k) : 1.0 / (double)K;
@@ -647,14 +669,12 @@ static void mlp_fit(struct mlp *m, const struct csr *x, const int *y, const uint
                 gz[h] = z[h] > 0 ? gz[h] * lr : 0;
                 m->b1[h] -= gz[h];
             }
-            for (size_t j = x->ptr[i]; j < x->ptr[i + 1]; j++) {
-                float *e = m->E + (size_t)x->idx[j] * H;
-                float v = x->val[j];
-                for (size_t h = 0; h < H; h++)
-                    e[h] -= v * gz[h];
-            }
+            for (size_t j = x->ptr[i]; j < x->ptr[i + 1]; j++)
+                if (keep[j - x->ptr[i]])
+                    axpy_f(m->E + (size_t)x->idx[j] * H, gz, -x->val[j] * gain, H);
         }
     }
+    free(keep);
     free(idx);
     free(z);
     free(gz);
@@ -876,6 +896,9 @@ static void quantize_rows(const float *src, size_t F, size_t width, size_t src_r
     }
 }
 
+#define MODEL_BUDGET (16u << 20) /* bytes a model may take (the limit is 20 MB) */
+#define MLP_MIN_HIDDEN 16
+
 static const double grid[] = {0.0625, 0.125, 0.25, 0.5, 1.0, 2.0};
 #define NGRID (sizeof(grid) / sizeof(grid[0]))
 
@@ -945,6 +968,44 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
     }
     struct rowfeat *rows = sb_calloc(N, sizeof(*rows));
     extract_rows(texts, N, &cfg, rows);
+
+    /*
+     * Model size: each feature costs about 20 bytes + K per linear member + the MLP's hidden
+     * units. The hidden layer shrinks so that the model stays within MODEL_BUDGET; below
+     * MLP_MIN_HIDDEN units the MLP member is left out.
+     */
+    {
+        uint32_t *all = sb_malloc(N * sizeof(uint32_t));
+        size_t na = 0;
+        for (size_t i = 0; i < N; i++)
+            if (y[i] != -1)
+                all[na++] = (uint32_t)i;
+        struct vocab v0;
+        vocab_build(&v0, rows, all, na, mindf);
+        size_t Fall = v0.nfeat ? v0.nfeat : 1;
+        vocab_cleanup(&v0);
+        free(all);
+        size_t per = 20;
+        for (int mi = 0; mi < plan.nm; mi++)
+            if (plan.type[mi] != SB__NLU_M_MLP)
+                per += 4 + K;
+        double room = (double)MODEL_BUDGET / (double)Fall - (double)per - 4;
+        for (int mi = 0; mi < plan.nm; mi++) {
+            if (plan.type[mi] != SB__NLU_M_MLP || room >= plan.mlp.hidden)
+                continue;
+            if (room >= MLP_MIN_HIDDEN || plan.nm == 1) {
+                plan.mlp.hidden = room >= MLP_MIN_HIDDEN ? (int)room : MLP_MIN_HIDDEN;
+            } else {
+                memmove(&plan.type[mi], &plan.type[mi + 1],
+                        (size_t)(plan.nm - mi - 1) * sizeof(int));
+                plan.nm--;
+            }
+            if (opts->verbose)
+                fprintf(stderr, "train: %zu features: MLP hidden units %d\n", Fall,
+                        room >= MLP_MIN_HIDDEN ? plan.mlp.hidden : 0);
+            break;
+        }
+    }
 
     /*
      * Held-out folds: the validation file is the one fold; without one, a seeded stratified
@@ -1028,7 +1089,7 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
                 mlp_fit(&net, &X, ysel, order, K, F, &plan.mlp, seed + 100 + (uint64_t)f);
                 float *z = sb_malloc(net.H * sizeof(float));
                 for (size_t j = 0; j < nheld; j++)
-                    mlp_forward(&net, &H, j, z, oof[mi] + (size_t)hsel[j] * K);
+                    mlp_forward(&net, &H, j, NULL, 1.0f, z, oof[mi] + (size_t)hsel[j] * K);
                 free(z);
                 mlp_cleanup(&net);
             } else {
