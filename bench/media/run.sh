@@ -9,7 +9,20 @@ cd "$(dirname "$0")/../.."
 B=${1:-build-media}/switchboard
 D=../shared/bench/data
 RUNS=${RUNS:-3}
-for i in $(seq "$RUNS"); do echo "eval ocr [$i]: $($B eval ocr --data $D/sroie --json)"; done
+# OCR time is measured on one core (taskset -c 0 when available), one tesseract thread
+PIN=""; command -v taskset >/dev/null && PIN="taskset -c 0"
+for i in $(seq "$RUNS"); do
+  echo "eval ocr [$i]: $(OMP_THREAD_LIMIT=1 $PIN $B eval ocr --data $D/sroie --json)"
+done
+# the issue's reference point: plain tesseract CLI, psm 6, on the same images (texts only, when
+# TESS_CLI_OUT is set; docs/media.md gives their word F1 under our metric: 0.668)
+if [ -n "${TESS_CLI_OUT:-}" ] && command -v tesseract >/dev/null; then
+  mkdir -p "$TESS_CLI_OUT"
+  for f in $D/sroie/img/*.jpg; do
+    OMP_THREAD_LIMIT=1 $PIN tesseract "$f" "$TESS_CLI_OUT/$(basename "$f" .jpg)" --psm 6 >/dev/null 2>&1
+  done
+  echo "tesseract --psm 6 texts in $TESS_CLI_OUT"
+fi
 for i in $(seq "$RUNS"); do
   echo "eval asr digits [$i]: $($B eval asr --data $D/fsdd --grammar digits --json)"
 done
