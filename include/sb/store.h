@@ -351,8 +351,9 @@ struct sb_metrics_dist {
 };
 
 struct sb_metrics_channel {
-    char kind[32]; /* the inbox kind: "web", "api", "telegram", ... */
-    int64_t conversations, customer_messages, bot_messages, agent_messages;
+    char kind[32];         /* the inbox kind: "web", "api", "telegram", ... */
+    int64_t conversations; /* started in the period */
+    int64_t customer_messages, bot_messages, agent_messages; /* written in the period */
 };
 
 struct sb_metrics_agent {
@@ -381,10 +382,10 @@ struct sb_metrics {
     int64_t queued, longest_wait_ms, assigned, with_bot;
     struct sb_metrics_agent *agents;
     size_t n_agents;
-    /* conversations created in the period */
+    /* conversations started in the period (channels: also the messages written in it) */
     int64_t conversations, handed_off, resolved, bot_resolved, bot_resolved_provisional,
         reopened;
-    struct sb_metrics_channel *channels;
+    struct sb_metrics_channel *channels; /* most conversations first */
     size_t n_channels;
     /* first responses made and resolutions done in the period */
     struct sb_metrics_dist first_response, resolution;

@@ -25,8 +25,15 @@ struct row {
     int64_t created_ms;
 };
 
-/* Writes the message, brings its conversation's last-message fields up to date and appends
- * the "message.created" event. */
+/* The 15-minute slot of a time (floor, also before 1970). */
+static int64_t volume_bucket(int64_t ms)
+{
+    int64_t q = ms / 900000;
+    return ms < 0 && ms % 900000 ? q - 1 : q;
+}
+
+/* Writes the message, brings its conversation's last-message fields and facts up to date,
+ * counts it in message_volume and appends the "message.created" event. */
 static int store_message(struct sq_conn *w, const struct row *m, int conversation_created,
                          sb_id *id, int64_t *seq, struct sb_error *err)
 {
@@ -50,24 +57,34 @@ static int store_message(struct sq_conn *w, const struct row *m, int conversatio
     size_t n = sb__store_preview_len(m->text, SB_STORE_PREVIEW_MAX);
     memcpy(preview, m->text, n);
     preview[n] = '\0';
-    /* the conversation facts (schema step 4, docs/metrics.md) change with the message: an
-     * agent's reply to the customer (not an internal note) that finds no hand-off yet is the
-     * moment the agent took the conversation over, so it is both hand-off and first response */
+    /* the message counts of the conversation facts (schema step 4, docs/metrics.md) change
+     * with every message; they are in no index, so this stays one cheap row update */
+    int agent_out = !strcmp(m->sender_kind, SB_SENDER_AGENT) && !strcmp(m->direction, SB_DIR_OUT);
     rc = sb__sq_exec(w, NULL, err,
                      "UPDATE conversations SET last_message_ms = MAX(last_message_ms, ?1),"
                      " last_message_preview = ?2, updated_ms = ?3,"
-                     " first_customer_ms = CASE WHEN ?5 = 'customer' AND first_customer_ms = 0"
-                     "  THEN ?1 ELSE first_customer_ms END,"
                      " customer_messages = customer_messages + (?5 = 'customer'),"
                      " bot_messages = bot_messages + (?5 = 'bot'),"
-                     " agent_messages = agent_messages + (?5 = 'agent' AND ?6 = 'out'),"
-                     " handoff_ms = CASE WHEN ?5 = 'agent' AND ?6 = 'out' AND handoff_ms = 0"
-                     "  THEN ?1 ELSE handoff_ms END,"
-                     " first_response_ms = CASE WHEN ?5 = 'agent' AND ?6 = 'out'"
-                     "  AND first_response_ms = 0 THEN ?1 ELSE first_response_ms END"
+                     " agent_messages = agent_messages + ?6"
                      " WHERE id = ?4",
-                     "isiiss", m->created_ms, preview, sb_now_ms(), m->conversation,
-                     m->sender_kind, m->direction);
+                     "isiisd", m->created_ms, preview, sb_now_ms(), m->conversation,
+                     m->sender_kind, agent_out);
+    /* the first agent reply to the customer is the first response; finding no hand-off, it
+     * is the moment the agent took the conversation over, so the hand-off too */
+    if (!rc && agent_out)
+        rc = sb__sq_exec(w, NULL, err,
+                         "UPDATE conversations SET first_response_ms = ?1,"
+                         " handoff_ms = CASE WHEN handoff_ms = 0 THEN ?1 ELSE handoff_ms END"
+                         " WHERE id = ?2 AND first_response_ms = 0",
+                         "ii", m->created_ms, m->conversation);
+    /* messages per 15 minutes, inbox and sender, for the dashboard's volume */
+    if (!rc && (agent_out || !strcmp(m->sender_kind, SB_SENDER_CUSTOMER) ||
+                !strcmp(m->sender_kind, SB_SENDER_BOT)))
+        rc = sb__sq_exec(w, NULL, err,
+                         "INSERT INTO message_volume (tenant_id, bucket, inbox_id, sender_kind, n)"
+                         " VALUES (?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1",
+                         "iiis", m->tenant, volume_bucket(m->created_ms), m->inbox,
+                         m->sender_kind);
     if (rc)
         return rc;
     char payload[96];
@@ -136,9 +153,11 @@ static int conversation_of(struct sq_conn *w, const struct sb_ingest *in, sb_id 
                           " AND reopened_ms = 0",
                           "iiii", created_ms, in->tenant_id, contact, in->inbox_id)))
         return rc;
+    /* its first message is this customer's (conversation facts) */
     return sb__sq_insert(w, conversation, err,
                          "INSERT INTO conversations (tenant_id, inbox_id, contact_id, status,"
-                         " created_ms, updated_ms) VALUES (?, ?, ?, 'bot', ?, ?)",
+                         " created_ms, updated_ms, first_customer_ms)"
+                         " VALUES (?1, ?2, ?3, 'bot', ?4, ?5, ?4)",
                          "iiiii", in->tenant_id, in->inbox_id, contact, created_ms, sb_now_ms());
 }
 

@@ -16,6 +16,7 @@
 #include "sb/clock.h"
 #include "sb/mem.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,17 @@ static int64_t floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* A message counts in the period when its 15-minute slot starts inside it. */
+static int64_t first_bucket(int64_t from_ms)
+{
+    return floor_div(from_ms + BUCKET_MS - 1, BUCKET_MS);
+}
+
+static int64_t end_bucket(int64_t to_ms)
+{
+    return floor_div(to_ms + BUCKET_MS - 1, BUCKET_MS);
 }
 
 /* ---- live ------------------------------------------------------------------------------ */
@@ -45,7 +57,8 @@ static void row_live(sqlite3_stmt *s, void *out)
 }
 
 /* The conversations waiting now and since when: the queue time routing kept, else the
- * hand-off, else the last change. Each count is its own range of conversations_by_status. */
+ * hand-off (becoming "queued" sets it). Each figure is a range of the covering index
+ * conversations_by_status_facts. */
 static int live_figures(struct sq_conn *r, sb_id tenant, int64_t now, struct sb_metrics *m,
                         struct sb_error *err)
 {
@@ -53,9 +66,8 @@ static int live_figures(struct sq_conn *r, sb_id tenant, int64_t now, struct sb_
     int rc = sb__sq_one(
         r, row_live, &l, "live figures", err,
         "SELECT (SELECT count(*) FROM conversations WHERE tenant_id = ?1 AND status = 'queued'),"
-        " (SELECT IFNULL(MIN(CASE WHEN queued_ms > 0 THEN queued_ms WHEN handoff_ms > 0"
-        "   THEN handoff_ms ELSE updated_ms END), 0) FROM conversations"
-        "   WHERE tenant_id = ?1 AND status = 'queued'),"
+        " (SELECT IFNULL(MIN(CASE WHEN queued_ms > 0 THEN queued_ms ELSE handoff_ms END), 0)"
+        "   FROM conversations WHERE tenant_id = ?1 AND status = 'queued'),"
         " (SELECT count(*) FROM conversations WHERE tenant_id = ?1 AND status = 'assigned'),"
         " (SELECT count(*) FROM conversations WHERE tenant_id = ?1 AND status = 'bot'),"
         " (SELECT count(*) FROM conversations WHERE tenant_id = ?1"
@@ -90,6 +102,7 @@ static int agents(struct sq_conn *r, sb_id tenant, struct sb_metrics *m, struct 
         " IFNULL(l.n, 0) FROM agents a"
         " LEFT JOIN agent_routing p ON p.agent_id = a.id AND p.tenant_id = a.tenant_id"
         " LEFT JOIN (SELECT assignee_id, count(*) AS n FROM conversations"
+        "   INDEXED BY conversations_by_status_facts"
         "   WHERE tenant_id = ?1 AND status = 'assigned' GROUP BY assignee_id) l"
         "   ON l.assignee_id = a.id"
         " WHERE a.tenant_id = ?1 ORDER BY a.id",
@@ -98,26 +111,81 @@ static int agents(struct sq_conn *r, sb_id tenant, struct sb_metrics *m, struct 
 
 /* ---- conversations created in the period ----------------------------------------------- */
 
-static void row_channel(sqlite3_stmt *s, void *out)
+struct kind_count {
+    char kind[32];
+    char sender[16];
+    int64_t n;
+};
+
+static void row_kind_count(sqlite3_stmt *s, void *out)
 {
-    struct sb_metrics_channel *c = out;
-    sb__sq_col_str(s, 0, c->kind, sizeof(c->kind));
-    c->conversations = sqlite3_column_int64(s, 1);
-    c->customer_messages = sqlite3_column_int64(s, 2);
-    c->bot_messages = sqlite3_column_int64(s, 3);
-    c->agent_messages = sqlite3_column_int64(s, 4);
+    struct kind_count *x = out;
+    sb__sq_col_str(s, 0, x->kind, sizeof(x->kind));
+    sb__sq_col_str(s, 1, x->sender, sizeof(x->sender));
+    x->n = sqlite3_column_int64(s, 2);
 }
 
+static struct sb_metrics_channel *channel_of(struct sb_metrics *m, const char *kind)
+{
+    for (size_t i = 0; i < m->n_channels; i++)
+        if (!strcmp(m->channels[i].kind, kind))
+            return &m->channels[i];
+    m->channels = sb_realloc(m->channels, (m->n_channels + 1) * sizeof(*m->channels));
+    struct sb_metrics_channel *c = &m->channels[m->n_channels++];
+    memset(c, 0, sizeof(*c));
+    snprintf(c->kind, sizeof(c->kind), "%s", kind);
+    return c;
+}
+
+static int cmp_channel(const void *a, const void *b)
+{
+    const struct sb_metrics_channel *x = a, *y = b;
+    if (x->conversations != y->conversations)
+        return x->conversations > y->conversations ? -1 : 1;
+    if (x->customer_messages != y->customer_messages)
+        return x->customer_messages > y->customer_messages ? -1 : 1;
+    return strcmp(x->kind, y->kind);
+}
+
+/* Conversations started in the period per inbox kind (from the covering index, grouped by
+ * inbox before the inboxes are looked up) and the messages written in it per kind and sender
+ * (from message_volume). */
 static int volume(struct sq_conn *r, sb_id tenant, const struct sb_metrics_query *q,
                   struct sb_metrics *m, struct sb_error *err)
 {
-    return sb__sq_list(
-        r, row_channel, sizeof(*m->channels), NULL, (void **)&m->channels, &m->n_channels, err,
-        "SELECT i.kind, count(*), sum(c.customer_messages), sum(c.bot_messages),"
-        " sum(c.agent_messages) FROM conversations c JOIN inboxes i ON i.id = c.inbox_id"
-        " WHERE c.tenant_id = ?1 AND c.created_ms >= ?2 AND c.created_ms < ?3"
-        " GROUP BY i.kind ORDER BY count(*) DESC, i.kind",
-        "iii", tenant, q->from_ms, q->to_ms);
+    struct kind_count *xs = NULL;
+    size_t n = 0;
+    int rc = sb__sq_list(r, row_kind_count, sizeof(*xs), NULL, (void **)&xs, &n, err,
+                         "SELECT i.kind, 'conversations', sum(x.n) FROM"
+                         " (SELECT inbox_id, count(*) AS n FROM conversations"
+                         "  WHERE tenant_id = ?1 AND created_ms >= ?2 AND created_ms < ?3"
+                         "  GROUP BY inbox_id) x JOIN inboxes i ON i.id = x.inbox_id"
+                         " GROUP BY i.kind"
+                         " UNION ALL "
+                         "SELECT i.kind, x.sender_kind, sum(x.n) FROM"
+                         " (SELECT inbox_id, sender_kind, sum(n) AS n FROM message_volume"
+                         "  WHERE tenant_id = ?1 AND bucket >= ?4 AND bucket < ?5"
+                         "  GROUP BY inbox_id, sender_kind) x JOIN inboxes i ON i.id = x.inbox_id"
+                         " GROUP BY i.kind, x.sender_kind",
+                         "iiiii", tenant, q->from_ms, q->to_ms, first_bucket(q->from_ms),
+                         end_bucket(q->to_ms));
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        struct sb_metrics_channel *c = channel_of(m, xs[i].kind);
+        if (!strcmp(xs[i].sender, "conversations"))
+            c->conversations += xs[i].n;
+        else if (!strcmp(xs[i].sender, SB_SENDER_CUSTOMER))
+            c->customer_messages += xs[i].n;
+        else if (!strcmp(xs[i].sender, SB_SENDER_BOT))
+            c->bot_messages += xs[i].n;
+        else if (!strcmp(xs[i].sender, SB_SENDER_AGENT))
+            c->agent_messages += xs[i].n;
+    }
+    free(xs);
+    if (m->n_channels)
+        qsort(m->channels, m->n_channels, sizeof(*m->channels), cmp_channel);
+    return 0;
 }
 
 struct outcomes {
@@ -136,7 +204,9 @@ static void row_outcomes(sqlite3_stmt *s, void *out)
 }
 
 /* Bot-resolved: resolved, never with people, no agent message, and not reopened within the
- * window — final once the window has passed, provisional while it is still open. */
+ * window — final once the window has passed, provisional while it is still open. An agent's
+ * message to the customer always sets handoff_ms (sqlite_ingest.c), so "handoff_ms = 0" also
+ * says "no agent message", and the query reads only the covering index. */
 static int outcomes(struct sq_conn *r, sb_id tenant, const struct sb_metrics_query *q,
                     int64_t now, struct sb_metrics *m, struct sb_error *err)
 {
@@ -146,10 +216,10 @@ static int outcomes(struct sq_conn *r, sb_id tenant, const struct sb_metrics_que
         "SELECT count(*), IFNULL(sum(handoff_ms > 0), 0),"
         " IFNULL(sum(status = 'resolved' AND resolved_ms > 0), 0),"
         " IFNULL(sum(status = 'resolved' AND resolved_ms > 0 AND handoff_ms = 0"
-        "   AND agent_messages = 0 AND ?4 >= resolved_ms + ?5"
+        "   AND ?4 >= resolved_ms + ?5"
         "   AND (reopened_ms = 0 OR reopened_ms >= resolved_ms + ?5)), 0),"
         " IFNULL(sum(status = 'resolved' AND resolved_ms > 0 AND handoff_ms = 0"
-        "   AND agent_messages = 0 AND ?4 < resolved_ms + ?5 AND reopened_ms = 0), 0),"
+        "   AND ?4 < resolved_ms + ?5 AND reopened_ms = 0), 0),"
         " IFNULL(sum(reopened_ms > 0), 0)"
         " FROM conversations WHERE tenant_id = ?1 AND created_ms >= ?2 AND created_ms < ?3",
         "iiiii", tenant, q->from_ms, q->to_ms, now, (int64_t)SB_METRICS_REOPEN_MS);
@@ -291,17 +361,6 @@ static void row_bucket_label(sqlite3_stmt *s, void *out)
     x->bucket = sqlite3_column_int64(s, 0);
     sb__sq_col_str(s, 1, x->label, sizeof(x->label));
     x->n = sqlite3_column_int64(s, 2);
-}
-
-/* A message counts in the period when its 15-minute slot starts inside it. */
-static int64_t first_bucket(int64_t from_ms)
-{
-    return floor_div(from_ms + BUCKET_MS - 1, BUCKET_MS);
-}
-
-static int64_t end_bucket(int64_t to_ms)
-{
-    return floor_div(to_ms + BUCKET_MS - 1, BUCKET_MS);
 }
 
 static int sentiment(struct sq_conn *r, sb_id tenant, const struct sb_metrics_query *q,

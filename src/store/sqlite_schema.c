@@ -227,12 +227,31 @@ static const struct step steps[] = {
      "ALTER TABLE conversations ADD COLUMN bot_messages INTEGER NOT NULL DEFAULT 0;\n"
      "ALTER TABLE conversations ADD COLUMN agent_messages INTEGER NOT NULL DEFAULT 0;\n"
      "ALTER TABLE conversations ADD COLUMN intent TEXT NOT NULL DEFAULT '';\n"
-     "CREATE INDEX conversations_by_created ON conversations (tenant_id, created_ms);\n"
+     /* covering: the period's conversations are counted without reading their rows (these
+      * columns change a few times in a conversation's life, not with every message) */
+     "CREATE INDEX conversations_by_created ON conversations\n"
+     "  (tenant_id, created_ms, inbox_id, status, handoff_ms, resolved_ms, reopened_ms);\n"
+     "CREATE INDEX conversations_by_status_facts ON conversations\n"
+     "  (tenant_id, status, assignee_id, handoff_ms, queued_ms, first_response_ms);\n"
      "CREATE INDEX conversations_by_first_response\n"
      "  ON conversations (tenant_id, first_response_ms, handoff_ms) WHERE first_response_ms > 0;\n"
      "CREATE INDEX conversations_by_resolved\n"
      "  ON conversations (tenant_id, resolved_ms, first_customer_ms, created_ms)\n"
      "  WHERE resolved_ms > 0;\n"
+     /* messages per 15 minutes (UTC), inbox and sender (agents: to the customer only), kept
+      * by sqlite_ingest.c with each message */
+     "CREATE TABLE message_volume (\n"
+     "  tenant_id INTEGER NOT NULL,\n"
+     "  bucket INTEGER NOT NULL,\n"
+     "  inbox_id INTEGER NOT NULL,\n"
+     "  sender_kind TEXT NOT NULL,\n"
+     "  n INTEGER NOT NULL,\n"
+     "  PRIMARY KEY (tenant_id, bucket, inbox_id, sender_kind)\n"
+     ") WITHOUT ROWID;\n"
+     "INSERT INTO message_volume (tenant_id, bucket, inbox_id, sender_kind, n)\n"
+     "  SELECT tenant_id, created_ms / 900000, inbox_id, sender_kind, count(*) FROM messages\n"
+     "  WHERE sender_kind IN ('customer', 'bot') OR (sender_kind = 'agent' AND direction = 'out')\n"
+     "  GROUP BY 1, 2, 3, 4;\n"
      /* customer-message labels per 15 minutes (UTC), for the sentiment trend and top intents
       * over any period without reading the messages */
      "CREATE TABLE message_labels (\n"

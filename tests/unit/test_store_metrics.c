@@ -345,7 +345,7 @@ static void test_volume_and_outcomes(void **state)
     assert_int_equal(m.bot_resolved_provisional, 0);
     assert_int_equal(m.reopened, 1); /* C */
     assert_int_equal(m.n_channels, 2);
-    assert_string_equal(m.channels[0].kind, "telegram"); /* 3 each: by name */
+    assert_string_equal(m.channels[0].kind, "telegram"); /* 3 and 3 each: by name */
     assert_int_equal(m.channels[0].conversations, 3);     /* C D E */
     assert_int_equal(m.channels[0].customer_messages, 3);
     assert_int_equal(m.channels[0].bot_messages, 1);
@@ -354,6 +354,16 @@ static void test_volume_and_outcomes(void **state)
     assert_int_equal(m.channels[1].conversations, 3);
     assert_int_equal(m.channels[1].bot_messages, 2);
     assert_int_equal(m.channels[1].agent_messages, 2);
+    sb_metrics_cleanup(&m);
+
+    /* messages count by when they were written: erin writes again today in F, which started
+     * two days ago — a web customer message of the period, not a conversation of it */
+    assert_int_equal(customer(f, f->t1, f->web, "erin", f->t0 + 5000, NULL), f->F);
+    query(f, f->t1, last + 25 * HOUR_MS, 0, &m);
+    assert_int_equal(m.conversations, 6);
+    assert_string_equal(m.channels[0].kind, "web"); /* a tie in conversations: more messages */
+    assert_int_equal(m.channels[0].conversations, 3);
+    assert_int_equal(m.channels[0].customer_messages, 4);
     sb_metrics_cleanup(&m);
 
     /* now: B's window is still open, so it is provisional */
@@ -636,6 +646,7 @@ static void test_backfill(void **state)
            "DROP TRIGGER message_labels_updated; DROP VIEW message_label_values;"
            "DROP TABLE message_labels; DROP INDEX conversations_by_created;"
            "DROP INDEX conversations_by_first_response; DROP INDEX conversations_by_resolved;"
+           "DROP INDEX conversations_by_status_facts; DROP TABLE message_volume;"
            "ALTER TABLE conversations DROP COLUMN first_customer_ms;"
            "ALTER TABLE conversations DROP COLUMN handoff_ms;"
            "ALTER TABLE conversations DROP COLUMN first_response_ms;"
