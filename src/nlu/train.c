@@ -1263,7 +1263,7 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
         mb->weight = (float)(wm[mi] * tm[mi]);
         struct fitted ft = {0};
         if (plan.type[mi] == SB__NLU_M_MLP) {
-            mlp_fit(&ft.net, &X, ysel, order, K, F, &plan.mlp, seed + 99);
+            mlp_fit(&ft.net, &X, ysel, order, K, F, &plan.mlp, seed + 100);
             size_t Hh = ft.net.H;
             mb->width = (uint32_t)Hh;
             mb->wq = sb_malloc((F ? F : 1) * Hh);
