@@ -31,6 +31,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: switchboard eval ocr --data DIR [--json] [--predictions OUT.jsonl]\n"
             "           [--lang L] [--psm N] [--pre upscale,deskew,binarize,normalize,reread|none]\n"
+            "           [--lines CACHED.jsonl|gold]  (key fields from cached OCR lines, no OCR)\n"
             "       switchboard eval asr --data DIR [--grammar digits|yesno|free] [--json]\n"
             "           [--predictions OUT.jsonl] [--engine auto|pocketsphinx|digits]\n"
             "       switchboard eval asr --data DIR --cv index|speaker [--k K] [--delta-weight W]\n"
@@ -168,11 +169,85 @@ static int close_predictions(FILE *f, const char *path, char *tmp)
     return rc;
 }
 
+
+/* The OCR lines of one item without running OCR (`--lines`): from a predictions file written
+ * earlier ("lines": [{"text", "box": [x, y, w, h], "conf"}]) or, with `gold`, from the
+ * labels' own transcribed boxes ("boxes": [{"points": [x1, y1, ... x4, y4], "text"}], conf 1)
+ * to measure the layout step apart from OCR errors. Returns 0 or SB_ENOTFOUND. */
+static int cached_page(json_t *it, json_t *cache, struct sb_ocr_page *page)
+{
+    json_t *src = NULL;
+    int gold = cache == NULL;
+    if (gold) {
+        src = json_object_get(it, "boxes");
+    } else {
+        const char *id = jstr(it, "id");
+        for (size_t i = 0; i < json_array_size(cache) && !src; i++) {
+            json_t *c = json_array_get(cache, i);
+            if (strcmp(jstr(c, "id"), id[0] ? id : jstr(it, "file")) == 0)
+                src = json_object_get(c, "lines");
+        }
+    }
+    if (!json_is_array(src))
+        return SB_ENOTFOUND;
+    for (size_t i = 0; i < json_array_size(src); i++) {
+        json_t *l = json_array_get(src, i);
+        struct sb_box b = {0};
+        double conf = 1;
+        if (gold) {
+            json_t *pt = json_object_get(l, "points");
+            int x0 = 1 << 30, y0 = 1 << 30, x1 = -1, y1 = -1;
+            for (size_t k = 0; k + 1 < json_array_size(pt); k += 2) {
+                int x = (int)json_integer_value(json_array_get(pt, k));
+                int y = (int)json_integer_value(json_array_get(pt, k + 1));
+                x0 = x < x0 ? x : x0;
+                y0 = y < y0 ? y : y0;
+                x1 = x > x1 ? x : x1;
+                y1 = y > y1 ? y : y1;
+            }
+            if (x1 >= 0)
+                b = (struct sb_box){x0, y0, x1 - x0, y1 - y0};
+        } else {
+            json_t *bx = json_object_get(l, "box");
+            b = (struct sb_box){(int)json_integer_value(json_array_get(bx, 0)),
+                                (int)json_integer_value(json_array_get(bx, 1)),
+                                (int)json_integer_value(json_array_get(bx, 2)),
+                                (int)json_integer_value(json_array_get(bx, 3))};
+            conf = json_number_value(json_object_get(l, "conf"));
+        }
+        sb_ocr_page_add_line(page, jstr(l, "text"), b, (float)conf);
+    }
+    sb_ocr_page_finish(page);
+    return 0;
+}
+
 static const char *const key_names[4] = {"company", "date", "address", "total"};
 
 static int eval_ocr(const char *dir, json_t *items, size_t n, int json, const char *predp,
-                    const struct sb_ocr_opts *opts)
+                    const struct sb_ocr_opts *opts, const char *linesp)
 {
+    json_t *cache = NULL;
+    if (linesp && strcmp(linesp, "gold") != 0) {
+        FILE *cf = fopen(linesp, "r");
+        if (!cf) {
+            fprintf(stderr, "switchboard eval: cannot open %s: %s\n", linesp, strerror(errno));
+            return 1;
+        }
+        cache = json_array();
+        char *ln = NULL;
+        size_t cap = 0;
+        while (getline(&ln, &cap, cf) > 0) {
+            json_t *v = NULL;
+            struct sb_error e = {0};
+            if (sb_json_parse(ln, strlen(ln), LABEL_LINE_MAX, 16, &v, &e) == 0 &&
+                json_is_object(v))
+                json_array_append_new(cache, v);
+            else
+                json_decref(v);
+        }
+        free(ln);
+        fclose(cf);
+    }
     char *tmp = NULL;
     FILE *pf = open_predictions(predp, &tmp);
     if (predp && !pf)
@@ -186,11 +261,20 @@ static int eval_ocr(const char *dir, json_t *items, size_t n, int json, const ch
         size_t len = 0;
         struct sb_ocr_result r = {0};
         struct sb_error err = {0};
-        int rc = read_file(path, MEDIA_FILE_MAX, &data, &len);
-        if (rc)
-            sb_error_set(&err, rc, "cannot read %s", path);
-        else
-            rc = sb_media_ocr_image(data, len, opts, NULL, &r, &err);
+        int rc = 0;
+        if (linesp) {
+            rc = cached_page(it, cache, &r.page);
+            if (rc)
+                sb_error_set(&err, rc, "no cached lines for %s", jstr(it, "file"));
+            else
+                sb_media_receipt_fields(&r.page, &r.fields);
+        } else {
+            rc = read_file(path, MEDIA_FILE_MAX, &data, &len);
+            if (rc)
+                sb_error_set(&err, rc, "cannot read %s", path);
+            else
+                rc = sb_media_ocr_image(data, len, opts, NULL, &r, &err);
+        }
         free(data);
         free(path);
         const char *text = rc ? "" : r.page.text;
@@ -264,6 +348,7 @@ static int eval_ocr(const char *dir, json_t *items, size_t n, int json, const ch
         printf("key_exact company %.4f  date %.4f  address %.4f  total %.4f  mean %.4f\n", ke[0],
                ke[1], ke[2], ke[3], mean);
     }
+    json_decref(cache);
     return close_predictions(pf, predp, tmp);
 }
 
@@ -496,7 +581,7 @@ int sb_media_cmd_eval(int argc, char **argv)
         fprintf(stderr, "switchboard eval: unknown kind '%s'\n", argv[0]);
         return 2;
     }
-    const char *dir = NULL, *predp = NULL;
+    const char *dir = NULL, *predp = NULL, *linesp = NULL;
     int json = 0;
     struct sb_ocr_opts oo = {.preprocess = SB_OCR_PRE_DEFAULT, .key_fields = 1};
     struct sb_asr_opts ao = {.mode = SB_ASR_FREE};
@@ -519,6 +604,8 @@ int sb_media_cmd_eval(int argc, char **argv)
             dir = v;
         } else if (strcmp(a, "--predictions") == 0) {
             predp = v;
+        } else if (is_ocr && strcmp(a, "--lines") == 0) {
+            linesp = v;
         } else if (is_ocr && strcmp(a, "--lang") == 0) {
             oo.lang = v;
         } else if (is_ocr && strcmp(a, "--psm") == 0) {
@@ -591,7 +678,7 @@ int sb_media_cmd_eval(int argc, char **argv)
     else if (write_model)
         rc = digits_write(dir, items, n, write_model, knn, delta_weight);
     else
-        rc = is_ocr ? eval_ocr(dir, items, n, json, predp, &oo)
+        rc = is_ocr ? eval_ocr(dir, items, n, json, predp, &oo, linesp)
                     : eval_asr(dir, items, n, json, predp, &ao, engine);
     json_decref(items);
     sb_media_thread_cleanup();
