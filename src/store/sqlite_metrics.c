@@ -111,18 +111,25 @@ static int agents(struct sq_conn *r, sb_id tenant, struct sb_metrics *m, struct 
 
 /* ---- conversations created in the period ----------------------------------------------- */
 
-struct kind_count {
+/* One inbox's share of the period: conversations started (and what became of them), or the
+ * messages written (then n, handed_off, resolved hold the customer, bot and agent counts). */
+struct inbox_row {
     char kind[32];
-    char sender[16];
-    int64_t n;
+    char sender[16]; /* "" for the conversations row, "m" for the messages row */
+    int64_t n, handed_off, resolved, bot_final, bot_provisional, reopened;
 };
 
-static void row_kind_count(sqlite3_stmt *s, void *out)
+static void row_inbox(sqlite3_stmt *s, void *out)
 {
-    struct kind_count *x = out;
+    struct inbox_row *x = out;
     sb__sq_col_str(s, 0, x->kind, sizeof(x->kind));
     sb__sq_col_str(s, 1, x->sender, sizeof(x->sender));
     x->n = sqlite3_column_int64(s, 2);
+    x->handed_off = sqlite3_column_int64(s, 3);
+    x->resolved = sqlite3_column_int64(s, 4);
+    x->bot_final = sqlite3_column_int64(s, 5);
+    x->bot_provisional = sqlite3_column_int64(s, 6);
+    x->reopened = sqlite3_column_int64(s, 7);
 }
 
 static struct sb_metrics_channel *channel_of(struct sb_metrics *m, const char *kind)
@@ -147,90 +154,78 @@ static int cmp_channel(const void *a, const void *b)
     return strcmp(x->kind, y->kind);
 }
 
-/* Conversations started in the period per inbox kind (from the covering index, grouped by
- * inbox before the inboxes are looked up) and the messages written in it per kind and sender
- * (from message_volume). */
-static int volume(struct sq_conn *r, sb_id tenant, const struct sb_metrics_query *q,
-                  struct sb_metrics *m, struct sb_error *err)
+/*
+ * Volume per channel and the outcomes of the conversations started in the period, in one pass:
+ * for each inbox of the tenant (the outer loop, in id order, so grouping needs no sort) one
+ * range of the covering index conversations_by_inbox_created. Bot-resolved: resolved, never
+ * with people, not reopened within the window — final once the window has passed,
+ * provisional while it is still open. An agent's message to the customer always sets
+ * handoff_ms (sqlite_ingest.c), so "handoff_ms = 0" also says "no agent message". The
+ * messages written in the period come from message_volume, one range per inbox and sender.
+ */
+static int period_conversations(struct sq_conn *r, sb_id tenant, const struct sb_metrics_query *q,
+                                unsigned sec, int64_t now, struct sb_metrics *m,
+                                struct sb_error *err)
 {
-    struct kind_count *xs = NULL;
+    struct inbox_row *xs = NULL;
     size_t n = 0;
-    int rc = sb__sq_list(r, row_kind_count, sizeof(*xs), NULL, (void **)&xs, &n, err,
-                         "SELECT i.kind, 'conversations', sum(x.n) FROM"
-                         " (SELECT inbox_id, count(*) AS n FROM conversations"
-                         "  WHERE tenant_id = ?1 AND created_ms >= ?2 AND created_ms < ?3"
-                         "  GROUP BY inbox_id) x JOIN inboxes i ON i.id = x.inbox_id"
-                         " GROUP BY i.kind"
-                         " UNION ALL "
-                         "SELECT i.kind, x.sender_kind, sum(x.n) FROM"
-                         " (SELECT inbox_id, sender_kind, sum(n) AS n FROM message_volume"
-                         "  WHERE tenant_id = ?1 AND bucket >= ?4 AND bucket < ?5"
-                         "  GROUP BY inbox_id, sender_kind) x JOIN inboxes i ON i.id = x.inbox_id"
-                         " GROUP BY i.kind, x.sender_kind",
-                         "iiiii", tenant, q->from_ms, q->to_ms, first_bucket(q->from_ms),
-                         end_bucket(q->to_ms));
+    int rc = sb__sq_list(
+        r, row_inbox, sizeof(*xs), NULL, (void **)&xs, &n, err,
+        "SELECT i.kind, '', count(*), sum(c.handoff_ms > 0),"
+        " sum(c.status = 'resolved' AND c.resolved_ms > 0),"
+        " sum(c.status = 'resolved' AND c.resolved_ms > 0 AND c.handoff_ms = 0"
+        "   AND ?4 >= c.resolved_ms + ?5"
+        "   AND (c.reopened_ms = 0 OR c.reopened_ms >= c.resolved_ms + ?5)),"
+        " sum(c.status = 'resolved' AND c.resolved_ms > 0 AND c.handoff_ms = 0"
+        "   AND ?4 < c.resolved_ms + ?5 AND c.reopened_ms = 0),"
+        " sum(c.reopened_ms > 0)"
+        " FROM inboxes i CROSS JOIN conversations c INDEXED BY conversations_by_inbox_created"
+        "  ON c.tenant_id = i.tenant_id AND c.inbox_id = i.id"
+        " WHERE i.tenant_id = ?1 AND c.created_ms >= ?2 AND c.created_ms < ?3"
+        " GROUP BY i.name" /* unique per tenant, and the order of the outer loop: no sort */
+        " UNION ALL "
+        "SELECT i.kind, 'm',"
+        " (SELECT IFNULL(sum(n), 0) FROM message_volume WHERE tenant_id = ?1 AND inbox_id = i.id"
+        "  AND sender_kind = 'customer' AND bucket >= ?6 AND bucket < ?7),"
+        " (SELECT IFNULL(sum(n), 0) FROM message_volume WHERE tenant_id = ?1 AND inbox_id = i.id"
+        "  AND sender_kind = 'bot' AND bucket >= ?6 AND bucket < ?7),"
+        " (SELECT IFNULL(sum(n), 0) FROM message_volume WHERE tenant_id = ?1 AND inbox_id = i.id"
+        "  AND sender_kind = 'agent' AND bucket >= ?6 AND bucket < ?7), 0, 0, 0"
+        " FROM inboxes i WHERE i.tenant_id = ?1 AND ?8",
+        "iiiiiiid", tenant, q->from_ms, q->to_ms, now, (int64_t)SB_METRICS_REOPEN_MS,
+        first_bucket(q->from_ms), end_bucket(q->to_ms), (sec & SB_METRICS_VOLUME) != 0);
     if (rc)
         return rc;
     for (size_t i = 0; i < n; i++) {
-        struct sb_metrics_channel *c = channel_of(m, xs[i].kind);
-        if (!strcmp(xs[i].sender, "conversations"))
-            c->conversations += xs[i].n;
-        else if (!strcmp(xs[i].sender, SB_SENDER_CUSTOMER))
-            c->customer_messages += xs[i].n;
-        else if (!strcmp(xs[i].sender, SB_SENDER_BOT))
-            c->bot_messages += xs[i].n;
-        else if (!strcmp(xs[i].sender, SB_SENDER_AGENT))
-            c->agent_messages += xs[i].n;
+        const struct inbox_row *x = &xs[i];
+        if (!x->sender[0]) {
+            m->conversations += x->n;
+            m->handed_off += x->handed_off;
+            m->resolved += x->resolved;
+            m->bot_resolved += x->bot_final;
+            m->bot_resolved_provisional += x->bot_provisional;
+            m->reopened += x->reopened;
+        }
+        if (!(sec & SB_METRICS_VOLUME))
+            continue;
+        if (x->sender[0] && !x->n && !x->handed_off && !x->resolved)
+            continue; /* an inbox without messages in the period */
+        struct sb_metrics_channel *c = channel_of(m, x->kind);
+        if (!x->sender[0]) {
+            c->conversations += x->n;
+        } else { /* the messages row: customer, bot, agent in the first three columns */
+            c->customer_messages += x->n;
+            c->bot_messages += x->handed_off;
+            c->agent_messages += x->resolved;
+        }
     }
     free(xs);
     if (m->n_channels)
         qsort(m->channels, m->n_channels, sizeof(*m->channels), cmp_channel);
-    return 0;
-}
-
-struct outcomes {
-    int64_t n, handed_off, resolved, bot_final, bot_provisional, reopened;
-};
-
-static void row_outcomes(sqlite3_stmt *s, void *out)
-{
-    struct outcomes *o = out;
-    o->n = sqlite3_column_int64(s, 0);
-    o->handed_off = sqlite3_column_int64(s, 1);
-    o->resolved = sqlite3_column_int64(s, 2);
-    o->bot_final = sqlite3_column_int64(s, 3);
-    o->bot_provisional = sqlite3_column_int64(s, 4);
-    o->reopened = sqlite3_column_int64(s, 5);
-}
-
-/* Bot-resolved: resolved, never with people, no agent message, and not reopened within the
- * window — final once the window has passed, provisional while it is still open. An agent's
- * message to the customer always sets handoff_ms (sqlite_ingest.c), so "handoff_ms = 0" also
- * says "no agent message", and the query reads only the covering index. */
-static int outcomes(struct sq_conn *r, sb_id tenant, const struct sb_metrics_query *q,
-                    int64_t now, struct sb_metrics *m, struct sb_error *err)
-{
-    struct outcomes o = {0};
-    int rc = sb__sq_one(
-        r, row_outcomes, &o, "outcomes", err,
-        "SELECT count(*), IFNULL(sum(handoff_ms > 0), 0),"
-        " IFNULL(sum(status = 'resolved' AND resolved_ms > 0), 0),"
-        " IFNULL(sum(status = 'resolved' AND resolved_ms > 0 AND handoff_ms = 0"
-        "   AND ?4 >= resolved_ms + ?5"
-        "   AND (reopened_ms = 0 OR reopened_ms >= resolved_ms + ?5)), 0),"
-        " IFNULL(sum(status = 'resolved' AND resolved_ms > 0 AND handoff_ms = 0"
-        "   AND ?4 < resolved_ms + ?5 AND reopened_ms = 0), 0),"
-        " IFNULL(sum(reopened_ms > 0), 0)"
-        " FROM conversations WHERE tenant_id = ?1 AND created_ms >= ?2 AND created_ms < ?3",
-        "iiiii", tenant, q->from_ms, q->to_ms, now, (int64_t)SB_METRICS_REOPEN_MS);
-    if (rc)
-        return rc;
-    m->conversations = o.n;
-    m->handed_off = o.handed_off;
-    m->resolved = o.resolved;
-    m->bot_resolved = o.bot_final;
-    m->bot_resolved_provisional = o.bot_provisional;
-    m->reopened = o.reopened;
+    if (!(sec & SB_METRICS_OUTCOMES)) { /* asked for the volume only */
+        m->conversations = m->handed_off = m->resolved = m->reopened = 0;
+        m->bot_resolved = m->bot_resolved_provisional = 0;
+    }
     return 0;
 }
 
@@ -457,10 +452,8 @@ int sb__sq_metrics(struct sb_store *base, sb_id tenant, const struct sb_metrics_
         rc = live_figures(r, tenant, now, &m, err);
     if (!rc && (sec & (SB_METRICS_AGENTS | SB_METRICS_CSAT)))
         rc = agents(r, tenant, &m, err);
-    if (!rc && (sec & SB_METRICS_VOLUME))
-        rc = volume(r, tenant, q, &m, err);
-    if (!rc && (sec & SB_METRICS_OUTCOMES))
-        rc = outcomes(r, tenant, q, now, &m, err);
+    if (!rc && (sec & (SB_METRICS_VOLUME | SB_METRICS_OUTCOMES)))
+        rc = period_conversations(r, tenant, q, sec, now, &m, err);
     if (!rc && (sec & SB_METRICS_TIMES))
         rc = times(r, tenant, q, &m, err);
     if (!rc && (sec & SB_METRICS_CSAT))
