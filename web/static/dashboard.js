@@ -216,7 +216,7 @@
     renderTiles(x);
     put('c-volume', bars(x.volume, {
       label: (v) => v.channel, value: (v) => v.conversations,
-      note: (v) => `${v.customer_messages} customer, ${v.bot_messages} bot, ${v.agent_messages} agent messages`,
+      note: (v) => `${v.customer_messages} customer, ${v.bot_messages} bot, ${v.agent_messages} agent messages written in the period`,
       empty: 'No conversations in this period.' }));
     const oos = x.intents.out_of_scope;
     put('c-intents', bars(x.intents.top, {
