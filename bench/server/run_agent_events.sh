@@ -13,23 +13,25 @@ n=${1:-500}; rate=${2:-20}; secs=${3:-10}; runs=${4:-3}
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 data=$(mktemp -d)
 key="sbk_bench_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-trap 'rm -rf "$data"' EXIT
+pid=
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$data"' EXIT
 start() {
   SWITCHBOARD_ADMIN_KEY=$key "$bin" serve --listen 127.0.0.1:0 --data "$data" --log-level warn \
     > "$data/out" 2>&1 &
   pid=$!
   for _ in $(seq 300); do grep -q listening "$data/out" && break; sleep 0.1; done
-  port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$data/out" | head -1)
+  port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$data/out" | head -1)
+  if [ -z "$port" ]; then echo "the daemon did not start:" >&2; cat "$data/out" >&2; exit 1; fi
 }
 start
 node "$here/agent_events.mjs" setup "http://127.0.0.1:$port" "$key" "$n" "$data/tokens.json"
-kill -TERM "$pid"; wait "$pid" || true
+kill -TERM "$pid"; wait "$pid" || true; pid=
 p99s=()
 for run in $(seq "$runs"); do
   start
   line=$(node "$here/agent_events.mjs" run "http://127.0.0.1:$port" "$key" "$data/tokens.json" "$rate" "$secs")
   echo "$line"
   p99s+=("$(echo "$line" | sed -n 's/.*"p99_ms":\([0-9.]*\).*/\1/p')")
-  kill -TERM "$pid"; wait "$pid" || true
+  kill -TERM "$pid"; wait "$pid" || true; pid=
 done
 printf '%s\n' "${p99s[@]}" | sort -n | awk '{a[NR]=$1} END {print "median p99 over " NR " runs: " a[int((NR+1)/2)] " ms"}'
