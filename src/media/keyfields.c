@@ -123,14 +123,14 @@ static const char *const entity_words[] = {
     "HOLDINGS", "GROUP", "SERVICES", "MOTOR", "BOOKSTORE", "STATIONERY", "BISTRO", "KITCHEN",
     "S/B", NULL};
 static const char *const address_words[] = {
-    "JALAN", "JLN", "JL", "ROAD", "RD", "STREET", "ST", "AVENUE", "LOT", "NO", "TAMAN", "LORONG",
+    "JALAN", "JLN", "JL", "ROAD", "RD", "STREET", "ST", "AVENUE", "LOT", "TAMAN", "LORONG",
     "BLOCK", "BLK", "FLOOR", "FLR", "LEVEL", "SUITE", "UNIT", "BUILDING", "PLAZA", "KAWASAN",
     "BANDAR", "PERSIARAN", "LEBUHRAYA", "STATE", "CITY", NULL};
 static const char *const stop_words[] = {
     "TEL", "TELEPHONE", "PHONE", "FAX", "GST", "SST", "REG", "INVOICE", "RECEIPT", "DATE",
     "CASHIER", "EMAIL", "E-MAIL", "WWW", "HTTP", "TAX", "BILL", "ORDER", "TABLE", "SERVER",
     "TERMINAL", "DOC", "DOCUMENT", "MEMBER", "WELCOME", "THANK", "HOTLINE", "WEBSITE",
-    "OPEN", "DAILY", "COUNTER", "TIME", NULL};
+    "OPEN", "DAILY", "COUNTER", "TIME", "GUEST", "CHECK", "COMPANY", NULL};
 
 struct line {
     const struct sb_ocr_line *src;
@@ -203,9 +203,25 @@ static int is_stop_line(const struct line *l)
     return 0;
 }
 
+/* "NO" is an address word only before a number ("NO.59", "NO 4"), not in "Company No". */
+static int has_house_number(const char *up)
+{
+    for (const char *p = strstr(up, "NO"); p; p = strstr(p + 1, "NO")) {
+        if (p > up && isalpha((unsigned char)p[-1]))
+            continue;
+        const char *q = p + 2;
+        while (*q == '.' || *q == ' ' || *q == ':')
+            q++;
+        if (isdigit((unsigned char)*q))
+            return 1;
+    }
+    return 0;
+}
+
 static int is_address_like(const struct line *l)
 {
-    return has_any(l->up, address_words) || regexec(&re_postcode, l->up, 0, NULL, 0) == 0;
+    return has_any(l->up, address_words) || has_house_number(l->up) ||
+           regexec(&re_postcode, l->up, 0, NULL, 0) == 0;
 }
 
 /* Cleans a company line: drops a trailing "(123456-X)" registration and stray punctuation. */
