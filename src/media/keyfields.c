@@ -218,6 +218,40 @@ static int has_house_number(const char *up)
     return 0;
 }
 
+/* Connectors and trade words alone ("BISTRO & CAFE") describe a shop; a name needs a word
+ * of its own. */
+static int has_name_word(const char *up)
+{
+    static const char *const connectors[] = {"&", "AND", "THE", "OF", "N", NULL};
+    char w[64];
+    for (const char *p = up; *p;) {
+        while (*p == ' ')
+            p++;
+        size_t k = 0;
+        while (p[k] && p[k] != ' ')
+            k++;
+        size_t m = 0;
+        for (size_t i = 0; i < k && m + 1 < sizeof w; i++)
+            if (isalnum((unsigned char)p[i]) || p[i] == '&' || p[i] == '/')
+                w[m++] = p[i];
+        w[m] = 0;
+        p += k;
+        int letters = 0;
+        for (size_t i = 0; i < m; i++)
+            letters += isalpha((unsigned char)w[i]) != 0;
+        if (!letters)
+            continue;
+        int generic = 0;
+        for (const char *const *c = connectors; *c && !generic; c++)
+            generic = strcmp(w, *c) == 0;
+        for (const char *const *c = entity_words; *c && !generic; c++)
+            generic = strcmp(w, *c) == 0;
+        if (!generic)
+            return 1;
+    }
+    return 0;
+}
+
 static int is_address_like(const struct line *l)
 {
     return has_any(l->up, address_words) || has_house_number(l->up) ||
@@ -321,7 +355,8 @@ static void find_company_address(const struct line *L, size_t n, double med_h,
             continue;
         double s = 0;
         s += 2.0 * a / vis;                            /* mostly letters */
-        s += has_any(l->up, entity_words) ? 3 : 0;     /* legal-entity or trade word */
+        if (has_any(l->up, entity_words))              /* legal-entity or trade word */
+            s += has_name_word(l->up) ? 3 : 0;
         s -= is_address_like(l) ? 3 : 0;
         s -= is_stop_line(l) ? 3 : 0;
         s -= is_regno_line(l) ? 3 : 0;
@@ -359,7 +394,10 @@ static void find_company_address(const struct line *L, size_t n, double med_h,
             break;
         }
     }
-    while (i < n && is_regno_line(&L[i]))
+    /* registration numbers and a trade descriptor under the name ("BISTRO & CAFE") are not
+     * address lines */
+    while (i < n && (is_regno_line(&L[i]) ||
+                     (has_any(L[i].up, entity_words) && !has_name_word(L[i].up))))
         i++;
     if (i > bi + 1)
         prev_bottom = L[i - 1].y + L[i - 1].h;
