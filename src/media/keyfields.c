@@ -364,6 +364,21 @@ static void find_company_address(const struct line *L, size_t n, double med_h,
         s -= lo > up ? 1 : 0;
         s -= 0.4 * (double)i;                          /* names come first */
         s += clamp(l->h / med_h - 1, 0, 1.5);          /* larger print */
+        /* the name comes before the address block: a line with an address line just below it
+         * gains, a line below an address line loses */
+        for (size_t j = i + 1; j < n && j <= i + 2; j++) {
+            if (is_address_like(&L[j]) && !is_regno_line(&L[j])) {
+                s += 2;
+                break;
+            }
+            if (!is_regno_line(&L[j]))
+                break;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (is_address_like(&L[j]) && !is_regno_line(&L[j]) && !is_stop_line(&L[j])) {
+                s -= 2;
+                break;
+            }
         s += 3 * l->src->conf;                         /* logos read as garbage score low */
         s -= l->src->conf < 0.5 ? 2 : 0;
         if (s > best) {
