@@ -436,8 +436,11 @@ static void find_company_address(const struct line *L, size_t n, double med_h,
         if (taken && (has_word(l->up, "TEL") || has_word(l->up, "FAX") ||
                       has_word(l->up, "GST")))
             break;
-        int vis = 0;
-        n_alpha(l->src->text, NULL, NULL, NULL, &vis);
+        int vis = 0, digits = 0;
+        int letters = n_alpha(l->src->text, NULL, NULL, &digits, &vis);
+        /* an unlabelled phone number (digits and separators only) ends it */
+        if (taken && letters == 0 && digits >= 7)
+            break;
         if (vis < 2)
             continue;
         char *t = clean_line(l->src->text, 0);
