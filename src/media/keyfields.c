@@ -324,6 +324,29 @@ static void fix_entity_words(char *s)
     }
 }
 
+/* Drops trailing tokens of a name that are specks, not words: one lower-case letter ("i"), or
+ * at most two characters without a letter ("2", ":", "$8"). */
+static void drop_trailing_specks(char *s)
+{
+    for (;;) {
+        size_t n = strlen(s);
+        while (n && s[n - 1] == ' ')
+            s[--n] = 0;
+        char *sp = strrchr(s, ' ');
+        if (!sp)
+            return;
+        const char *t = sp + 1;
+        size_t len = strlen(t);
+        int letters = 0;
+        for (const char *p = t; *p; p++)
+            letters += isalpha((unsigned char)*p) != 0;
+        int speck = (len == 1 && islower((unsigned char)t[0])) || (len <= 2 && letters == 0);
+        if (!speck)
+            return;
+        *sp = 0;
+    }
+}
+
 static double clamp(double v, double lo, double hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
@@ -392,6 +415,7 @@ static void find_company_address(const struct line *L, size_t n, double med_h,
         return;
     }
     out->company = clean_line(L[bi].src->text, 1);
+    drop_trailing_specks(out->company);
     fix_entity_words(out->company);
     out->conf[0] = (float)(L[bi].src->conf * clamp(best / 5, 0, 1));
 
