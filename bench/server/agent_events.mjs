@@ -8,7 +8,9 @@
 //     person, so hand-offs, routing decisions and conversation.updated events run meanwhile),
 //     and measures, for every (message, console) pair, the time from just before the POST was
 //     sent to the message.created event arriving at that console. Prints one JSON line.
-// Sender and consoles share this process and clock; the latency includes the HTTP ingest, the
+//   node agent_events.mjs send URL ADMIN_KEY RATE SECONDS
+//     only the sender, for agent_console_client.c (the C consoles run_agent_events.sh uses).
+// In "run", sender and consoles share this process and clock; the latency includes the HTTP ingest, the
 // durable commit, the bot-pool hop that publishes, the fan-out on the network loop, and this
 // client's own event-loop delays (so it is an upper bound).
 import WebSocket from '../../tests/integration/node_modules/ws/index.js';
@@ -43,6 +45,27 @@ if (mode === 'setup') {
   });
   writeFileSync(file, JSON.stringify(tokens));
   console.log(JSON.stringify({ agents: n }));
+  process.exit(0);
+}
+
+if (mode === 'send') {
+  // Only the sender (the consoles are agent_console_client.c): each text carries its send
+  // time, "bench <tag> <epoch ms>", taken just before the POST.
+  const [rateArg, secArg] = rest;
+  const rate = Number(rateArg || 20), seconds = Number(secArg || 10);
+  const total = Math.round(rate * seconds);
+  const runTag = Date.now().toString(36);
+  const wall = () => (performance.timeOrigin + performance.now()).toFixed(3);
+  const start = performance.now();
+  const pending = [];
+  for (let i = 0; i < total; i++) {
+    const wait = start + (i * 1000) / rate - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const what = i % 5 === 0 ? 'can I talk to a person please' : `where is my order ${100000 + i}?`;
+    pending.push(post('/api/v1/messages', { customer: { id: `bench-${runTag}-${i % 200}` }, text: `bench ${i} ${wall()} ${what}` }));
+  }
+  await Promise.all(pending);
+  console.log(JSON.stringify({ messages: total, rate_per_s: rate }));
   process.exit(0);
 }
 
