@@ -54,6 +54,11 @@ json_t *sb_render_conversation(const struct sb_conversation *c)
     json_object_set_new(o, "queued_at", c->queued_ms ? json_integer(c->queued_ms) : json_null());
     json_object_set_new(o, "routing", sb_render_json_text(c->routing_json, json_object()));
     json_object_set_new(o, "resolve_reason", json_string(c->resolve_reason));
+    /* the SLA clocks (docs/metrics.md): null until they happen */
+    json_object_set_new(o, "handoff_at", c->handoff_ms ? json_integer(c->handoff_ms) : json_null());
+    json_object_set_new(o, "first_response_at",
+                        c->first_response_ms ? json_integer(c->first_response_ms) : json_null());
+    json_object_set_new(o, "resolved_at", c->resolved_ms ? json_integer(c->resolved_ms) : json_null());
     return o;
 }
 
