@@ -69,6 +69,15 @@ struct plan {
     struct mlp_params mlp;
 };
 
+/* How many MLP members come before member mi (each MLP copy gets its own seeds). */
+static uint64_t mlp_copy(const struct plan *pl, int mi)
+{
+    uint64_t c = 0;
+    for (int i = 0; i < mi; i++)
+        c += pl->type[i] == SB__NLU_M_MLP;
+    return c;
+}
+
 #define DEFAULT_ENSEMBLE "svm+mlp"
 
 static int parse_ensemble(const char *s, struct plan *pl, struct sb_error *err)
@@ -86,7 +95,7 @@ static int parse_ensemble(const char *s, struct plan *pl, struct sb_error *err)
         if (!t || pl->nm >= SB__NLU_MAX_MEMBERS)
             return sb_error_set(err, SB_EINVAL, "features: bad ensemble member in 'ens=%s'", s);
         for (int i = 0; i < pl->nm; i++)
-            if (pl->type[i] == t)
+            if (pl->type[i] == t && t != SB__NLU_M_MLP) /* MLPs differ by their seeds */
                 return sb_error_set(err, SB_EINVAL, "features: member repeated in ensemble");
         pl->type[pl->nm++] = t;
         s = *e ? e + 1 : e;
@@ -985,25 +994,28 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
         size_t Fall = v0.nfeat ? v0.nfeat : 1;
         vocab_cleanup(&v0);
         free(all);
-        size_t per = 20;
-        for (int mi = 0; mi < plan.nm; mi++)
+        size_t per = 20, nmlp = 0;
+        for (int mi = 0; mi < plan.nm; mi++) {
             if (plan.type[mi] != SB__NLU_M_MLP)
                 per += 4 + K;
-        double room = (double)MODEL_BUDGET / (double)Fall - (double)per - 4;
-        for (int mi = 0; mi < plan.nm; mi++) {
-            if (plan.type[mi] != SB__NLU_M_MLP || room >= plan.mlp.hidden)
-                continue;
-            if (room >= MLP_MIN_HIDDEN || plan.nm == 1) {
+            else
+                nmlp++;
+        }
+        double room = nmlp ? ((double)MODEL_BUDGET / (double)Fall - (double)per) / (double)nmlp - 4
+                           : 0;
+        if (nmlp && room < plan.mlp.hidden) {
+            if (room >= MLP_MIN_HIDDEN || nmlp == (size_t)plan.nm) {
                 plan.mlp.hidden = room >= MLP_MIN_HIDDEN ? (int)room : MLP_MIN_HIDDEN;
             } else {
-                memmove(&plan.type[mi], &plan.type[mi + 1],
-                        (size_t)(plan.nm - mi - 1) * sizeof(int));
-                plan.nm--;
+                int o = 0;
+                for (int mi = 0; mi < plan.nm; mi++)
+                    if (plan.type[mi] != SB__NLU_M_MLP)
+                        plan.type[o++] = plan.type[mi];
+                plan.nm = o;
             }
             if (opts->verbose)
                 fprintf(stderr, "train: %zu features: MLP hidden units %d\n", Fall,
                         room >= MLP_MIN_HIDDEN ? plan.mlp.hidden : 0);
-            break;
         }
     }
 
@@ -1086,7 +1098,8 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
             int64_t t0 = sb_mono_ns();
             if (plan.type[mi] == SB__NLU_M_MLP) {
                 struct mlp net;
-                mlp_fit(&net, &X, ysel, order, K, F, &plan.mlp, seed + 100 + (uint64_t)f);
+                mlp_fit(&net, &X, ysel, order, K, F, &plan.mlp,
+                        seed + 100 + (uint64_t)f + 7919 * mlp_copy(&plan, mi));
                 float *z = sb_malloc(net.H * sizeof(float));
                 for (size_t j = 0; j < nheld; j++)
                     mlp_forward(&net, &H, j, NULL, 1.0f, z, oof[mi] + (size_t)hsel[j] * K);
@@ -1263,7 +1276,8 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
         mb->weight = (float)(wm[mi] * tm[mi]);
         struct fitted ft = {0};
         if (plan.type[mi] == SB__NLU_M_MLP) {
-            mlp_fit(&ft.net, &X, ysel, order, K, F, &plan.mlp, seed + 100);
+            mlp_fit(&ft.net, &X, ysel, order, K, F, &plan.mlp,
+                    seed + 100 + 7919 * mlp_copy(&plan, mi));
             size_t Hh = ft.net.H;
             mb->width = (uint32_t)Hh;
             mb->wq = sb_malloc((F ? F : 1) * Hh);
