@@ -34,7 +34,7 @@ static void ocr_entities(json_t *ocr, const char *text)
 
 char *sb_assist_annotate(void *ud, const struct sb_message *msg)
 {
-    const struct sb_assist *a = ud;
+    struct sb_assist *a = ud;
     json_t *media = json_object();
     char *understood = sb_assist_media_annotate(a->media_dir, msg, media);
     const char *own = msg->text ? msg->text : "";
@@ -65,12 +65,17 @@ char *sb_assist_annotate(void *ud, const struct sb_message *msg)
     }
     char *out = NULL;
     if (tl) {
+        /* Own references: a reload (sb_assist_models_reload) may swap the models meanwhile. */
+        struct sb_nlu_model *intent, *sentiment;
+        sb_assist_models_get(a, &intent, &sentiment);
         struct sb_nlu_annotate_opts o = {
-            .intent = a->intent,
-            .sentiment = a->sentiment,
+            .intent = intent,
+            .sentiment = sentiment,
             .oos_threshold = -1,
         };
         out = sb_nlu_annotate_json(t, tl, &o);
+        sb_nlu_model_free(intent);
+        sb_nlu_model_free(sentiment);
     }
     if (json_object_size(media)) {
         json_t *all = out ? json_loads(out, 0, NULL) : NULL;

@@ -12,6 +12,7 @@ typedef void (*sb_handler)(struct sb_http_req *r, const sb_id *id);
 void sb__api_healthz(struct sb_http_req *r, const sb_id *id);
 void sb__api_metrics(struct sb_http_req *r, const sb_id *id);
 void sb__api_openapi(struct sb_http_req *r, const sb_id *id);
+void sb__api_models_reload(struct sb_http_req *r, const sb_id *id);
 
 void sb__api_message_post(struct sb_http_req *r, const sb_id *id);
 void sb__api_widget_session(struct sb_http_req *r, const sb_id *id);

@@ -2,7 +2,7 @@
 /*
  * `switchboard serve`: load the configuration, open and migrate the store, make sure the
  * default tenant exists with its API and web inboxes, an admin key and a first agent, then run
- * the server until SIGTERM. Secrets created here are written to the data directory with mode
+ * the server until SIGTERM; SIGHUP reloads the bot's models (sb_assist_models_reload). Secrets created here are written to the data directory with mode
  * 0600 and only their paths are printed.
  */
 #include "api.h"
@@ -15,7 +15,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,6 +167,42 @@ static int seed(struct sb_store *st, const struct sb_config *cfg, const char *da
     return 0;
 }
 
+/* SIGHUP is blocked in every thread (sb_cmd_serve blocks it before creating any) and taken
+ * here with sigwait, so the reload runs on an ordinary thread, not in a signal handler. */
+struct hup_thread {
+    struct sb_assist *assist; /* NULL: nothing to reload */
+    pthread_t thread;
+    atomic_int stop;
+};
+
+static void *hup_main(void *arg)
+{
+    struct hup_thread *h = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+        int sig;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (atomic_load(&h->stop))
+            break;
+        if (!h->assist) {
+            SB_LOG(SB_LOG_WARN, "serve", "SIGHUP: bot_policy is basic, no models to reload");
+            continue;
+        }
+        struct sb_assist_model_info info[2];
+        struct sb_error err = {0};
+        if (sb_assist_models_reload(h->assist, info, &err))
+            SB_LOG(SB_LOG_ERROR, "serve", "SIGHUP: %s; the models in use are unchanged",
+                   err.msg);
+        else
+            SB_LOG(SB_LOG_INFO, "serve", "SIGHUP: models reloaded (intent %s, sentiment %s)",
+                   info[0].loaded ? "new" : "unchanged", info[1].loaded ? "new" : "unchanged");
+    }
+    return NULL;
+}
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: switchboard serve [--listen ADDR:PORT] [--data DIR] [--config FILE] "
@@ -189,6 +227,12 @@ int sb_cmd_serve(int argc, char **argv)
     if (sb_media_single_thread_reexec("serve", argc - 1, argv + 1) != 0)
         fprintf(stderr, "switchboard: warning: OpenMP not limited to one thread\n");
     signal(SIGPIPE, SIG_IGN); /* a vanished client is an error return, not a process death */
+    sigset_t hup_set; /* before any thread exists, so that every thread inherits the mask */
+    sigemptyset(&hup_set);
+    sigaddset(&hup_set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &hup_set, NULL);
+    struct hup_thread hup = {0};
+    int have_hup = 0;
     if (sodium_init() < 0) {
         fprintf(stderr, "switchboard: libsodium failed to initialise\n");
         return 1;
@@ -252,6 +296,9 @@ int sb_cmd_serve(int argc, char **argv)
             goto out;
         }
     }
+    hup.assist = have_assist ? &assist : NULL;
+    atomic_init(&hup.stop, 0);
+    have_hup = pthread_create(&hup.thread, NULL, hup_main, &hup) == 0;
     pool = sb_pool_new((int)sb_config_int(cfg, "workers"), 65536);
     /* Acknowledging messages is latency-critical; bot turns are throughput work. */
     bot_pool = sb_pool_new_niced((int)sb_config_int(cfg, "bot_workers"), 65536, 5);
@@ -284,6 +331,11 @@ int sb_cmd_serve(int argc, char **argv)
     status = sb_server_run(srv) ? 1 : 0;
     SB_LOG(SB_LOG_INFO, "serve", "stopped");
 out:
+    if (have_hup) {
+        atomic_store(&hup.stop, 1);
+        pthread_kill(hup.thread, SIGHUP);
+        pthread_join(hup.thread, NULL);
+    }
     sb_server_free(srv);
     sb_pool_free(bot_pool);
     sb_pool_free(pool);

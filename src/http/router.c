@@ -27,6 +27,7 @@ static const struct route routes[] = {
     {SB_GET, "/healthz", SB_AUTH_NONE, sb__api_healthz},
     {SB_GET, "/metrics", SB_AUTH_NONE, sb__api_metrics},
     {SB_GET, "/api/v1/openapi.json", SB_AUTH_NONE, sb__api_openapi},
+    {SB_POST, "/api/v1/models/reload", SB_AUTH_ADMIN, sb__api_models_reload},
     {SB_POST, "/api/v1/messages", SB_AUTH_AGENT, sb__api_message_post},
     {SB_POST, "/api/v1/widget/session", SB_AUTH_NONE, sb__api_widget_session},
     {SB_POST, "/api/v1/widget/messages", SB_AUTH_VISITOR, sb__api_widget_message_post},
