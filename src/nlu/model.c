@@ -120,8 +120,8 @@ static size_t dedupe(struct sb__nlu_hvec *f, uint32_t *cnt)
 }
 
 size_t sb__nlu_vectorize(struct sb__nlu_hvec *f, const struct sb__nlu_feat_cfg *cfg,
-                         const float *idf, sb__nlu_lookup_fn lookup, const void *ctx,
-                         uint32_t *idx, float *val, float *bin, size_t cap)
+                         const float *idf, sb__nlu_lookup_fn lookup, const void *ctx, uint32_t *idx,
+                         float *val, float *bin, size_t cap)
 {
     uint32_t stack_cnt[1024];
     uint32_t *cnt = f->n <= 1024 ? stack_cnt : sb_malloc((f->n ? f->n : 1) * sizeof(uint32_t));
@@ -299,8 +299,8 @@ int sb_nlu_classify(const struct sb_nlu_model *m, const char *text, size_t len,
             const struct sb__nlu_member *mb = &m->member[j];
             float sc;
             memcpy(&sc, r + 4 + 4 * j, 4);
-            axpy_i8(aj[j], (const int8_t *)(r + mb->off),
-                    (mb->type == SB__NLU_M_NB ? bv : tv) * sc, mb->width);
+            axpy_i8(aj[j], (const int8_t *)(r + mb->off), (mb->type == SB__NLU_M_NB ? bv : tv) * sc,
+                    mb->width);
         }
     }
     double stack[256];

@@ -86,8 +86,8 @@ int sb_nlu_model_save(const struct sb_nlu_model *m, const char *path, struct sb_
     put(&b, MAGIC, 8);
     put_u32(&b, VERSION);
     put_u32(&b, (uint32_t)m->kind);
-    unsigned char c[8] = {m->cfg.word_ngrams, m->cfg.char_min, m->cfg.char_max, m->cfg.han_max,
-                          m->cfg.stem, m->cfg.extra, m->cfg.pair_window, m->cfg.cross};
+    unsigned char c[8] = {m->cfg.word_ngrams, m->cfg.char_min, m->cfg.char_max,    m->cfg.han_max,
+                          m->cfg.stem,        m->cfg.extra,    m->cfg.pair_window, m->cfg.cross};
     put(&b, c, 8);
     put_f32(&b, m->cfg.word_weight);
     put_f32(&b, m->cfg.char_weight);
@@ -246,8 +246,8 @@ static int parse_model(const unsigned char *data, size_t len, const char *path,
     uint32_t K = get_u32(&r);
     int rc = 0;
     if (r.bad || K < 2 || K > 100000 || m->cfg.word_ngrams < 1 || m->cfg.word_ngrams > 3 ||
-        m->cfg.char_max > 8 || m->cfg.char_min > m->cfg.char_max + 1u || m->cfg.han_max > 6 || m->cfg.extra > 15 ||
-        m->cfg.pair_window > 8 || (m->cfg.cross >> 4) > (m->cfg.cross & 15)) {
+        m->cfg.char_max > 8 || m->cfg.char_min > m->cfg.char_max + 1u || m->cfg.han_max > 6 ||
+        m->cfg.extra > 15 || m->cfg.pair_window > 8 || (m->cfg.cross >> 4) > (m->cfg.cross & 15)) {
         rc = sb_error_set(err, SB_EPARSE, "%s: bad model header", path);
         goto out;
     }
@@ -304,8 +304,7 @@ static int parse_model(const unsigned char *data, size_t len, const char *path,
         size_t W = mb->width;
         if (r.bad || mb->type < SB__NLU_M_SVM || mb->type > SB__NLU_M_MLP ||
             !(mb->weight > -1e6 && mb->weight < 1e6) || W < 1 || W > 100000 ||
-            (mb->type != SB__NLU_M_MLP && W != K) ||
-            F * (4 + W) + 4 * W > r.n - r.off) {
+            (mb->type != SB__NLU_M_MLP && W != K) || F * (4 + W) + 4 * W > r.n - r.off) {
             r.bad = 1;
             break;
         }
@@ -353,8 +352,7 @@ int sb_nlu_model_load(const char *path, enum sb_nlu_kind kind, struct sb_nlu_mod
         return sb_error_set(err, SB_EINVAL, "sb_nlu_model_load: missing argument");
     FILE *f = fopen(path, "rb");
     if (!f)
-        return sb_error_set(err, SB_ENOTFOUND, "%s: cannot open model: %s", path,
-                            strerror(errno));
+        return sb_error_set(err, SB_ENOTFOUND, "%s: cannot open model: %s", path, strerror(errno));
     struct sb_buf b;
     sb_buf_init(&b, MAX_FILE);
     char chunk[1 << 16];
@@ -371,8 +369,8 @@ int sb_nlu_model_load(const char *path, enum sb_nlu_kind kind, struct sb_nlu_mod
         rc = sb_error_set(err, SB_EIO, "%s: read error", path);
     fclose(f);
     if (!rc)
-        rc = parse_model((const unsigned char *)(b.data ? b.data : ""), b.len, path, kind, out,
-                         err);
+        rc =
+            parse_model((const unsigned char *)(b.data ? b.data : ""), b.len, path, kind, out, err);
     sb_buf_cleanup(&b);
     return rc;
 }

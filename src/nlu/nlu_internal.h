@@ -75,15 +75,15 @@ enum { SB__NLU_M_SVM = 1, SB__NLU_M_NB = 2, SB__NLU_M_MLP = 3 };
 
 struct sb__nlu_member {
     uint8_t type;
-    float weight;    /* combined score = sum of weight * member score */
-    uint32_t width;  /* columns of a feature row: K for linear members, hidden units for MLP */
-    int8_t *wq;      /* nfeat rows of `width` int8, row scale in wscale; both moved into the
-                        model's fused records by sb__nlu_model_index (then NULL) */
-    float *wscale;   /* nfeat */
-    uint32_t off;    /* byte offset of this member's row inside a fused record */
-    float *bias;     /* width */
-    float *w2;       /* MLP: K x width output weights */
-    float *b2;       /* MLP: K */
+    float weight;   /* combined score = sum of weight * member score */
+    uint32_t width; /* columns of a feature row: K for linear members, hidden units for MLP */
+    int8_t *wq;     /* nfeat rows of `width` int8, row scale in wscale; both moved into the
+                       model's fused records by sb__nlu_model_index (then NULL) */
+    float *wscale;  /* nfeat */
+    uint32_t off;   /* byte offset of this member's row inside a fused record */
+    float *bias;    /* width */
+    float *w2;      /* MLP: K x width output weights */
+    float *b2;      /* MLP: K */
 };
 
 struct sb_nlu_model {
@@ -92,12 +92,12 @@ struct sb_nlu_model {
     struct sb__nlu_feat_cfg cfg;
     uint32_t nlabels;
     char **labels;
-    int oos_index;         /* label index of SB_NLU_OOS_LABEL or -1 */
-    float temperature;     /* probabilities = softmax(temperature * combined scores) */
-    float oos_threshold;   /* 0 = none */
+    int oos_index;       /* label index of SB_NLU_OOS_LABEL or -1 */
+    float temperature;   /* probabilities = softmax(temperature * combined scores) */
+    float oos_threshold; /* 0 = none */
     uint32_t nfeat;
-    uint64_t *hashes;      /* nfeat, sorted */
-    float *idf;            /* nfeat */
+    uint64_t *hashes; /* nfeat, sorted */
+    float *idf;       /* nfeat */
     uint32_t nmembers;
     struct sb__nlu_member member[SB__NLU_MAX_MEMBERS];
     struct sb__nlu_table table;
@@ -137,14 +137,15 @@ int64_t sb__nlu_model_find(const struct sb_nlu_model *m, uint64_t h);
 
 /*
  * Sparse vector of a text for model `m`-style features: repeats are counted (a small local
- * hash table, in first-seen order), each distinct hash looked up by `lookup`, weighted (1 + log tf) * idf into `val` and, when `bin` is not NULL,
- * 1 into `bin`; each block L2-normalised and scaled. The hashes in `scratch` are kept.
- * idx/val/bin must hold `cap` entries; returns the number written.
+ * hash table, in first-seen order), each distinct hash looked up by `lookup`, weighted (1 + log tf)
+ * * idf into `val` and, when `bin` is not NULL, 1 into `bin`; each block L2-normalised and scaled.
+ * The hashes in `scratch` are kept. idx/val/bin must hold `cap` entries; returns the number
+ * written.
  */
 typedef int64_t (*sb__nlu_lookup_fn)(const void *ctx, uint64_t h);
 size_t sb__nlu_vectorize(struct sb__nlu_hvec *scratch, const struct sb__nlu_feat_cfg *cfg,
-                         const float *idf, sb__nlu_lookup_fn lookup, const void *ctx,
-                         uint32_t *idx, float *val, float *bin, size_t cap);
+                         const float *idf, sb__nlu_lookup_fn lookup, const void *ctx, uint32_t *idx,
+                         float *val, float *bin, size_t cap);
 
 /* Softmax of `n` scores times `t`, in place. */
 void sb__nlu_softmax(double *s, size_t n, double t);

@@ -63,8 +63,8 @@ static char *sanitize_utf8(const char *s, size_t len, size_t *outlen)
     size_t j = 0;
     for (size_t i = 0; i < len;) {
         utf8proc_int32_t cp;
-        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
-                                              (utf8proc_ssize_t)(len - i), &cp);
+        utf8proc_ssize_t k =
+            utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
         if (k <= 0 || cp == 0) {
             if (k <= 0) {
                 memcpy(o + j, "\xEF\xBF\xBD", 3);
@@ -108,7 +108,7 @@ char *sb_nlu_normalize(const char *text, size_t len)
 enum tok_type { TOK_WORD, TOK_NUM, TOK_HAN, TOK_SYM };
 
 struct tok {
-    uint32_t off, len;      /* the token text in the scratch string */
+    uint32_t off, len;         /* the token text in the scratch string */
     uint32_t raw_off, raw_len; /* unstemmed word in the normalised text (words only) */
     uint8_t type;
 };
@@ -158,8 +158,8 @@ static struct sb_stemmer *thread_stemmer(void)
     return st;
 }
 
-static void toks_add(struct toks *ts, enum tok_type type, const char *s, size_t len,
-                     size_t raw_off, size_t raw_len)
+static void toks_add(struct toks *ts, enum tok_type type, const char *s, size_t len, size_t raw_off,
+                     size_t raw_len)
 {
     if (ts->n == ts->cap) {
         ts->cap = ts->cap ? ts->cap * 2 : 64;
@@ -210,15 +210,15 @@ static void tokenize(const char *norm, size_t len, int stem, struct toks *ts)
     int inword = 0;
     while (i < len) {
         int32_t c;
-        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)norm + i,
-                                              (utf8proc_ssize_t)(len - i), &c);
+        utf8proc_ssize_t k =
+            utf8proc_iterate((const utf8proc_uint8_t *)norm + i, (utf8proc_ssize_t)(len - i), &c);
         if (k <= 0) {
             k = 1;
             c = ' ';
         }
-        int apostrophe = (c == '\'' && inword && i + 1 < len &&
-                          is_wordch((unsigned char)norm[i + 1]) &&
-                          (unsigned char)norm[i + 1] < 0x80);
+        int apostrophe =
+            (c == '\'' && inword && i + 1 < len && is_wordch((unsigned char)norm[i + 1]) &&
+             (unsigned char)norm[i + 1] < 0x80);
         if (!is_han(c) && (is_wordch(c) || apostrophe)) {
             if (!inword) {
                 inword = 1;
@@ -403,9 +403,9 @@ static void cross_chars(const char *s, size_t n, int lo, int hi, struct sb__nlu_
 /* English negation cues: the next few word tokens get a negated copy of their unigram. */
 static int is_negation(const char *w, size_t n)
 {
-    static const char *const neg[] = {"not", "no", "never", "cannot", "nothing", "nobody",
-                                      "none", "nor", "without", "dont", "cant", "wont",
-                                      "didnt", "doesnt", "isnt", "wasnt", "aint", "neither"};
+    static const char *const neg[] = {"not",   "no",     "never",   "cannot", "nothing", "nobody",
+                                      "none",  "nor",    "without", "dont",   "cant",    "wont",
+                                      "didnt", "doesnt", "isnt",    "wasnt",  "aint",    "neither"};
     if (n >= 3 && memcmp(w + n - 3, "n't", 3) == 0)
         return 1;
     for (size_t i = 0; i < sizeof(neg) / sizeof(*neg); i++)
@@ -464,8 +464,7 @@ void sb__nlu_features(const char *text, size_t len, const struct sb__nlu_feat_cf
             hvec_push(out, finish(h, 0));
         }
         if (cfg->word_ngrams >= 3 && i >= 2) {
-            h = tok_hash(tok_hash(tok_hash(fnv(FNV_OFF, "t", 1), &ts, i - 2), &ts, i - 1), &ts,
-                         i);
+            h = tok_hash(tok_hash(tok_hash(fnv(FNV_OFF, "t", 1), &ts, i - 2), &ts, i - 1), &ts, i);
             hvec_push(out, finish(h, 0));
         }
         const struct tok *t = &ts.t[i];
@@ -495,18 +494,21 @@ void sb__nlu_features(const char *text, size_t len, const struct sb__nlu_feat_cf
 /* ---- language identification ------------------------------------------------------------- */
 
 static const char *const en_words[] = {
-    "the", "and", "you", "my", "is", "it", "to", "of", "for", "have", "not", "this", "what",
-    "where", "how", "can", "was", "are", "with", "your", "me", "order", "please", "i", "a",
-    "do", "does", "did", "why", "when", "will", "be", "on", "in", "hi", "hello", "thanks",
-    "thank", "want", "need", "yet", "get", "no", "yes", "that", "there", "from", "but",
+    "the",  "and",   "you",    "my",    "is",   "it",    "to",     "of",    "for",  "have",
+    "not",  "this",  "what",   "where", "how",  "can",   "was",    "are",   "with", "your",
+    "me",   "order", "please", "i",     "a",    "do",    "does",   "did",   "why",  "when",
+    "will", "be",    "on",     "in",    "hi",   "hello", "thanks", "thank", "want", "need",
+    "yet",  "get",   "no",     "yes",   "that", "there", "from",   "but",
 };
 static const char *const other_words[] = {
     /* frequent short words of other Latin-script languages that are not English words */
-    "le", "la", "les", "des", "est", "et", "une", "je", "pas", "que", "qui", "der", "die",
-    "das", "und", "ist", "nicht", "ich", "el", "los", "las", "es", "y", "por", "para", "con",
-    "una", "mi", "su", "het", "een", "niet", "il", "di", "che", "non", "sono", "da", "um",
-    "uma", "não", "com", "och", "att", "jag", "og", "er", "ikke", "sie", "wir", "du", "vous",
-    "mein", "meine", "bestellung", "pedido", "commande", "dove", "wo", "où", "donde",
+    "le",         "la",     "les",      "des",  "est",  "et",  "une",   "je",    "pas",
+    "que",        "qui",    "der",      "die",  "das",  "und", "ist",   "nicht", "ich",
+    "el",         "los",    "las",      "es",   "y",    "por", "para",  "con",   "una",
+    "mi",         "su",     "het",      "een",  "niet", "il",  "di",    "che",   "non",
+    "sono",       "da",     "um",       "uma",  "não",  "com", "och",   "att",   "jag",
+    "og",         "er",     "ikke",     "sie",  "wir",  "du",  "vous",  "mein",  "meine",
+    "bestellung", "pedido", "commande", "dove", "wo",   "où",  "donde",
 };
 
 static int in_list(const char *w, size_t n, const char *const *list, size_t count)

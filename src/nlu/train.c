@@ -105,8 +105,8 @@ static int parse_ensemble(const char *s, struct plan *pl, struct sb_error *err)
     return 0;
 }
 
-static int parse_features(const char *spec, struct sb__nlu_feat_cfg *c, int *mindf,
-                          struct plan *pl, struct sb_error *err)
+static int parse_features(const char *spec, struct sb__nlu_feat_cfg *c, int *mindf, struct plan *pl,
+                          struct sb_error *err)
 {
     sb__nlu_feat_cfg_default(c);
     pl->mlp.hidden = 64;
@@ -376,8 +376,8 @@ static void csr_build(struct csr *x, const struct rowfeat *rows, const uint32_t 
         }
         memcpy(f.h, r->h, r->n * sizeof(uint64_t));
         f.n = r->n;
-        size_t m = sb__nlu_vectorize(&f, cfg, v->idf, counter_lookup, &v->index, idx, val, bin,
-                                     MAX_ROW);
+        size_t m =
+            sb__nlu_vectorize(&f, cfg, v->idf, counter_lookup, &v->index, idx, val, bin, MAX_ROW);
         while (used + m > cap) {
             cap *= 2;
             x->idx = sb_realloc(x->idx, cap * sizeof(uint32_t));
@@ -561,8 +561,8 @@ static float *nb_ratios(const struct csr *x, const int *y, size_t K, size_t F)
     return r;
 }
 
-static void scores_of(const struct csr *x, int bin, size_t i, const float *w, size_t K,
-                      size_t F, double *s)
+static void scores_of(const struct csr *x, int bin, size_t i, const float *w, size_t K, size_t F,
+                      double *s)
 {
     const float *xv = bin ? x->bin : x->val;
     for (size_t k = 0; k < K; k++) {
@@ -912,8 +912,8 @@ static const double grid[] = {0.0625, 0.125, 0.25, 0.5, 1.0, 2.0};
 #define NGRID (sizeof(grid) / sizeof(grid[0]))
 
 int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset *val,
-                 const struct sb_nlu_train_opts *opts, const char *name,
-                 struct sb_nlu_model **out, struct sb_error *err)
+                 const struct sb_nlu_train_opts *opts, const char *name, struct sb_nlu_model **out,
+                 struct sb_error *err)
 {
     struct sb_nlu_train_opts defaults;
     if (!opts) {
@@ -1001,8 +1001,8 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
             else
                 nmlp++;
         }
-        double room = nmlp ? ((double)MODEL_BUDGET / (double)Fall - (double)per) / (double)nmlp - 4
-                           : 0;
+        double room =
+            nmlp ? ((double)MODEL_BUDGET / (double)Fall - (double)per) / (double)nmlp - 4 : 0;
         if (nmlp && room < plan.mlp.hidden) {
             if (room >= MLP_MIN_HIDDEN || nmlp == (size_t)plan.nm) {
                 plan.mlp.hidden = room >= MLP_MIN_HIDDEN ? (int)room : MLP_MIN_HIDDEN;
@@ -1109,8 +1109,8 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
                 int bin = plan.type[mi] == SB__NLU_M_NB;
                 float *r = bin ? nb_ratios(&X, ysel, K, F) : NULL;
                 for (size_t g = 0; g < ngrid; g++) {
-                    solve_ovr(&X, bin, ysel, K, F, fixed_c ? opts->c : grid[g],
-                              seed + (uint64_t)f, r, w, alpha, g > 0);
+                    solve_ovr(&X, bin, ysel, K, F, fixed_c ? opts->c : grid[g], seed + (uint64_t)f,
+                              r, w, alpha, g > 0);
                     for (size_t j = 0; j < nheld; j++)
                         scores_of(&H, bin, j, w, K, F, oof[mi] + (g * N + hsel[j]) * K);
                 }
@@ -1213,8 +1213,7 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
             for (int mi = 0; mi < plan.nm; mi++)
                 fprintf(stderr, "train: member %d: C=%g temperature %.3f weight %.1f\n",
                         plan.type[mi], cm[mi], tm[mi], wm[mi]);
-            fprintf(stderr, "train: ensemble held-out accuracy %.4f\n",
-                    accuracy_of(P, yh, nh, K));
+            fprintf(stderr, "train: ensemble held-out accuracy %.4f\n", accuracy_of(P, yh, nh, K));
         }
         temperature = fit_temperature(P, yh, nh, K);
         for (size_t j = 0; j < nh; j++)

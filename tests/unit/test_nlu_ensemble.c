@@ -6,11 +6,13 @@
  * synthetic fixture (mean confidence close to accuracy on unseen rows); a version 1 file still
  * loads and an unknown future version is refused with a clear message.
  */
+/* clang-format off: cmocka.h needs these first */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include "sb/nlu.h"
 
