@@ -12,18 +12,12 @@
 // Skips only when /usr/bin/chromium is missing (scripts/deps.sh installs it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { BINARY, WAIT, chromiumMissing, consoleLogin, launchBrowser, startDaemon, watch } from './harness.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HERE = dirname(fileURLToPath(import.meta.url));
-const SOURCE = process.env.SB_SOURCE_DIR || join(HERE, '..', '..');
-const BINARY = process.env.SB_BINARY || join(SOURCE, 'build', 'switchboard');
-const WAIT = 15000;
 const XSS_NAME = '<img src=x onerror=alert(1)>';
 
 // a tiny sentiment model, so that messages carry sentiment (the demo ships none)
@@ -36,80 +30,26 @@ const SENTIMENT = [
   ['you lied to me', 'negative'], ['very disappointed and upset', 'negative'],
 ];
 
-async function startDaemon() {
-  const dir = mkdtempSync(join(tmpdir(), 'sb-dash-'));
-  const data = join(dir, 'data');
+/* Puts the sentiment model into the daemon's data directory before it starts. */
+function trainSentiment({ dir, data }) {
   mkdirSync(join(data, 'models'), { recursive: true });
   const tsv = join(dir, 'sentiment.tsv');
   writeFileSync(tsv, 'text\tlabel\n' + SENTIMENT.map(([t, l]) => `${t}\t${l}`).join('\n') + '\n');
   execFileSync(BINARY, ['train', 'sentiment', '--data', tsv, '--out', join(data, 'models', 'sentiment.model'), '--quiet']);
-  const password = 'dash-test-' + randomBytes(8).toString('hex');
-  const key = 'sbk_test_' + randomBytes(24).toString('hex');
-  const proc = spawn(BINARY, ['serve', '--listen', '127.0.0.1:0', '--data', data,
-    '--web_dir', join(SOURCE, 'web')], {
-    env: { ...process.env, SWITCHBOARD_AGENT_PASSWORD: password, SWITCHBOARD_ADMIN_KEY: key,
-      SB_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  proc.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-  const port = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('the daemon did not start in 30 s:\n' + stderr)), 30000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/switchboard: listening on http:\/\/127\.0\.0\.1:(\d+)/);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-    });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`the daemon exited (${code}):\n${stderr}`)); });
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const api = async (method, path, body, token = key) => {
-    const r = await fetch(url + path, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: r.status, json: await r.json().catch(() => null) };
-  };
-  return {
-    url, password, proc, exited, api,
-    cleanup() {
-      try { proc.kill('SIGKILL'); } catch { /* already gone */ }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 /* Script errors, CSP refusals, dialogs (an alert() would mean injected markup ran) and failed
- * requests for our own files fail the test; `allowed` lists expected console errors. */
-function watch(page, label, problems, allowed = /WebSocket connection to .* failed/) {
-  page.on('pageerror', (e) => problems.push(`${label}: page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !allowed.test(m.text())) problems.push(`${label}: console error: ${m.text()}`);
-  });
-  page.on('dialog', async (d) => { problems.push(`${label}: a dialog opened: ${d.message()}`); await d.dismiss(); });
-  page.on('response', (r) => {
-    if ((r.url().includes('/static/') || r.url().endsWith('/console/dashboard')) && r.status() >= 400) problems.push(`${label}: ${r.status()} for ${r.url()}`);
-  });
-}
-
-async function consoleLogin(page, url, email, password) {
-  await page.goto(url + '/console');
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.locator('#conn.live').waitFor({ timeout: WAIT });
-}
+ * requests for our own files (and the dashboard page) fail the test; `allowed` lists expected
+ * console errors. */
+const WS_FAILED = /WebSocket connection to .* failed/;
+const dashWatch = (page, label, problems, allowed = WS_FAILED) => watch(page, label, problems,
+  { allowed, own: (url) => url.includes('/static/') || url.endsWith('/console/dashboard') });
 
 test('supervisor dashboard in the console', {
-  skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed`,
+  skip: chromiumMissing,
   timeout: 240000,
 }, async () => {
-  assert.ok(existsSync(BINARY), `no switchboard binary at ${BINARY} (set SB_BINARY)`);
-  const { chromium } = await import('playwright-core');
-  const d = await startDaemon();
+  const d = await startDaemon({ prefix: 'sb-dash-', adminKey: true, prepare: trainSentiment });
   let browser;
   const problems = [];
   try {
@@ -150,16 +90,12 @@ test('supervisor dashboard in the console', {
     assert.ok(x.conversations.handed_off >= 1);
     const handoffPct = `${Math.round(x.conversations.hand_off_rate * 1000) / 10} %`;
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchBrowser();
 
     // the supervisor logs in to the console and follows the header link
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
     const page = await ctx.newPage();
-    watch(page, 'supervisor', problems);
+    dashWatch(page, 'supervisor', problems);
     await consoleLogin(page, d.url, 'sue@example.test', supPw);
     await page.getByRole('link', { name: 'Dashboard' }).click();
     await page.waitForURL(/\/console\/dashboard$/, { timeout: WAIT });
@@ -222,7 +158,7 @@ test('supervisor dashboard in the console', {
     // an agent is told the page is for supervisors (its data request is refused with 403)
     const actx = await browser.newContext();
     const apage = await actx.newPage();
-    watch(apage, 'agent', problems, /WebSocket connection to .* failed|status of 403 \(Forbidden\)/);
+    dashWatch(apage, 'agent', problems, /WebSocket connection to .* failed|status of 403 \(Forbidden\)/);
     await consoleLogin(apage, d.url, 'x@example.test', supPw); // (the demo's agent@ is an admin)
     await apage.goto(d.url + '/console/dashboard');
     await apage.getByText('The dashboard is for supervisors and admins').waitFor({ timeout: WAIT });
@@ -230,7 +166,7 @@ test('supervisor dashboard in the console', {
 
     // and without a login it points to the console
     const anon = await (await browser.newContext()).newPage();
-    watch(anon, 'anonymous', problems);
+    dashWatch(anon, 'anonymous', problems);
     await anon.goto(d.url + '/console/dashboard');
     await anon.getByText('Log in to the console first').waitFor({ timeout: WAIT });
     assert.deepEqual(problems, []);

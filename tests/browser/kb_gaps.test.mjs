@@ -11,84 +11,19 @@
 // Skips only when /usr/bin/chromium is missing (scripts/deps.sh installs it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { WAIT, chromiumMissing, consoleLogin, launchBrowser, startDaemon, watch } from './harness.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HERE = dirname(fileURLToPath(import.meta.url));
-const SOURCE = process.env.SB_SOURCE_DIR || join(HERE, '..', '..');
-const BINARY = process.env.SB_BINARY || join(SOURCE, 'build', 'switchboard');
-const WAIT = 15000;
 const XSS = 'Do you sell garden furniture? <img src=x onerror=alert(1)>';
 const PARCEL = "My package hasn't shown up yet";
 
-async function startDaemon() {
-  const dir = mkdtempSync(join(tmpdir(), 'sb-gaps-'));
-  const password = 'gaps-test-' + randomBytes(8).toString('hex');
-  const key = 'sbk_test_' + randomBytes(24).toString('hex');
-  const proc = spawn(BINARY, ['serve', '--listen', '127.0.0.1:0', '--data', join(dir, 'data'),
-    '--web_dir', join(SOURCE, 'web')], {
-    env: { ...process.env, SWITCHBOARD_AGENT_PASSWORD: password, SWITCHBOARD_ADMIN_KEY: key,
-      SB_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  proc.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-  const port = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('the daemon did not start in 30 s:\n' + stderr)), 30000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/switchboard: listening on http:\/\/127\.0\.0\.1:(\d+)/);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-    });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`the daemon exited (${code}):\n${stderr}`)); });
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const api = async (method, path, body) => {
-    const r = await fetch(url + path, {
-      method,
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: r.status, json: await r.json().catch(() => null) };
-  };
-  return {
-    url, password, proc, exited, api,
-    stderr: () => stderr,
-    cleanup() {
-      try { proc.kill('SIGKILL'); } catch { /* already gone */ }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/* Script errors, CSP refusals, dialogs (an alert() would mean injected markup ran) and failed
- * requests for our own files all fail the test. */
-function watch(page, label, problems) {
-  page.on('pageerror', (e) => problems.push(`${label}: page error: ${e.message}`));
-  page.on('console', (m) => {
-    const expected = /WebSocket connection to .* failed|status of 401 \(Unauthorized\)/;
-    if (m.type() === 'error' && !expected.test(m.text())) problems.push(`${label}: console error: ${m.text()}`);
-  });
-  page.on('dialog', async (d) => { problems.push(`${label}: a dialog opened: ${d.message()}`); await d.dismiss(); });
-  page.on('response', (r) => {
-    if ((r.url().includes('/static/') || r.url().includes('/console')) && r.status() >= 400) problems.push(`${label}: ${r.status()} for ${r.url()}`);
-  });
-}
+/* Failed requests for the console pages count as problems too. */
+const own = (url) => url.includes('/static/') || url.includes('/console');
 
 test('knowledge-gap report in the console', {
-  skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed`,
+  skip: chromiumMissing,
   timeout: 180000,
 }, async () => {
-  assert.ok(existsSync(BINARY), `no switchboard binary at ${BINARY} (set SB_BINARY)`);
-  const { chromium } = await import('playwright-core');
-  const d = await startDaemon();
+  const d = await startDaemon({ prefix: 'sb-gaps-', adminKey: true });
   let browser;
   let exit = null;
   const problems = [];
@@ -101,15 +36,11 @@ test('knowledge-gap report in the console', {
       assert.notEqual(r.json.reply.annotations.reason, 'kb_answer', `answered: ${text}`);
     }
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchBrowser();
 
     // without a login the page says where to log in
     const anon = await (await browser.newContext()).newPage();
-    watch(anon, 'anonymous', problems);
+    watch(anon, 'anonymous', problems, { own });
     await anon.goto(d.url + '/console/kb-gaps');
     await anon.getByText('Log in to the console first').waitFor({ timeout: WAIT });
     assert.equal(await anon.locator('li.gap').count(), 0);
@@ -117,12 +48,8 @@ test('knowledge-gap report in the console', {
     // the agent logs in and follows the header link
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     const page = await ctx.newPage();
-    watch(page, 'console', problems);
-    await page.goto(d.url + '/console');
-    await page.getByLabel('E-mail').fill('agent@demo.local');
-    await page.getByLabel('Password').fill(d.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.locator('#conn.live').waitFor({ timeout: WAIT });
+    watch(page, 'console', problems, { own });
+    await consoleLogin(page, d.url, 'agent@demo.local', d.password);
     await page.getByRole('link', { name: 'Knowledge gaps' }).click();
     await page.waitForURL(/\/console\/kb-gaps$/, { timeout: WAIT });
     assert.match(await page.title(), /Knowledge gaps/);

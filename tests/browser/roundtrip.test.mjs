@@ -10,72 +10,16 @@
 // Skips only when /usr/bin/chromium is missing (scripts/deps.sh installs it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SOURCE, WAIT, chromiumMissing, launchBrowser, shutdown, startDaemon, watch } from './harness.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HERE = dirname(fileURLToPath(import.meta.url));
-const SOURCE = process.env.SB_SOURCE_DIR || join(HERE, '..', '..');
-const BINARY = process.env.SB_BINARY || join(SOURCE, 'build', 'switchboard');
-const WAIT = 15000;
 const XSS = '<img src=x onerror=alert(1)>';
 
-async function startDaemon() {
-  const dir = mkdtempSync(join(tmpdir(), 'sb-browser-'));
-  const password = 'browser-test-' + randomBytes(8).toString('hex');
-  const proc = spawn(BINARY, ['serve', '--listen', '127.0.0.1:0', '--data', join(dir, 'data'),
-    '--web_dir', join(SOURCE, 'web')], {
-    env: { ...process.env, SWITCHBOARD_AGENT_PASSWORD: password, SB_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  proc.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-  const port = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('the daemon did not start in 30 s:\n' + stderr)), 30000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/switchboard: listening on http:\/\/127\.0\.0\.1:(\d+)/);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-    });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`the daemon exited (${code}):\n${stderr}`)); });
-  });
-  return {
-    url: `http://127.0.0.1:${port}`, password, proc, exited, dir,
-    stderr: () => stderr,
-    cleanup() {
-      try { proc.kill('SIGKILL'); } catch { /* already gone */ }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/* Everything that would mean a broken or unsafe page: script errors, CSP refusals, dialogs
- * (an alert() would mean injected markup ran), failed requests for our own files. */
-function watch(page, label, problems) {
-  page.on('pageerror', (e) => problems.push(`${label}: page error: ${e.message}`));
-  page.on('console', (m) => {
-    /* the browser logs every 4xx; the wrong-password login is one on purpose */
-    const expected = /WebSocket connection to .* failed|status of 401 \(Unauthorized\)/;
-    if (m.type() === 'error' && !expected.test(m.text())) problems.push(`${label}: console error: ${m.text()}`);
-  });
-  page.on('dialog', async (d) => { problems.push(`${label}: a dialog opened: ${d.message()}`); await d.dismiss(); });
-  page.on('response', (r) => {
-    if (r.url().includes('/static/') && r.status() >= 400) problems.push(`${label}: ${r.status()} for ${r.url()}`);
-  });
-}
-
 test('widget → console → reply round trip in a real browser', {
-  skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed`,
+  skip: chromiumMissing,
   timeout: 240000,
 }, async () => {
-  assert.ok(existsSync(BINARY), `no switchboard binary at ${BINARY} (set SB_BINARY)`);
-  const { chromium } = await import('playwright-core');
   const d = await startDaemon();
   let browser;
   let failure = null;
@@ -86,11 +30,7 @@ test('widget → console → reply round trip in a real browser', {
     assert.equal(served.status, 200);
     assert.deepEqual(await served.json(), JSON.parse(readFileSync(join(SOURCE, 'docs', 'openapi.json'), 'utf8')));
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchBrowser();
 
     // ---- the customer on the demo shop page ----
     const shopCtx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
@@ -200,16 +140,6 @@ test('widget → console → reply round trip in a real browser', {
   } catch (e) {
     failure = e;
   }
-  if (browser) await browser.close().catch(() => {});
-  d.proc.kill('SIGTERM');
-  const { code, signal } = await Promise.race([
-    d.exited, new Promise((r) => setTimeout(() => r({ code: 'timeout', signal: null }), 20000))]);
-  const log = d.stderr();
-  d.cleanup();
-  if (failure) {
-    if (problems.length) failure.message += '\nalso seen: ' + problems.join('\n');
-    failure.message += '\ndaemon log:\n' + log;
-    throw failure;
-  }
+  const { code, signal, log } = await shutdown(d, browser, failure, problems);
   assert.equal(code, 0, `the daemon should exit 0 on SIGTERM (got ${code}, signal ${signal}):\n${log}`);
 });

@@ -10,50 +10,12 @@
 // Environment (set by ctest): SB_BINARY, the built switchboard; SB_SOURCE_DIR, the source tree.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { SOURCE, chromiumMissing, consoleLogin, launchBrowser, shutdown, startDaemon } from './harness.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HERE = dirname(fileURLToPath(import.meta.url));
-const SOURCE = process.env.SB_SOURCE_DIR || join(HERE, '..', '..');
-const BINARY = process.env.SB_BINARY || join(SOURCE, 'build', 'switchboard');
 const VOICE = join(SOURCE, 'tests', 'fixtures', 'digit_seven.wav');
 const WAIT = 20000;
-
-async function startDaemon() {
-  const dir = mkdtempSync(join(tmpdir(), 'sb-voice-'));
-  const password = 'voice-test-' + randomBytes(8).toString('hex');
-  const proc = spawn(BINARY, ['serve', '--listen', '127.0.0.1:0', '--data', join(dir, 'data'),
-    '--web_dir', join(SOURCE, 'web')], {
-    env: { ...process.env, SWITCHBOARD_AGENT_PASSWORD: password, SB_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  proc.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-  const port = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('the daemon did not start in 30 s:\n' + stderr)), 30000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/switchboard: listening on http:\/\/127\.0\.0\.1:(\d+)/);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-    });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`the daemon exited (${code}):\n${stderr}`)); });
-  });
-  return {
-    url: `http://127.0.0.1:${port}`, password, proc, exited,
-    stderr: () => stderr,
-    cleanup() {
-      try { proc.kill('SIGKILL'); } catch { /* already gone */ }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 // A shop page that embeds the widget for a phone-menu style deployment (spoken digits).
 const SHOP = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Voice shop</title>
@@ -61,24 +23,19 @@ const SHOP = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>
 </head><body><h1>Voice shop</h1></body></html>`;
 
 test('a voice note and a receipt photo from the widget reach the agent console', {
-  skip: !existsSync(CHROMIUM) ? `${CHROMIUM} is not installed` : !existsSync(VOICE) ? 'no voice fixture' : false,
+  skip: chromiumMissing || (!existsSync(VOICE) ? 'no voice fixture' : false),
   timeout: 300000,
 }, async () => {
-  assert.ok(existsSync(BINARY), `no switchboard binary at ${BINARY} (set SB_BINARY)`);
-  const { chromium } = await import('playwright-core');
-  const d = await startDaemon();
+  const d = await startDaemon({ prefix: 'sb-voice-' });
   let browser;
   let failure = null;
   const problems = [];
   try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-audio-capture=${VOICE}%noloop`,
-        '--autoplay-policy=no-user-gesture-required'],
-    });
+    // the fake microphone plays VOICE (and QUIC is left on, as this test always had it)
+    browser = await launchBrowser({ args: [
+      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${VOICE}%noloop`,
+      '--autoplay-policy=no-user-gesture-required'] });
     const shopCtx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     await shopCtx.route(d.url + '/voice-shop', (r) => r.fulfill({ status: 200, contentType: 'text/html', body: SHOP }));
     const shop = await shopCtx.newPage();
@@ -136,11 +93,7 @@ test('a voice note and a receipt photo from the widget reach the agent console',
     const consoleCtx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const agent = await consoleCtx.newPage();
     agent.on('pageerror', (e) => problems.push(`console: page error: ${e.message}`));
-    await agent.goto(d.url + '/console');
-    await agent.getByLabel('E-mail').fill('agent@demo.local');
-    await agent.getByLabel('Password').fill(d.password);
-    await agent.getByRole('button', { name: 'Log in' }).click();
-    await agent.locator('#conn.live').waitFor({ timeout: WAIT });
+    await consoleLogin(agent, d.url, 'agent@demo.local', d.password, WAIT);
     await agent.locator('button.conv', { hasText: 'Visitor' }).first().click();
 
     const audio = agent.locator('#messages audio.media-audio');
@@ -176,16 +129,6 @@ test('a voice note and a receipt photo from the widget reach the agent console',
   } catch (e) {
     failure = e;
   }
-  if (browser) await browser.close().catch(() => {});
-  d.proc.kill('SIGTERM');
-  const { code } = await Promise.race([
-    d.exited, new Promise((r) => setTimeout(() => r({ code: 'timeout' }), 20000))]);
-  const log = d.stderr();
-  d.cleanup();
-  if (failure) {
-    if (problems.length) failure.message += '\nalso seen: ' + problems.join('\n');
-    failure.message += '\ndaemon log:\n' + log;
-    throw failure;
-  }
+  const { code, log } = await shutdown(d, browser, failure, problems);
   assert.equal(code, 0, `the daemon should exit 0 on SIGTERM:\n${log}`);
 });

@@ -20,6 +20,7 @@
 
 #include "sb/clock.h"
 #include "sb/store.h"
+#include "store_fixture.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -33,9 +34,7 @@
 #define SLOT_MS 900000LL
 
 struct fx {
-    char dir[256];
-    char location[600];
-    char path[512];
+    struct store_paths p; /* never the shared SB_TEST_STORE: test_backfill edits the file */
     struct sb_store *st;
     sb_id t1, t2, web, tg, other_inbox, a1, a2;
     int64_t t0, from, to;
@@ -44,19 +43,6 @@ struct fx {
     int64_t hA, rA, rB, rC, hE, gReply;
     sb_id mA, mB, mC, mD, mE, mG; /* customer messages */
 };
-
-static int counter;
-
-static sb_id tenant(struct fx *f)
-{
-    char slug[64];
-    snprintf(slug, sizeof(slug), "metrics-%d-%d", (int)getpid(), ++counter);
-    sb_id id = 0;
-    struct sb_error err = {0};
-    if (sb_store_tenant_create(f->st, slug, "T", &id, &err))
-        fail_msg("tenant: %s", err.msg);
-    return id;
-}
 
 static sb_id customer(struct fx *f, sb_id t, sb_id inbox, const char *who, int64_t at,
                       sb_id *message)
@@ -195,16 +181,10 @@ static void build_fixture(struct fx *f)
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/sb-test-metrics-XXXXXX");
-    if (!mkdtemp(f->dir))
-        fail_msg("mkdtemp failed");
-    snprintf(f->path, sizeof(f->path), "%s/test.db", f->dir);
-    snprintf(f->location, sizeof(f->location), "sqlite:%s", f->path);
+    f->st = store_fixture_open(&f->p, "metrics", 0);
     struct sb_error err = {0};
-    if (sb_store_open(&f->st, f->location, &err) || sb_store_migrate(f->st, NULL, NULL, &err))
-        fail_msg("open: %s", err.msg);
-    f->t1 = tenant(f);
-    f->t2 = tenant(f);
+    f->t1 = store_fixture_tenant(f->st, "metrics");
+    f->t2 = store_fixture_tenant(f->st, "metrics");
     if (sb_store_inbox_create(f->st, f->t1, "web", "web", NULL, &f->web, &err) ||
         sb_store_inbox_create(f->st, f->t1, "telegram", "tg", NULL, &f->tg, &err) ||
         sb_store_inbox_create(f->st, f->t2, "web", "web", NULL, &f->other_inbox, &err) ||
@@ -219,11 +199,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    sb_store_close(f->st);
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", f->dir);
+    store_fixture_close(f->st, &f->p);
     free(f);
     return 0;
 }
@@ -624,7 +600,7 @@ static void raw(struct fx *f, const char *sql)
 {
     sqlite3 *db = NULL;
     char *msg = NULL;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(f->p.path, &db), SQLITE_OK);
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
         fail_msg("sql: %s", msg);
     sqlite3_close(db);
@@ -660,7 +636,7 @@ static void test_backfill(void **state)
            "DELETE FROM schema_migrations WHERE version = 4; PRAGMA user_version = 3;");
     struct sb_error err = {0};
     int from = 0, to = 0;
-    if (sb_store_open(&f->st, f->location, &err) || sb_store_migrate(f->st, &from, &to, &err))
+    if (sb_store_open(&f->st, f->p.location, &err) || sb_store_migrate(f->st, &from, &to, &err))
         fail_msg("migrate: %s", err.msg);
     assert_int_equal(from, 3);
     assert_true(to >= 4);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "sb/store.h"
+#include "store_fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,24 +21,10 @@
 #include <unistd.h>
 
 struct fx {
-    char dir[256];
-    char location[512];
+    struct store_paths p;
     struct sb_store *st;
     sb_id t1, t2, in1, a1, a2, b1; /* tenants, an inbox of t1, agents a1 a2 (t1), b1 (t2) */
 };
-
-static int counter;
-
-static sb_id tenant(struct fx *f)
-{
-    char slug[64];
-    snprintf(slug, sizeof(slug), "route-%d-%d", (int)getpid(), ++counter);
-    sb_id id = 0;
-    struct sb_error err = {0};
-    if (sb_store_tenant_create(f->st, slug, "T", &id, &err))
-        fail_msg("tenant: %s", err.msg);
-    return id;
-}
 
 static sb_id agent(struct fx *f, sb_id t, const char *email)
 {
@@ -51,20 +38,10 @@ static sb_id agent(struct fx *f, sb_id t, const char *email)
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
-    const char *shared = getenv("SB_TEST_STORE");
-    if (shared && *shared) {
-        snprintf(f->location, sizeof(f->location), "%s", shared);
-    } else {
-        snprintf(f->dir, sizeof(f->dir), "/tmp/sb-test-route-XXXXXX");
-        if (!mkdtemp(f->dir))
-            fail_msg("mkdtemp failed");
-        snprintf(f->location, sizeof(f->location), "sqlite:%s/test.db", f->dir);
-    }
+    f->st = store_fixture_open(&f->p, "route", 1);
     struct sb_error err = {0};
-    if (sb_store_open(&f->st, f->location, &err) || sb_store_migrate(f->st, NULL, NULL, &err))
-        fail_msg("open: %s", err.msg);
-    f->t1 = tenant(f);
-    f->t2 = tenant(f);
+    f->t1 = store_fixture_tenant(f->st, "route");
+    f->t2 = store_fixture_tenant(f->st, "route");
     if (sb_store_inbox_create(f->st, f->t1, "api", "main", NULL, &f->in1, &err))
         fail_msg("inbox: %s", err.msg);
     f->a1 = agent(f, f->t1, "a1@x");
@@ -77,13 +54,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    sb_store_close(f->st);
-    if (f->dir[0]) {
-        char cmd[300];
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", f->dir);
-    }
+    store_fixture_close(f->st, &f->p);
     free(f);
     return 0;
 }
