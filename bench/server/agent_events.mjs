@@ -57,15 +57,19 @@ if (mode === 'send') {
   const runTag = Date.now().toString(36);
   const wall = () => (performance.timeOrigin + performance.now()).toFixed(3);
   const start = performance.now();
-  const pending = [];
+  const pending = [], acks = [];
   for (let i = 0; i < total; i++) {
     const wait = start + (i * 1000) / rate - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const what = i % 5 === 0 ? 'can I talk to a person please' : `where is my order ${100000 + i}?`;
-    pending.push(post('/api/v1/messages', { customer: { id: `bench-${runTag}-${i % 200}` }, text: `bench ${i} ${wall()} ${what}` }));
+    const t0 = performance.now();
+    pending.push(post('/api/v1/messages', { customer: { id: `bench-${runTag}-${i % 200}` }, text: `bench ${i} ${wall()} ${what}` })
+      .then(() => acks.push(performance.now() - t0)));
   }
   await Promise.all(pending);
-  console.log(JSON.stringify({ messages: total, rate_per_s: rate }));
+  acks.sort((a, b) => a - b);
+  const qa = (p) => Math.round(acks[Math.min(acks.length - 1, Math.floor(p * acks.length))] * 10) / 10;
+  console.log(JSON.stringify({ messages: total, rate_per_s: rate, ack_p50_ms: qa(0.5), ack_p99_ms: qa(0.99) }));
   process.exit(0);
 }
 

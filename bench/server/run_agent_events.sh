@@ -6,7 +6,7 @@
 # daemon (which rebuilds its routers from the store), opens every console and measures. The
 # consoles are agent_console_client.c (one libwebsockets loop, little CPU); the sender is
 # agent_events.mjs. CLIENT=node uses agent_events.mjs for both (heavier). Prints one JSON line
-# per run and the median p99.
+# per run and the median p99. KEEP_LOG=PREFIX keeps each run's daemon log as PREFIX.RUN.
 # Usage: bench/server/run_agent_events.sh [N] [RATE] [SECONDS] [RUNS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -51,5 +51,6 @@ for run in $(seq "$runs"); do
   echo "$line"
   p99s+=("$(echo "$line" | sed -n 's/.*"p99_ms":\([0-9.]*\).*/\1/p')")
   kill -TERM "$pid"; wait "$pid" || true; pid=
+  if [ -n "${KEEP_LOG:-}" ]; then cp "$data/out" "$KEEP_LOG.$run"; fi
 done
 printf '%s\n' "${p99s[@]}" | sort -n | awk '{a[NR]=$1} END {print "median p99 over " NR " runs: " a[int((NR+1)/2)] " ms"}'
