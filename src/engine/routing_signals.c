@@ -173,20 +173,25 @@ int sb_engine_asks_for_human(const char *text)
             return 1;
     char t[1024];
     fold(text, t, sizeof(t));
-    /* a verb of talking and, within the sentence, a word for a person */
-    static const char *const verbs[] = {"speak", "talk", "chat", "connect", "transfer",
-                                        "put me through", "escalate", "call me", "get me",
-                                        "need", "want", NULL};
+    /* a verb of talking and a word for a person; "need"/"want" only with a role ("I want a
+     * manager"), not with "someone" ("I want someone to deliver it on Saturday") */
+    static const char *const talk[] = {"speak", "talk", "chat", "connect", "transfer",
+                                       "put me through", "escalate", "call me", "get me", NULL};
+    static const char *const wish[] = {"need", "want", NULL};
+    static const char *const anyone[] = {"somebody", "someone", NULL};
     /* no "man", "people"...: "a sofa for 4 people", "men's jacket" are not requests */
-    static const char *const people[] = {"somebody", "someone", "manager", "supervisor",
-                                         "humans", "employee", "colleague", "boss",
-                                         "team member", NULL};
-    int verb = 0, who = 0;
-    for (int i = 0; verbs[i]; i++)
-        verb |= has_word(t, verbs[i]);
-    for (int i = 0; people[i]; i++)
-        who |= has_word(t, people[i]);
-    if (verb && who)
+    static const char *const roles[] = {"manager", "supervisor", "humans", "employee",
+                                        "colleague", "boss", "team member", NULL};
+    int v_talk = 0, v_wish = 0, p_any = 0, p_role = 0;
+    for (int i = 0; talk[i]; i++)
+        v_talk |= has_word(t, talk[i]);
+    for (int i = 0; wish[i]; i++)
+        v_wish |= has_word(t, wish[i]);
+    for (int i = 0; anyone[i]; i++)
+        p_any |= has_word(t, anyone[i]);
+    for (int i = 0; roles[i]; i++)
+        p_role |= has_word(t, roles[i]);
+    if ((v_talk && (p_any || p_role)) || (v_wish && p_role))
         return 1;
     static const char *const phrases[] = {"not a bot", "not a robot", "stop the bot",
                                           "are you a bot", "are you a robot", "real agent",

@@ -23,6 +23,7 @@ static void test_asks_for_human(void **state)
         "Are you a bot? I want a human",
         "let me chat with a live agent",
         "I want to talk to your supervisor!!",
+        "I want a manager now",
         "我要找人工客服",
         "我想和真人说话",
         "叫你们主管来",
@@ -36,6 +37,7 @@ static void test_asks_for_human(void **state)
         "我的快递什么时候到",
         "how much is the oslo sofa",
         "I need a sofa for 4 people",
+        "I want someone to deliver it on Saturday",
         "do you want the man's jacket in blue",
         "",
     };
