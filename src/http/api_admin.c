@@ -232,6 +232,12 @@ void sb__api_agent_create(struct sb_http_req *r, const sb_id *id)
         bad = 1;
         sb__http_error(r, SB_EINVAL, "field 'role' must be admin, supervisor or agent");
     }
+    /* supervisors staff their teams; only an admin hands out supervisor or admin rights */
+    if (!bad && role && strcmp(role, SB_ROLE_AGENT) != 0 &&
+        strcmp(r->who.role, SB_ROLE_ADMIN) != 0) {
+        bad = 1;
+        sb__http_error(r, SB_EFORBIDDEN, "field 'role': only an admin may create a %s", role);
+    }
     if (bad)
         goto out;
     char hash[crypto_pwhash_STRBYTES];

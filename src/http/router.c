@@ -56,7 +56,7 @@ static const struct route routes[] = {
     {SB_POST, "/api/v1/api-keys", SB_AUTH_ADMIN, sb__api_key_create},
     {SB_DELETE, "/api/v1/api-keys/{id}", SB_AUTH_ADMIN, sb__api_key_revoke},
     {SB_GET, "/api/v1/agents", SB_AUTH_AGENT, sb__api_agent_list},
-    {SB_POST, "/api/v1/agents", SB_AUTH_ADMIN, sb__api_agent_create},
+    {SB_POST, "/api/v1/agents", SB_AUTH_SUPERVISOR, sb__api_agent_create},
     {SB_POST, "/api/v1/auth/login", SB_AUTH_NONE, sb__api_login},
     {SB_POST, "/api/v1/auth/logout", SB_AUTH_AGENT, sb__api_logout},
     {SB_GET, "/api/v1/me", SB_AUTH_AGENT, sb__api_me},

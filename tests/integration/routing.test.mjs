@@ -85,6 +85,17 @@ test('a supervisor sets up teams, skills and capacity; agents may not', async ()
   assert.equal(r.status, 403);
   r = await api(d, 'GET', '/api/v1/routing/config', { token: alice.token });
   assert.equal(r.status, 403);
+  const newcomer = { email: 'dan@example.test', name: 'Dan', password: 'a-long-password' };
+  r = await api(d, 'POST', '/api/v1/agents', { token: alice.token, body: newcomer });
+  assert.equal(r.status, 403, 'agents do not create agents');
+
+  // supervisors staff their teams, but only an admin hands out supervisor rights
+  r = await api(d, 'POST', '/api/v1/agents', { token: sup.token, body: { ...newcomer, role: 'supervisor' } });
+  assert.equal(r.status, 403);
+  assert.match(r.json.error.message, /role/);
+  r = await api(d, 'POST', '/api/v1/agents', { token: sup.token, body: newcomer });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.json.role, 'agent');
 
   r = await api(d, 'PUT', '/api/v1/routing/config', {
     token: sup.token, body: { require_language: true, offline_grace_s: 1, w_vip: 12 } });
