@@ -80,7 +80,8 @@ void sb__http_respond(struct sb_http_req *r, int status, const char *type, char 
 
 void sb__http_respond_json(struct sb_http_req *r, int status, json_t *body)
 {
-    char *text = json_dumps(body, JSON_COMPACT);
+    /* 15 significant digits: 0.6 reads 0.6, not 0.59999999999999998 */
+    char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(body);
     sb__http_respond(r, status, "application/json", text, strlen(text), NULL);
 }

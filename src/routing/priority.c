@@ -195,7 +195,7 @@ char *sb_routing_config_to_json(const struct sb_routing_config *c)
         }
         json_object_set_new(o, fields[i].name, v);
     }
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
     json_decref(o);
     return s;
 }
