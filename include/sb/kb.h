@@ -183,6 +183,98 @@ void sb_kb_answer_free(struct sb_kb_answer *a);
 void sb_kb_set_threshold(struct sb_kb *kb, double threshold);
 double sb_kb_threshold(const struct sb_kb *kb);
 
+/* ---- confidence model and its calibration (src/kb/calibrate.c) ---- */
+
+/*
+ * The answer's confidence is a logistic model over SB_KB_CONF_NF features of the ranking (in
+ * this order: top, gap, cover, ctitle, known, nterms, ratio, agree_t, agree_b, phr, unk, lfc,
+ * lrc, lbg; docs/kb.md); the bot answers when it is >= the threshold. Every tenant uses the
+ * shipped coefficients (fitted on StackFAQ train queries) with the KB's threshold unless a model
+ * was fitted for it (sb_kb_calibrate) and set with sb_kb_set_conf_model.
+ */
+#define SB_KB_CONF_NF 14
+
+/* Name of feature i (0 <= i < SB_KB_CONF_NF), e.g. "top"; NULL past the end. */
+const char *sb_kb_conf_feature_name(size_t i);
+
+struct sb_kb_conf_model {
+    double bias;
+    double w[SB_KB_CONF_NF];
+    double threshold; /* answer when the confidence is >= this (0..1) */
+};
+
+/* The shipped coefficients with the default threshold. */
+void sb_kb_conf_model_default(struct sb_kb_conf_model *m);
+
+/*
+ * Sets `tenant`'s confidence model (its threshold included; NULL = back to the shipped model
+ * and the KB's threshold). Persisted in kb.db (table kb_model) when the KB has a data directory,
+ * so it survives restarts; applies to the next answer. SB_EINVAL for a non-finite value or a
+ * threshold outside 0..1. Thread-safe.
+ */
+int sb_kb_set_conf_model(struct sb_kb *kb, int64_t tenant, const struct sb_kb_conf_model *m,
+                         struct sb_error *err);
+/* The model `tenant`'s answers use; returns 1 when it is the tenant's own, 0 for the shipped
+ * one (then m->threshold is the KB's threshold). */
+int sb_kb_get_conf_model(struct sb_kb *kb, int64_t tenant, struct sb_kb_conf_model *m);
+
+/*
+ * The confidence features of the bot's real decision path for `text` (what sb_kb_answer
+ * computes), written to x; *answer (may be NULL) receives the answer as sb_kb_answer gives it
+ * (free with sb_kb_answer_free). For collecting calibration samples. Thread-safe.
+ */
+int sb_kb_conf_features(struct sb_kb *kb, int64_t tenant, const char *text, const char *lang,
+                        double x[SB_KB_CONF_NF], struct sb_kb_answer **answer,
+                        struct sb_error *err);
+
+/* One labelled question for calibration. */
+struct sb_kb_calib_sample {
+    const char *query_id; /* borrowed; the cross-validation fold is sha256(query_id) mod folds,
+                           * so the same question falls in the same fold in every sample set */
+    int answerable;       /* 1 when a relevant entry is in the KB */
+    int right;            /* 1 when the top citation is relevant (answering would be right) */
+    double x[SB_KB_CONF_NF];
+};
+
+struct sb_kb_calib_opts {
+    double l2;        /* L2 penalty per sample (bias not penalised); default 1e-3 */
+    double precision; /* goal: precision of given answers >= this; default 0.95 */
+    double abstain;   /* goal: share of unanswerable questions abstained >= this; default 0.90 */
+    int folds;        /* cross-validation folds (2..20; 0 or 1 = no cross-validation); 5 */
+    int guard;        /* 1: apply the unknown-topic guard of the answer path (docs/kb.md) when
+                       * deciding; default 1 */
+};
+
+void sb_kb_calib_opts_default(struct sb_kb_calib_opts *o);
+
+/* Decisions of a model on a sample set. */
+struct sb_kb_calib_outcome {
+    size_t answerable, unanswerable;
+    size_t answered_right, answered_wrong, unanswerable_answered;
+    double precision, answered, abstained; /* rates as in `eval answer` */
+};
+
+struct sb_kb_calib_report {
+    struct sb_kb_calib_outcome cv;  /* out-of-fold decisions pooled (every fold's model and
+                                     * threshold fitted on the other folds); zero without CV */
+    struct sb_kb_calib_outcome fit; /* the returned model on all samples (in-sample) */
+    int met;         /* 1 when a threshold met both goals on all samples */
+    double brier;    /* Brier score of the out-of-fold confidences (of in-sample without CV) */
+    int iterations;  /* Newton steps of the final fit */
+};
+
+/*
+ * Fits the confidence model to `n` samples: L2-regularised logistic regression (Newton's
+ * method; label = answerable && right), then the lowest threshold on a 0.005 grid meeting both
+ * goals on the samples (0.995 when none does, report->met = 0). With opts->folds >= 2 the
+ * whole procedure is also cross-validated over the questions (report->cv). SB_EINVAL when the
+ * samples hold no positive or no negative label, or n == 0. `opts` NULL = defaults; `report`
+ * may be NULL. Pure computation: no KB needed.
+ */
+int sb_kb_calibrate(const struct sb_kb_calib_sample *s, size_t n,
+                    const struct sb_kb_calib_opts *opts, struct sb_kb_conf_model *out,
+                    struct sb_kb_calib_report *report, struct sb_error *err);
+
 /* ---- gap report: what the bot could not answer ---- */
 
 #define SB_KB_GAP_QUESTION_MAX 1024 /* bytes of a recorded question (longer ones are cut) */

@@ -26,21 +26,28 @@
 static const double coef[15] = {-2.6803, 0.9534, 1.0847, 1.6360, 0.9303, -0.1776, 1.1099, -2.9012,
                                 0.8810,  0.5232, 0.0000, -0.1047, 1.3824, 1.1588, 0.2313};
 
-/* A question with a word the KB has never seen (and no close spelling of it) whose known words
- * carry less than this share of its idf mass is about something the KB lacks ("can I pay with
- * bitcoin"): abstain whatever the model says. On StackFAQ and CLINC150 KBs it raised both
- * precision and abstention (docs/kb.md). */
-#define UNKNOWN_TOPIC_COVER 0.5
+void sb_kb_conf_model_default(struct sb_kb_conf_model *m)
+{
+    m->bias = coef[0];
+    memcpy(m->w, coef + 1, sizeof(m->w));
+    m->threshold = SB__KB_DEFAULT_THRESHOLD;
+}
+
+void sb__kb_features_vec(const struct sb__kb_features *f, double x[SB_KB_CONF_NF])
+{
+    const double v[SB_KB_CONF_NF] = {f->top,     f->gap,     f->cover, f->ctitle, f->known,
+                                     f->nterms,  f->ratio,   f->agree_t, f->agree_b, f->phr,
+                                     f->unk,     f->lfc,     f->lrc,   f->lbg};
+    memcpy(x, v, sizeof(v));
+}
 
 double sb__kb_confidence(const struct sb__kb_features *f)
 {
-    const double x[14] = {f->top,     f->gap,     f->cover, f->ctitle, f->known,
-                          f->nterms,  f->ratio,   f->agree_t, f->agree_b, f->phr,
-                          f->unk,     f->lfc,     f->lrc,   f->lbg};
-    double z = coef[0];
-    for (int i = 0; i < 14; i++)
-        z += coef[i + 1] * x[i];
-    return 1.0 / (1.0 + exp(-z));
+    struct sb_kb_conf_model m;
+    sb_kb_conf_model_default(&m);
+    double x[SB_KB_CONF_NF];
+    sb__kb_features_vec(f, x);
+    return sb__kb_conf_apply(&m, x, 0);
 }
 
 /* Group of the best entry when only field `keep` counts (the others weigh 0). */
@@ -155,6 +162,17 @@ int sb__kb_build_answer(const struct sb__kb_index *ix, const char *query, const 
                         const struct sb__kb_params *p, double threshold,
                         struct sb_kb_answer **out, struct sb__kb_features *feat_out)
 {
+    struct sb_kb_conf_model m;
+    sb_kb_conf_model_default(&m);
+    m.threshold = threshold;
+    return sb__kb_build_answer_m(ix, query, lang, p, &m, out, feat_out);
+}
+
+int sb__kb_build_answer_m(const struct sb__kb_index *ix, const char *query, const char *lang,
+                          const struct sb__kb_params *p, const struct sb_kb_conf_model *m,
+                          struct sb_kb_answer **out, struct sb__kb_features *feat_out)
+{
+    double threshold = m->threshold;
     struct sb_kb_answer *a = sb_calloc(1, sizeof(*a));
     a->decision = SB_KB_ABSTAIN;
     struct sb__kb_scored top[CANDIDATES];
@@ -191,7 +209,9 @@ int sb__kb_build_answer(const struct sb__kb_index *ix, const char *query, const 
         uint32_t gt, gb;
         f.agree_t = top_group_by_field(ix, query, lang, p, SB__KB_F_TITLE, &gt) && gt == g0;
         f.agree_b = top_group_by_field(ix, query, lang, p, SB__KB_F_BODY, &gb) && gb == g0;
-        a->confidence = sb__kb_confidence(&f);
+        double x[SB_KB_CONF_NF];
+        sb__kb_features_vec(&f, x);
+        a->confidence = sb__kb_conf_apply(m, x, 1); /* with the unknown-topic guard */
         /* citations: the best entry, then runners-up from other groups */
         a->citations = sb_calloc(CITATIONS_MAX, sizeof(*a->citations));
         uint32_t groups[CITATIONS_MAX];
@@ -205,8 +225,6 @@ int sb__kb_build_answer(const struct sb__kb_index *ix, const char *query, const 
             groups[a->n_citations] = g;
             cite(&a->citations[a->n_citations++], sb__kb_index_doc(ix, top[i].slot));
         }
-        if (f.unk > 0 && f.cover < UNKNOWN_TOPIC_COVER)
-            a->confidence = a->confidence < 0.5 ? a->confidence : 0.5;
         if (a->confidence >= threshold) {
             a->decision = SB_KB_ANSWER;
             a->text = render(sb__kb_index_doc(ix, top[0].slot));

@@ -21,19 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct query {
-    char *id;
-    char *text;
-    char **rel; /* relevant doc ids */
-    size_t nrel;
-};
-
-struct eval_set {
-    struct query *q;
-    size_t n;
-};
-
-static void set_cleanup(struct eval_set *s)
+void sb__kb_qset_cleanup(struct sb__kb_qset *s)
 {
     for (size_t i = 0; i < s->n; i++) {
         free(s->q[i].id);
@@ -45,7 +33,7 @@ static void set_cleanup(struct eval_set *s)
     free(s->q);
 }
 
-static int load_queries(const char *path, struct eval_set *s, struct sb_error *err)
+int sb__kb_load_queries(const char *path, struct sb__kb_qset *s, struct sb_error *err)
 {
     char *data;
     size_t len;
@@ -76,7 +64,7 @@ static int load_queries(const char *path, struct eval_set *s, struct sb_error *e
     return rc;
 }
 
-static int load_qrels(const char *path, struct eval_set *s, struct sb_error *err)
+int sb__kb_load_qrels(const char *path, struct sb__kb_qset *s, struct sb_error *err)
 {
     char *data;
     size_t len;
@@ -101,7 +89,7 @@ static int load_qrels(const char *path, struct eval_set *s, struct sb_error *err
             continue;
         for (size_t i = 0; i < s->n; i++) {
             if (strcmp(s->q[i].id, l) == 0) {
-                struct query *q = &s->q[i];
+                struct sb__kb_query *q = &s->q[i];
                 q->rel = sb_realloc(q->rel, (q->nrel + 1) * sizeof(char *));
                 q->rel[q->nrel++] = sb_strdup(t1 + 1);
                 break;
@@ -112,7 +100,7 @@ static int load_qrels(const char *path, struct eval_set *s, struct sb_error *err
     return rc;
 }
 
-static int is_rel(const struct query *q, const char *doc)
+static int is_rel(const struct sb__kb_query *q, const char *doc)
 {
     for (size_t i = 0; i < q->nrel; i++) {
         if (strcmp(q->rel[i], doc) == 0)
@@ -125,7 +113,7 @@ static int is_rel(const struct query *q, const char *doc)
  * Learned phrasings: each learn query becomes an extra question phrasing of the FAQ entries its
  * qrels mark relevant (what a deployment learns from resolved conversations).
  */
-static void add_phrasings(struct sb_kb_doc *docs, size_t n, const struct eval_set *learn)
+static void add_phrasings(struct sb_kb_doc *docs, size_t n, const struct sb__kb_qset *learn)
 {
     for (size_t i = 0; i < n; i++) {
         if (docs[i].kind != SB_KB_FAQ)
@@ -144,7 +132,7 @@ static void add_phrasings(struct sb_kb_doc *docs, size_t n, const struct eval_se
     }
 }
 
-static int load_kb(const char *path, const struct eval_set *learn, struct sb_kb **kb,
+static int load_kb(const char *path, const struct sb__kb_qset *learn, struct sb_kb **kb,
                    struct sb_error *err)
 {
     char *data;
@@ -247,13 +235,13 @@ int sb_kb_cmd_eval(int argc, char **argv)
         return 2;
     }
     struct sb_error err = {0};
-    struct eval_set set = {0}, learn = {0};
+    struct sb__kb_qset set = {0}, learn = {0};
     struct sb_kb *kb = NULL;
     FILE *pf = NULL, *ff = NULL, *rf = NULL;
     double *times = NULL;
     int status = 0;
-    if (load_queries(queries, &set, &err) || load_qrels(qrels, &set, &err) ||
-        (lq && (load_queries(lq, &learn, &err) || load_qrels(lqrels, &learn, &err)))) {
+    if (sb__kb_load_queries(queries, &set, &err) || sb__kb_load_qrels(qrels, &set, &err) ||
+        (lq && (sb__kb_load_queries(lq, &learn, &err) || sb__kb_load_qrels(lqrels, &learn, &err)))) {
         fprintf(stderr, "switchboard eval %s: %s\n", argv[0], err.msg);
         status = 1;
         goto out;
@@ -306,7 +294,7 @@ int sb_kb_cmd_eval(int argc, char **argv)
     if (!answer_mode) {
         double mrr = 0, ndcg = 0, rec5 = 0, s1 = 0;
         for (size_t i = 0; i < set.n; i++) {
-            struct query *q = &set.q[i];
+            struct sb__kb_query *q = &set.q[i];
             if (q->nrel == 0)
                 continue;
             used++;
@@ -390,7 +378,7 @@ int sb_kb_cmd_eval(int argc, char **argv)
                un_answered = 0;
         double thr = sb_kb_threshold(kb);
         for (size_t i = 0; i < set.n; i++) {
-            struct query *q = &set.q[i];
+            struct sb__kb_query *q = &set.q[i];
             int can = 0;
             for (size_t j = 0; j < q->nrel && !can; j++)
                 can = sb__kb_index_find(ix, q->rel[j]) != NULL;
@@ -465,7 +453,7 @@ out:
         fclose(rf);
     free(times);
     sb_kb_close(kb);
-    set_cleanup(&set);
-    set_cleanup(&learn);
+    sb__kb_qset_cleanup(&set);
+    sb__kb_qset_cleanup(&learn);
     return status;
 }

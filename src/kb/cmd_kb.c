@@ -27,6 +27,7 @@ static void kb_usage(FILE *out)
             "[--tenant T]\n"
             "       switchboard kb list [--data DIR] [--tenant T]\n"
             "       switchboard kb delete ID [--data DIR] [--tenant T]\n"
+            "       switchboard kb calibrate ... (fit the answer confidence; --help)\n"
             "\n"
             "Files: .md .html .txt (articles), .csv (catalogue: sku,name,price,... columns),\n"
             ".jsonl (FAQ {\"id\",\"question\",\"answer\"} or passages {\"id\",\"text\"}).\n"
@@ -36,7 +37,7 @@ static void kb_usage(FILE *out)
 
 /* Tenant id from a number, or a slug looked up in the core store (DATA/switchboard.db). The
  * demo tenant is id 1 when there is no store yet. */
-static int resolve_tenant(const char *data, const char *t, int64_t *id)
+int sb__kb_resolve_tenant(const char *data, const char *t, int64_t *id)
 {
     char *end;
     long long v = strtoll(t, &end, 10);
@@ -79,6 +80,8 @@ int sb_cmd_kb(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *sub = argv[1];
+    if (strcmp(sub, "calibrate") == 0)
+        return sb__kb_cmd_calibrate(argc - 1, argv + 1);
     const char *data = getenv("SB_DATA");
     if (!data || !data[0])
         data = "./data";
@@ -129,7 +132,7 @@ int sb_cmd_kb(int argc, char **argv)
         status = 2;
         goto out;
     }
-    if (resolve_tenant(data, tenant_s, &tenant)) {
+    if (sb__kb_resolve_tenant(data, tenant_s, &tenant)) {
         status = 1;
         goto out;
     }

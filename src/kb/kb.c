@@ -12,6 +12,8 @@
 #include "sb/mem.h"
 
 #include <errno.h>
+#include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -24,8 +26,14 @@ struct tenant_index {
     struct sb__kb_index *ix;
 };
 
+/* A tenant's own confidence model (sb_kb_set_conf_model). */
+struct tenant_model {
+    int64_t tenant;
+    struct sb_kb_conf_model m;
+};
+
 struct sb_kb {
-    pthread_rwlock_t lock;   /* indexes, threshold */
+    pthread_rwlock_t lock;   /* indexes, threshold, models */
     pthread_mutex_t wmu;     /* one writer at a time (SQLite + index) */
     sqlite3 *db;             /* NULL: memory-only */
     sqlite3 *gapdb;          /* memory-only KBs keep abstained questions here */
@@ -33,6 +41,8 @@ struct sb_kb {
     size_t ntenants;
     struct sb__kb_params params;
     double threshold;
+    struct tenant_model *models;
+    size_t nmodels;
 };
 
 static const char *const schema =
@@ -51,6 +61,8 @@ static const char *const schema =
     " lang TEXT NOT NULL DEFAULT '', closest TEXT NOT NULL DEFAULT '',"
     " confidence REAL NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS kb_gap_tenant ON kb_gap(tenant, created_ms);"
+    "CREATE TABLE IF NOT EXISTS kb_model ("
+    " tenant INTEGER PRIMARY KEY, model TEXT NOT NULL, updated_ms INTEGER NOT NULL);"
     "PRAGMA user_version = 1;";
 
 void sb_kb_doc_cleanup(struct sb_kb_doc *d)
@@ -167,6 +179,183 @@ static int load_all(struct sb_kb *kb, struct sb_error *err)
     return 0;
 }
 
+/* ---- per-tenant confidence models ---- */
+
+static char *model_json(const struct sb_kb_conf_model *m)
+{
+    json_t *w = json_object();
+    for (size_t i = 0; i < SB_KB_CONF_NF; i++)
+        json_object_set_new(w, sb_kb_conf_feature_name(i), json_real(m->w[i]));
+    json_t *o = json_pack("{s:f,s:o,s:f}", "bias", m->bias, "weights", w, "threshold",
+                          m->threshold);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    json_decref(o);
+    return s;
+}
+
+/* 0 when `text` is a model with every current feature; -1 otherwise (a model written by
+ * another version of the feature set is ignored: the shipped model applies). */
+static int model_parse(const char *text, struct sb_kb_conf_model *m)
+{
+    json_t *o = json_loads(text, 0, NULL);
+    json_t *w = json_object_get(o, "weights");
+    int rc = json_is_number(json_object_get(o, "bias")) &&
+                     json_is_number(json_object_get(o, "threshold")) && json_is_object(w)
+                 ? 0
+                 : -1;
+    if (!rc) {
+        m->bias = json_number_value(json_object_get(o, "bias"));
+        m->threshold = json_number_value(json_object_get(o, "threshold"));
+        for (size_t i = 0; i < SB_KB_CONF_NF && !rc; i++) {
+            json_t *v = json_object_get(w, sb_kb_conf_feature_name(i));
+            if (!json_is_number(v))
+                rc = -1;
+            else
+                m->w[i] = json_number_value(v);
+        }
+    }
+    json_decref(o);
+    return rc;
+}
+
+static struct tenant_model *model_of(struct sb_kb *kb, int64_t tenant)
+{
+    for (size_t i = 0; i < kb->nmodels; i++) {
+        if (kb->models[i].tenant == tenant)
+            return &kb->models[i];
+    }
+    return NULL;
+}
+
+static void model_store(struct sb_kb *kb, int64_t tenant, const struct sb_kb_conf_model *m)
+{
+    struct tenant_model *tm = model_of(kb, tenant);
+    if (!m) {
+        if (tm)
+            *tm = kb->models[--kb->nmodels];
+        return;
+    }
+    if (!tm) {
+        kb->models = sb_realloc(kb->models, (kb->nmodels + 1) * sizeof(*kb->models));
+        tm = &kb->models[kb->nmodels++];
+        tm->tenant = tenant;
+    }
+    tm->m = *m;
+}
+
+static int load_models(struct sb_kb *kb, struct sb_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(kb->db, "SELECT tenant, model FROM kb_model", -1, &st, NULL) !=
+        SQLITE_OK)
+        return sb_error_set(err, SB_ESTORE, "kb.db: %s", sqlite3_errmsg(kb->db));
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sb_kb_conf_model m;
+        const char *text = (const char *)sqlite3_column_text(st, 1);
+        if (text && model_parse(text, &m) == 0)
+            model_store(kb, sqlite3_column_int64(st, 0), &m);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sb_error_set(err, SB_ESTORE, "kb.db: %s", sqlite3_errmsg(kb->db));
+    return 0;
+}
+
+int sb_kb_set_conf_model(struct sb_kb *kb, int64_t tenant, const struct sb_kb_conf_model *m,
+                         struct sb_error *err)
+{
+    if (!kb)
+        return sb_error_set(err, SB_EINVAL, "kb_set_conf_model: no KB");
+    if (m) {
+        int ok = isfinite(m->bias) && m->threshold >= 0 && m->threshold <= 1;
+        for (size_t i = 0; i < SB_KB_CONF_NF && ok; i++)
+            ok = isfinite(m->w[i]);
+        if (!ok)
+            return sb_error_set(err, SB_EINVAL, "kb_set_conf_model: a coefficient is not a "
+                                                "number or the threshold is outside 0..1");
+    }
+    pthread_mutex_lock(&kb->wmu);
+    int rc = 0;
+    if (kb->db) {
+        sqlite3_stmt *st = NULL;
+        const char *sql = m ? "INSERT OR REPLACE INTO kb_model(tenant, model, updated_ms) "
+                              "VALUES (?, ?, ?)"
+                            : "DELETE FROM kb_model WHERE tenant = ?";
+        char *js = m ? model_json(m) : NULL;
+        if (sqlite3_prepare_v2(kb->db, sql, -1, &st, NULL) != SQLITE_OK) {
+            rc = sb_error_set(err, SB_ESTORE, "kb.db: %s", sqlite3_errmsg(kb->db));
+        } else {
+            sqlite3_bind_int64(st, 1, tenant);
+            if (m) {
+                sqlite3_bind_text(st, 2, js, -1, SQLITE_TRANSIENT);
+                sqlite3_bind_int64(st, 3, sb_now_ms());
+            }
+            if (sqlite3_step(st) != SQLITE_DONE)
+                rc = sb_error_set(err, SB_ESTORE, "kb.db: %s", sqlite3_errmsg(kb->db));
+        }
+        sqlite3_finalize(st);
+        free(js);
+    }
+    if (!rc) {
+        pthread_rwlock_wrlock(&kb->lock);
+        model_store(kb, tenant, m);
+        pthread_rwlock_unlock(&kb->lock);
+    }
+    pthread_mutex_unlock(&kb->wmu);
+    return rc;
+}
+
+/* The model of `tenant` (caller holds the lock). */
+static void model_in_use(struct sb_kb *kb, int64_t tenant, struct sb_kb_conf_model *m, int *own)
+{
+    const struct tenant_model *tm = model_of(kb, tenant);
+    if (tm) {
+        *m = tm->m;
+    } else {
+        sb_kb_conf_model_default(m);
+        m->threshold = kb->threshold;
+    }
+    if (own)
+        *own = tm != NULL;
+}
+
+int sb_kb_get_conf_model(struct sb_kb *kb, int64_t tenant, struct sb_kb_conf_model *m)
+{
+    int own = 0;
+    pthread_rwlock_rdlock(&kb->lock);
+    model_in_use(kb, tenant, m, &own);
+    pthread_rwlock_unlock(&kb->lock);
+    return own;
+}
+
+int sb_kb_conf_features(struct sb_kb *kb, int64_t tenant, const char *text, const char *lang,
+                        double x[SB_KB_CONF_NF], struct sb_kb_answer **answer,
+                        struct sb_error *err)
+{
+    if (!kb || !text || !x)
+        return sb_error_set(err, SB_EINVAL, "kb_conf_features: text required");
+    if (strlen(text) > 4096)
+        return sb_error_set(err, SB_ETOOBIG, "kb_conf_features: question longer than 4096 "
+                                             "bytes");
+    struct sb_kb_answer *a = NULL;
+    struct sb__kb_features f;
+    struct sb_kb_conf_model m;
+    pthread_rwlock_rdlock(&kb->lock);
+    model_in_use(kb, tenant, &m, NULL);
+    int rc = sb__kb_build_answer_m(tenant_ix(kb, tenant, 0), text, lang, &kb->params, &m, &a,
+                                   &f);
+    pthread_rwlock_unlock(&kb->lock);
+    if (rc)
+        return rc;
+    sb__kb_features_vec(&f, x);
+    if (answer)
+        *answer = a;
+    else
+        sb_kb_answer_free(a);
+    return 0;
+}
+
 int sb_kb_open(const char *data_dir, struct sb_kb **out, struct sb_error *err)
 {
     struct sb_kb *kb = sb_calloc(1, sizeof(*kb));
@@ -206,6 +395,8 @@ int sb_kb_open(const char *data_dir, struct sb_kb **out, struct sb_error *err)
             goto out;
         }
         rc = load_all(kb, err);
+        if (!rc)
+            rc = load_models(kb, err);
     }
 out:
     if (rc) {
@@ -223,6 +414,7 @@ void sb_kb_close(struct sb_kb *kb)
     for (size_t i = 0; i < kb->ntenants; i++)
         sb__kb_index_free(kb->tenants[i].ix);
     free(kb->tenants);
+    free(kb->models);
     if (kb->db)
         sqlite3_close(kb->db);
     if (kb->gapdb)
@@ -515,8 +707,10 @@ int sb_kb_answer(struct sb_kb *kb, int64_t tenant, const char *text, const char 
     if (strlen(text) > 4096)
         return sb_error_set(err, SB_ETOOBIG, "kb_answer: question longer than 4096 bytes");
     pthread_rwlock_rdlock(&kb->lock);
-    int rc = sb__kb_build_answer(tenant_ix(kb, tenant, 0), text, lang, &kb->params,
-                                 kb->threshold, out, NULL);
+    struct sb_kb_conf_model m;
+    model_in_use(kb, tenant, &m, NULL);
+    int rc = sb__kb_build_answer_m(tenant_ix(kb, tenant, 0), text, lang, &kb->params, &m, out,
+                                   NULL);
     pthread_rwlock_unlock(&kb->lock);
     return rc;
 }

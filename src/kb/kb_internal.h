@@ -187,12 +187,30 @@ struct sb__kb_features {
     double lbg;     /* ... share of the question's adjacent word pairs it has */
 };
 
-/* The calibrated probability that the top result is right, from its features. */
+/* Positions of features in the model's vector (sb_kb_conf_feature_name order). */
+enum { SB__KB_CF_COVER = 2, SB__KB_CF_UNK = 10 };
+
+/* A question with a word the KB has never seen (and no close spelling of it) whose known words
+ * carry less than this share of its idf mass is about something the KB lacks ("can I pay with
+ * bitcoin"): the confidence is capped at 0.5 whatever the model says (docs/kb.md). */
+#define SB__KB_UNKNOWN_TOPIC_COVER 0.5
+
+/* The features as the model's vector. */
+void sb__kb_features_vec(const struct sb__kb_features *f, double x[SB_KB_CONF_NF]);
+/* The model's confidence for x; guard: apply the unknown-topic cap (calibrate.c). */
+double sb__kb_conf_apply(const struct sb_kb_conf_model *m, const double x[SB_KB_CONF_NF],
+                         int guard);
+/* The calibrated probability (shipped model, no guard) that the top result is right. */
 double sb__kb_confidence(const struct sb__kb_features *f);
-/* Builds the answer for a ranked list (borrowed index, caller holds the read lock). */
+/* Builds the answer for a ranked list with the shipped model and `threshold` (borrowed index,
+ * caller holds the read lock). */
 int sb__kb_build_answer(const struct sb__kb_index *ix, const char *query, const char *lang,
                         const struct sb__kb_params *p, double threshold,
                         struct sb_kb_answer **out, struct sb__kb_features *feat_out);
+/* Same with model `m` (its threshold included). */
+int sb__kb_build_answer_m(const struct sb__kb_index *ix, const char *query, const char *lang,
+                          const struct sb__kb_params *p, const struct sb_kb_conf_model *m,
+                          struct sb_kb_answer **out, struct sb__kb_features *feat_out);
 
 /* Default abstention threshold on the confidence. */
 #define SB__KB_DEFAULT_THRESHOLD 0.81 /* docs/kb.md: precision >= 0.95 on train KBs */
@@ -209,6 +227,32 @@ struct sb__kb_params *sb__kb_params_of(struct sb_kb *kb);
 /* The SQLite handle (sqlite3 *) holding abstained questions: kb.db, or an in-memory database
  * for a memory-only KB. Full-mutex handle: callable from any thread. */
 void *sb__kb_gap_db(struct sb_kb *kb);
+
+/* ---- evaluation sets (cmd_eval.c) ---- */
+
+struct sb__kb_query {
+    char *id;
+    char *text;
+    char **rel; /* relevant doc ids */
+    size_t nrel;
+};
+
+struct sb__kb_qset {
+    struct sb__kb_query *q;
+    size_t n;
+};
+
+/* Appends the {"id","text"} lines of `path` to s; SB_EPARSE naming the line. */
+int sb__kb_load_queries(const char *path, struct sb__kb_qset *s, struct sb_error *err);
+/* Adds the relevant docs of a qrels TSV (query_id, doc_id, relevance > 0) to s's queries. */
+int sb__kb_load_qrels(const char *path, struct sb__kb_qset *s, struct sb_error *err);
+void sb__kb_qset_cleanup(struct sb__kb_qset *s);
+
+/* ---- `switchboard kb calibrate` (cmd_calibrate.c); argv[0] = "calibrate" ---- */
+int sb__kb_cmd_calibrate(int argc, char **argv);
+/* Tenant id from a number or a slug (DATA/switchboard.db; "demo" = 1 without a store); -1 with
+ * a message on stderr when unknown (cmd_kb.c). */
+int sb__kb_resolve_tenant(const char *data, const char *t, int64_t *id);
 
 /* Reads a whole file (at most SB_KB_FILE_MAX bytes) into a NUL-terminated buffer. */
 int sb__kb_read_file(const char *path, char **data, size_t *len, struct sb_error *err);
