@@ -32,6 +32,11 @@ struct sb_engine_event {
 /* Called from engine threads (committer or workers); must not block for long. */
 typedef void (*sb_publish_fn)(void *ud, const struct sb_engine_event *ev);
 
+/* Whether anyone could receive the event with this seq now (`ud` is publish_ud). When no one
+ * could, the engine neither renders nor publishes it: the store's event log keeps every event
+ * for clients that connect later. Engine threads; must be cheap. */
+typedef int (*sb_audience_fn)(void *ud, int64_t seq);
+
 /* Produces the annotations JSON of an inbound message (language, intent, entities...) or
  * NULL for none; malloc'd, freed by the engine. Runs on worker threads. */
 typedef char *(*sb_annotate_fn)(void *ud, const struct sb_message *msg);
@@ -43,6 +48,7 @@ struct sb_engine_options {
     size_t batch_max;       /* most items per durable transaction */
     sb_publish_fn publish;  /* may be NULL */
     void *publish_ud;
+    sb_audience_fn audience; /* may be NULL: every event is published */
     sb_annotate_fn annotate; /* may be NULL */
     void *annotate_ud;
     const struct sb_policy_ops *policy; /* NULL: sb_policy_basic */

@@ -315,6 +315,11 @@ int sb_message_is_internal(const struct sb_message *m)
     return strcmp(m->direction, SB_DIR_IN) == 0 && strcmp(m->sender_kind, SB_SENDER_CUSTOMER) != 0;
 }
 
+int sb__engine_heard(struct sb_engine *e, int64_t seq)
+{
+    return e->opt.publish && (!e->opt.audience || e->opt.audience(e->opt.publish_ud, seq));
+}
+
 static void publish_json(struct sb_engine *e, const char *type, sb_id tenant, sb_id conv,
                          sb_id contact, int64_t seq, int agents_only, json_t *obj)
 {
@@ -340,7 +345,8 @@ static json_t *event_object(const char *type, int64_t seq)
 void sb__engine_publish_message(struct sb_engine *e, const struct sb_message *m, int64_t seq)
 {
     struct sb_conversation c = {0};
-    if (sb_store_conversation_get(e->opt.store, m->tenant_id, m->conversation_id, &c, NULL))
+    if (!sb__engine_heard(e, seq) ||
+        sb_store_conversation_get(e->opt.store, m->tenant_id, m->conversation_id, &c, NULL))
         return;
     json_t *o = event_object("message.created", seq);
     json_object_set_new(o, "conversation", sb_render_conversation(&c));
@@ -353,6 +359,8 @@ void sb__engine_publish_message(struct sb_engine *e, const struct sb_message *m,
 void sb__engine_publish_conversation(struct sb_engine *e, const struct sb_conversation *c,
                                      int64_t seq)
 {
+    if (!sb__engine_heard(e, seq))
+        return;
     json_t *o = event_object("conversation.updated", seq);
     json_object_set_new(o, "conversation", sb_render_conversation(c));
     publish_json(e, "conversation.updated", c->tenant_id, c->id, c->contact_id, seq, 0, o);

@@ -66,6 +66,8 @@ struct turn_job {
 };
 void sb__engine_turn(void *job);
 /* Publishes a committed customer message's message.created ahead of waiting turns. */
+/* Whether an event with this seq would reach anyone (publish set, and an audience). */
+int sb__engine_heard(struct sb_engine *e, int64_t seq);
 void sb__engine_publish_ingested(struct sb_engine *e, sb_id tenant, sb_id message, int64_t seq);
 
 /* Publishes message.created / conversation.updated for stored rows. */

@@ -52,13 +52,15 @@ static void publish_annotated(void *arg)
 {
     struct note_job *j = arg;
     struct sb_engine *e = j->e;
-    if (j->it.rc == 0 && e->opt.publish) {
+    if (j->it.rc == 0) {
         struct sb_event ev = {.seq = j->it.seq, .tenant_id = j->note.tenant_id,
                               .conversation_id = j->conversation_id,
                               .message_id = j->note.message_id};
         memcpy(ev.type, "message.annotated", sizeof("message.annotated"));
         sb_id contact = 0;
-        char *text = sb_engine_render_event(e, &ev, &contact, NULL);
+        char *text = sb__engine_heard(e, j->it.seq)
+                         ? sb_engine_render_event(e, &ev, &contact, NULL)
+                         : NULL;
         if (text) {
             struct sb_engine_event pe = {j->note.tenant_id, j->conversation_id, contact,
                                          j->it.seq, "message.annotated", text, 1};
@@ -262,6 +264,8 @@ static void publish_ingested(void *arg)
 
 void sb__engine_publish_ingested(struct sb_engine *e, sb_id tenant, sb_id message, int64_t seq)
 {
+    if (!sb__engine_heard(e, seq))
+        return;
     if (sb__routing_publish_later(e, tenant, message, seq) == 0)
         return; /* the routing hub's thread (full priority) publishes it */
     struct publish_job *p = sb_calloc(1, sizeof(*p));

@@ -93,6 +93,8 @@ struct sb_server {
     struct ws_client *clients;   /* loop thread only */
     struct ws_client *ws_pending; /* loop thread only: filtered, not yet established */
     int64_t newest_seq;          /* loop thread only: highest event seq seen */
+    atomic_int ws_sockets;       /* established WebSockets, live or still authenticating */
+    _Atomic int64_t unheard_seq; /* highest seq left unpublished while ws_sockets was 0 */
     struct ws_job_result *wsr_head; /* finished WebSocket auth/resume jobs */
     struct ws_bind *bind_head;      /* visitors whose contact became known */
     struct ratelimit *rl_key, *rl_ip;
@@ -161,6 +163,7 @@ int sb__ratelimit_take(struct ratelimit *rl, const char *id, double rate, double
 struct lws;
 int sb__ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t len);
 void sb__ws_publish(struct sb_server *s, const struct sb_engine_event *ev); /* any thread */
+int sb__ws_audience(struct sb_server *s, int64_t seq); /* any thread: see sb_audience_fn */
 void sb__ws_loop_drain(struct sb_server *s); /* loop thread: deliver queued events, results */
 void sb__ws_free_all(struct sb_server *s); /* after the loop ended */
 /* Tells live widget sockets of this visitor which contact they are (any thread). */

@@ -519,6 +519,11 @@ static void publish(void *ud, const struct sb_engine_event *ev)
     sb__ws_publish(ud, ev);
 }
 
+static int audience(void *ud, int64_t seq)
+{
+    return sb__ws_audience(ud, seq);
+}
+
 static const struct lws_protocols protocols[] = {
     {"http", callback, SB_CONN_PSS_BYTES, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
@@ -563,6 +568,7 @@ int sb_server_new(const struct sb_server_options *opt, struct sb_server **out,
         .batch_max = (size_t)sb_config_int(s->cfg, "commit_batch_max"),
         .publish = publish,
         .publish_ud = s,
+        .audience = audience,
     };
     if (opt->assist) {
         eo.annotate = sb_assist_annotate;

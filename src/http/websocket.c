@@ -197,6 +197,20 @@ void sb__ws_publish(struct sb_server *s, const struct sb_engine_event *ev)
     uv_async_send(&s->wake);
 }
 
+/* With no socket open or opening, an event reaches no one and is not rendered. Its seq is
+ * remembered so that a socket opening later starts after it, as if it had been delivered;
+ * the socket counts itself before reading the seq, so an event is either counted here or
+ * already in the store when the socket's resume job reads the log. */
+int sb__ws_audience(struct sb_server *s, int64_t seq)
+{
+    if (atomic_load(&s->ws_sockets) > 0)
+        return 1;
+    int64_t seen = atomic_load(&s->unheard_seq);
+    while (seq > seen && !atomic_compare_exchange_weak(&s->unheard_seq, &seen, seq))
+        ;
+    return 0;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -545,8 +559,11 @@ int sb__ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t le
             return -1;
         c->is_ws = 1;
         c->cl = cl;
-        if (cl->since == 0)
-            cl->since = s->newest_seq; /* a fresh client gets what happens from now on */
+        atomic_fetch_add(&s->ws_sockets, 1); /* before the seq is read: sb__ws_audience */
+        if (cl->since == 0) { /* a fresh client gets what happens from now on */
+            int64_t unheard = atomic_load(&s->unheard_seq);
+            cl->since = s->newest_seq > unheard ? s->newest_seq : unheard;
+        }
         struct ws_job_result *job = sb_calloc(1, sizeof(*job));
         job->cl = cl;
         atomic_fetch_add(&cl->refs, 1); /* the job's reference */
@@ -607,6 +624,7 @@ int sb__ws_callback(struct lws *wsi, int reason, void *user, void *in, size_t le
             if (cl->kind == WS_AGENT && cl->who.agent_id)
                 sb_engine_agent_socket(s->engine, cl->who.tenant_id, cl->who.agent_id, 0);
         }
+        atomic_fetch_sub(&s->ws_sockets, 1);
         cl->wsi = NULL;
         c->cl = NULL;
         client_unref(cl);

@@ -102,3 +102,59 @@ test('bad tokens, foreign origins and oversized frames are refused', async () =>
   same.ws.send('x'.repeat(70000));
   assert.equal(await same.closed, 1009);
 });
+
+test('events while no socket is open (left unrendered) are still in the log; a fresh socket starts after them', async () => {
+  // a daemon of its own: no socket of the other tests may be open
+  const d2 = await startDaemon();
+  try {
+    const wsUrl = d2.url.replace('http', 'ws');
+    const token = await login(d2);
+    const open = (path) => {
+      const ws = new WebSocket(wsUrl + path);
+      const events = [];
+      ws.on('message', (data) => events.push(JSON.parse(data.toString())));
+      const ready = new Promise((resolve) => ws.on('message', (data) => {
+        const ev = JSON.parse(data.toString());
+        if (ev.type === 'ready') resolve(ev);
+      }));
+      const closed = new Promise((resolve) => ws.on('close', resolve));
+      return { ws, events, ready, closed };
+    };
+    // one event while a socket is open: its seq is where a resume starts (since=0 is "fresh")
+    const first = open(`/ws/agent?token=${encodeURIComponent(token)}`);
+    await first.ready;
+    await api(d2, 'POST', '/api/v1/messages', { body: { customer: { id: 'quiet-0' }, message_id: 'q-0', text: 'First' } });
+    for (let i = 0; i < 50 && !first.events.some((e) => e.type === 'message.created'); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    const s0 = Math.max(...first.events.map((e) => e.seq || 0));
+    assert.ok(s0 > 0, JSON.stringify(first.events));
+    first.ws.close();
+    await first.closed;
+    await new Promise((r) => setTimeout(r, 100)); // the daemon sees the close
+
+    const sent = await api(d2, 'POST', '/api/v1/messages', {
+      body: { customer: { id: 'quiet-1' }, message_id: 'q-1', text: 'Anyone there?', wait_reply: true } });
+    assert.ok(sent.status === 200 || sent.status === 201, sent.text);
+
+    // a fresh socket starts after what happened while no one listened
+    const fresh = open(`/ws/agent?token=${encodeURIComponent(token)}`);
+    const ready = await fresh.ready;
+    assert.ok(ready.seq > s0, `ready ${ready.seq} after ${s0}`);
+    // a socket resuming from before gets it from the event log
+    const resumed = open(`/ws/agent?token=${encodeURIComponent(token)}&since=${s0}`);
+    await resumed.ready;
+    assert.ok(resumed.events.some((e) => e.type === 'message.created' && e.message.text === 'Anyone there?'),
+      JSON.stringify(resumed.events));
+    // and with sockets open, events are live again
+    await api(d2, 'POST', '/api/v1/messages', { body: { customer: { id: 'quiet-1' }, message_id: 'q-2', text: 'Hello again' } });
+    for (let i = 0; i < 50 && !fresh.events.some((e) => e.message && e.message.text === 'Hello again'); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.ok(fresh.events.some((e) => e.type === 'message.created' && e.message.text === 'Hello again'));
+    assert.ok(!fresh.events.some((e) => e.message && e.message.text === 'Anyone there?'), 'nothing old on a fresh socket');
+    fresh.ws.close();
+    resumed.ws.close();
+  } finally {
+    await d2.stop();
+    d2.cleanup();
+  }
+});
