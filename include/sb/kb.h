@@ -188,11 +188,11 @@ double sb_kb_threshold(const struct sb_kb *kb);
 /*
  * The answer's confidence is a logistic model over SB_KB_CONF_NF features of the ranking (in
  * this order: top, gap, cover, ctitle, known, nterms, ratio, agree_t, agree_b, phr, unk, lfc,
- * lrc, lbg; docs/kb.md); the bot answers when it is >= the threshold. Every tenant uses the
+ * lrc, lbg, tm, tm_gap, tm_top; docs/kb.md); the bot answers when it is >= the threshold. Every tenant uses the
  * shipped coefficients (fitted on StackFAQ train queries) with the KB's threshold unless a model
  * was fitted for it (sb_kb_calibrate) and set with sb_kb_set_conf_model.
  */
-#define SB_KB_CONF_NF 14
+#define SB_KB_CONF_NF 17
 
 /* Name of feature i (0 <= i < SB_KB_CONF_NF), e.g. "top"; NULL past the end. */
 const char *sb_kb_conf_feature_name(size_t i);
@@ -243,6 +243,8 @@ struct sb_kb_calib_opts {
     int folds;        /* cross-validation folds (2..20; 0 or 1 = no cross-validation); 5 */
     int guard;        /* 1: apply the unknown-topic guard of the answer path (docs/kb.md) when
                        * deciding; default 1 */
+    const struct sb_kb_conf_model *prior; /* the L2 penalty pulls the coefficients towards
+                                           * these (NULL: towards 0); default NULL */
 };
 
 void sb_kb_calib_opts_default(struct sb_kb_calib_opts *o);

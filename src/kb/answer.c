@@ -21,10 +21,13 @@
 #define CANDIDATES 20
 
 /* Logistic coefficients: bias, then the features in struct order (top, gap, cover, ctitle,
- * known, nterms, ratio, agree_t, agree_b, phr, unk, lfc, lrc, lbg); bench/kb/calibrate.py,
- * docs/kb.md. */
-static const double coef[15] = {-2.6803, 0.9534, 1.0847, 1.6360, 0.9303, -0.1776, 1.1099, -2.9012,
-                                0.8810,  0.5232, 0.0000, -0.1047, 1.3824, 1.1588, 0.2313};
+ * known, nterms, ratio, agree_t, agree_b, phr, unk, lfc, lrc, lbg, tm, tm_gap, tm_top);
+ * the first 14 fitted by bench/kb/calibrate.py (session 3); the translation-model features
+ * weigh 0: they raised StackFAQ CV but lowered the demo KB's confidences (docs/kb.md). A
+ * tenant's own fit (switchboard kb calibrate) may use them. */
+static const double coef[1 + SB_KB_CONF_NF] = {
+    -2.6803, 0.9534, 1.0847, 1.6360, 0.9303, -0.1776, 1.1099, -2.9012, 0.8810,
+    0.5232,  0.0000, -0.1047, 1.3824, 1.1588, 0.2313, 0.0, 0.0, 0.0};
 
 void sb_kb_conf_model_default(struct sb_kb_conf_model *m)
 {
@@ -37,7 +40,8 @@ void sb__kb_features_vec(const struct sb__kb_features *f, double x[SB_KB_CONF_NF
 {
     const double v[SB_KB_CONF_NF] = {f->top,     f->gap,     f->cover, f->ctitle, f->known,
                                      f->nterms,  f->ratio,   f->agree_t, f->agree_b, f->phr,
-                                     f->unk,     f->lfc,     f->lrc,   f->lbg};
+                                     f->unk,     f->lfc,     f->lrc,   f->lbg,    f->tm,
+                                     f->tm_gap,  f->tm_top};
     memcpy(x, v, sizeof(v));
 }
 
@@ -209,6 +213,31 @@ int sb__kb_build_answer_m(const struct sb__kb_index *ix, const char *query, cons
         uint32_t gt, gb;
         f.agree_t = top_group_by_field(ix, query, lang, p, SB__KB_F_TITLE, &gt) && gt == g0;
         f.agree_b = top_group_by_field(ix, query, lang, p, SB__KB_F_BODY, &gb) && gb == g0;
+        /* translation-model evidence of the cited entries (the top one and the best of two
+         * other groups); computed when the model uses it or the caller wants the features */
+        if (feat_out || m->w[SB__KB_CF_TM] != 0 || m->w[SB__KB_CF_TM_GAP] != 0 ||
+            m->w[SB__KB_CF_TM_TOP] != 0) {
+            uint32_t cs[CITATIONS_MAX], cg[CITATIONS_MAX];
+            size_t nc = 0;
+            for (size_t i = 0; i < n && nc < CITATIONS_MAX; i++) {
+                uint32_t g = sb__kb_index_group(ix, top[i].slot);
+                int dup = 0;
+                for (size_t j = 0; j < nc && !dup; j++)
+                    dup = cg[j] == g;
+                if (!dup) {
+                    cg[nc] = g;
+                    cs[nc++] = top[i].slot;
+                }
+            }
+            double tms[CITATIONS_MAX];
+            sb__kb_index_translation(ix, query, lang, cs, nc, tms);
+            double other = 0;
+            for (size_t j = 1; j < nc; j++)
+                other = j == 1 || tms[j] > other ? tms[j] : other;
+            f.tm = tms[0];
+            f.tm_gap = tms[0] - other;
+            f.tm_top = tms[0] >= other;
+        }
         double x[SB_KB_CONF_NF];
         sb__kb_features_vec(&f, x);
         a->confidence = sb__kb_conf_apply(m, x, 1); /* with the unknown-topic guard */

@@ -21,7 +21,7 @@
 
 static const char *const names[SB_KB_CONF_NF] = {
     "top", "gap", "cover", "ctitle", "known", "nterms", "ratio",
-    "agree_t", "agree_b", "phr", "unk", "lfc", "lrc", "lbg"};
+    "agree_t", "agree_b", "phr", "unk", "lfc", "lrc", "lbg", "tm", "tm_gap", "tm_top"};
 
 const char *sb_kb_conf_feature_name(size_t i)
 {
@@ -35,6 +35,7 @@ void sb_kb_calib_opts_default(struct sb_kb_calib_opts *o)
     o->abstain = 0.90;
     o->folds = 5;
     o->guard = 1;
+    o->prior = NULL;
 }
 
 double sb__kb_conf_apply(const struct sb_kb_conf_model *m, const double x[SB_KB_CONF_NF],
@@ -98,13 +99,18 @@ static int chol_solve(double a[NP][NP], const double *b, double *x, int n)
 /* Newton's method on the L2-regularised log-loss over the samples with use[i] set. Returns
  * the steps taken. */
 static int fit_logistic(const struct sb_kb_calib_sample *s, size_t n, const unsigned char *use,
-                        double l2, double w[NP])
+                        double l2, const struct sb_kb_conf_model *prior, double w[NP])
 {
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         m += use[i];
     double reg = l2 * (double)m;
-    memset(w, 0, NP * sizeof(double));
+    double w0[NP] = {0};
+    if (prior) {
+        w0[0] = prior->bias;
+        memcpy(w0 + 1, prior->w, SB_KB_CONF_NF * sizeof(double));
+    }
+    memcpy(w, w0, NP * sizeof(double));
     int it;
     for (it = 0; it < NEWTON_MAX; it++) {
         double g[NP] = {0}, h[NP][NP] = {{0}};
@@ -131,7 +137,7 @@ static int fit_logistic(const struct sb_kb_calib_sample *s, size_t n, const unsi
             for (int k = 0; k < j; k++)
                 h[k][j] = h[j][k];
             if (j > 0) {
-                g[j] += reg * w[j];
+                g[j] += reg * (w[j] - w0[j]);
                 h[j][j] += reg;
             }
             h[j][j] += 1e-9; /* keeps a constant or separable column solvable */
@@ -287,7 +293,7 @@ int sb_kb_calibrate(const struct sb_kb_calib_sample *s, size_t n,
                 }
                 continue;
             }
-            fit_logistic(s, n, use, o.l2, w);
+            fit_logistic(s, n, use, o.l2, o.prior, w);
             to_model(w, &m);
             for (size_t i = 0; i < n; i++)
                 c[i] = sb__kb_conf_apply(&m, s[i].x, o.guard);
@@ -305,7 +311,7 @@ int sb_kb_calibrate(const struct sb_kb_calib_sample *s, size_t n,
         outcome_rates(&rep.cv);
     }
     memset(use, 1, n);
-    rep.iterations = fit_logistic(s, n, use, o.l2, w);
+    rep.iterations = fit_logistic(s, n, use, o.l2, o.prior, w);
     to_model(w, out);
     for (size_t i = 0; i < n; i++)
         c[i] = sb__kb_conf_apply(out, s[i].x, o.guard);

@@ -27,10 +27,13 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: switchboard kb calibrate [FEATURES.tsv...] [--queries Q.jsonl --qrels R.tsv]\n"
             "           [--data DIR] [--tenant T] [--l2 X] [--precision P] [--abstain A]\n"
-            "           [--folds K] [--no-guard] [--json] [--save | --reset]\n"
+            "           [--folds K] [--prior shipped|zero] [--no-guard] [--json]\n"
+            "           [--save | --reset]\n"
             "Fits the answer confidence (logistic regression over the ranking features) and the\n"
             "lowest threshold meeting precision >= P (0.95) and unanswerable abstained >= A\n"
-            "(0.90), with K-fold cross-validation over the questions (5). Questions come from\n"
+            "(0.90), with K-fold cross-validation over the questions (5). The L2 penalty (X,\n"
+            "1e-3 per question) pulls the coefficients towards the shipped model (or 0).\n"
+            "Questions come from\n"
             "--queries/--qrels asked against the tenant's KB (no relevant entry in the KB =\n"
             "unanswerable) and/or from `eval answer --features` files. --save stores the model\n"
             "for the tenant; --reset returns it to the shipped model.\n");
@@ -164,9 +167,11 @@ int sb__kb_cmd_calibrate(int argc, char **argv)
     if (!data || !data[0])
         data = "./data";
     const char *tenant_s = "demo", *queries = NULL, *qrels = NULL;
-    int json = 0, save = 0, reset = 0, bad = 0;
+    int json = 0, save = 0, reset = 0, bad = 0, use_prior = 1;
     struct sb_kb_calib_opts o;
     sb_kb_calib_opts_default(&o);
+    struct sb_kb_conf_model shipped;
+    sb_kb_conf_model_default(&shipped);
     const char **files = sb_calloc((size_t)argc + 1, sizeof(char *));
     size_t nfiles = 0;
     for (int i = 1; i < argc && !bad; i++) {
@@ -201,6 +206,14 @@ int sb__kb_cmd_calibrate(int argc, char **argv)
             o.precision = num_opt(argv[++i], a, &bad);
         } else if (strcmp(a, "--abstain") == 0) {
             o.abstain = num_opt(argv[++i], a, &bad);
+        } else if (strcmp(a, "--prior") == 0) {
+            const char *pv = argv[++i];
+            if (strcmp(pv, "zero") == 0) {
+                use_prior = 0;
+            } else if (strcmp(pv, "shipped") != 0) {
+                fprintf(stderr, "switchboard kb calibrate: --prior is shipped or zero\n");
+                bad = 1;
+            }
         } else if (strcmp(a, "--folds") == 0) {
             o.folds = (int)num_opt(argv[++i], a, &bad);
         } else if (a[0] == '-' && a[1]) {
@@ -219,6 +232,7 @@ int sb__kb_cmd_calibrate(int argc, char **argv)
         free(files);
         return 2;
     }
+    o.prior = use_prior ? &shipped : NULL;
     int status = 0;
     struct sb_error err = {0};
     struct sb_kb *kb = NULL;

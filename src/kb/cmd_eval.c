@@ -401,11 +401,15 @@ int sb_kb_cmd_eval(int argc, char **argv)
                 unanswerable++;
                 un_answered += ans;
             }
-            if (ff)
-                fprintf(ff, "%s\t%d\t%d\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t"
-                        "%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\n", q->id, can, right, f.top, f.gap,
-                        f.cover, f.ctitle, f.known, f.nterms, f.ratio, f.agree_t, f.agree_b, f.phr,
-                        f.unk, f.lfc, f.lrc, f.lbg, a->confidence);
+            if (ff) {
+                /* query, answerable, right, the model's features in order, confidence */
+                double x[SB_KB_CONF_NF];
+                sb__kb_features_vec(&f, x);
+                fprintf(ff, "%s\t%d\t%d", q->id, can, right);
+                for (int j = 0; j < SB_KB_CONF_NF; j++)
+                    fprintf(ff, "\t%.6f", x[j]);
+                fprintf(ff, "\t%.6f\n", a->confidence);
+            }
             if (pf) {
                 json_t *c = json_array();
                 for (size_t j = 0; j < a->n_citations; j++)

@@ -1269,3 +1269,161 @@ void sb__kb_index_features(const struct sb__kb_index *ix, const char *query, con
     free(q);
     sb__kb_tokens_cleanup(&tok);
 }
+
+/* ---- translation model learned from the KB itself ---- */
+
+/*
+ * Word association between questions and answers, learned from the KB's own entries as one
+ * step of IBM model 1 from a uniform start, both directions pooled: every entry with a
+ * title/questions field Q and a body or attributes A is a pair (Q -> A and A -> Q), and
+ *   T(w|v) = sum_e [tfA(v) tfQ(w) / |A| + tfQ(v) tfA(w) / |Q|]
+ *          / sum_e [tfA(v) |Q| / |A| + tfQ(v) |A| / |Q|].
+ * All of it comes from the postings, so it follows every edit with no training step. A
+ * candidate's question scores the query by the translation language model
+ *   p(q|d) = (1-l) [(1-b) tf_d(q)/|d| + b sum_v T(q|v) tf_d(v)/|d|] + l p(q|KB),
+ * d = the candidate's title field; the score is the mean over query words of
+ * log p(q|d) - log p(q|KB). It bridges words that customers use and the question does not
+ * ("remove" for "delete") when the KB's answers use them together.
+ */
+#define TM_BETA 0.8
+#define TM_LAMBDA 0.2
+#define TM_QMAX 32 /* query words considered */
+
+void sb__kb_index_translation(const struct sb__kb_index *ix, const char *query, const char *lang,
+                              const uint32_t *slots, size_t n, double *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = 0;
+    if (!ix || !ix->live || !query || !n)
+        return;
+    struct sb__kb_tokens tok = {0};
+    sb__kb_analyze(query, strlen(query), lang, &tok);
+    size_t m = tok.n < TM_QMAX ? tok.n : TM_QMAX;
+    if (!m) {
+        sb__kb_tokens_cleanup(&tok);
+        return;
+    }
+    double total =
+        ix->len_sum[SB__KB_F_TITLE] + ix->len_sum[SB__KB_F_BODY] + ix->len_sum[SB__KB_F_META];
+    uint32_t qid[TM_QMAX];
+    int qknown[TM_QMAX];
+    double pc[TM_QMAX];
+    /* (title tf, answer-side tf) of every query word, one row per entry having any of them:
+     * row[slot] - 1 indexes rows of m pairs */
+    uint32_t *row = sb_calloc(ix->nslots, sizeof(uint32_t));
+    size_t nrows = 0, rcap = 0;
+    uint16_t(*qtf)[2] = NULL;
+    for (size_t j = 0; j < m; j++) {
+        double cf = 0;
+        qknown[j] = smap_get(&ix->term_ids, tok.buf + tok.off[j], &qid[j]);
+        if (qknown[j]) {
+            const struct term *t = &ix->terms[qid[j]];
+            for (uint32_t k = 0; k < t->n; k++) {
+                const struct posting *po = &t->p[k];
+                if (!row[po->slot]) {
+                    if (nrows == rcap) {
+                        rcap = rcap ? rcap * 2 : 256;
+                        qtf = sb_realloc(qtf, rcap * m * sizeof(*qtf));
+                    }
+                    memset(qtf + nrows * m, 0, m * sizeof(*qtf));
+                    row[po->slot] = (uint32_t)++nrows;
+                }
+                uint16_t *q = qtf[(row[po->slot] - 1) * m + j];
+                q[0] = po->tf[SB__KB_F_TITLE];
+                q[1] = (uint16_t)(po->tf[SB__KB_F_BODY] + po->tf[SB__KB_F_META]);
+                cf += q[0] + q[1];
+            }
+        }
+        pc[j] = (cf + 0.5) / (total + 1.0);
+    }
+    /* per candidate: sum over its title terms v of T(q|v) tf_d(v), and tf_d(q) */
+    double *tr = sb_calloc(n * m, sizeof(double));
+    double *ml = sb_calloc(n * m, sizeof(double));
+    double count[TM_QMAX];
+    double dlen[8];
+    size_t nc = n < 8 ? n : 8;
+    for (size_t c = 0; c < nc; c++)
+        dlen[c] = ix->slots[slots[c]].len[SB__KB_F_TITLE];
+    for (size_t c = 0; c < nc; c++) {
+        /* the candidate's title-field terms: analysed again (a few words) rather than found
+         * among all its terms' postings */
+        const struct slot *cs = &ix->slots[slots[c]];
+        struct sb_buf ft[SB__KB_NF];
+        field_texts(&cs->doc, ft);
+        struct sb__kb_tokens tt = {0};
+        sb__kb_analyze(ft[SB__KB_F_TITLE].data, ft[SB__KB_F_TITLE].len, cs->doc.lang, &tt);
+        for (int f = 0; f < SB__KB_NF; f++)
+            sb_buf_cleanup(&ft[f]);
+        for (size_t ti = 0; ti < tt.n; ti++) {
+            const char *vs = tt.buf + tt.off[ti];
+            int dup = 0;
+            for (size_t tj = 0; tj < ti && !dup; tj++)
+                dup = strcmp(tt.buf + tt.off[tj], vs) == 0;
+            uint32_t v;
+            if (dup || !smap_get(&ix->term_ids, vs, &v))
+                continue;
+            const struct term *t = &ix->terms[v];
+            /* title tf of v in each candidate; skip v when an earlier candidate had it in
+             * its title (already counted for all candidates) */
+            uint16_t ctf[8] = {0};
+            for (uint32_t k = 0; k < t->n; k++) {
+                for (size_t c2 = 0; c2 < nc; c2++) {
+                    if (t->p[k].slot == slots[c2])
+                        ctf[c2] = t->p[k].tf[SB__KB_F_TITLE];
+                }
+            }
+            int seen = 0;
+            for (size_t c2 = 0; c2 < c && !seen; c2++)
+                seen = ctf[c2] > 0;
+            if (seen || !ctf[c])
+                continue;
+            double tot = 0;
+            for (size_t j = 0; j < m; j++)
+                count[j] = 0;
+            for (uint32_t k = 0; k < t->n; k++) {
+                const struct posting *po = &t->p[k];
+                const struct slot *e = &ix->slots[po->slot];
+                double lq = e->len[SB__KB_F_TITLE];
+                double la = e->len[SB__KB_F_BODY] + e->len[SB__KB_F_META];
+                if (lq <= 0 || la <= 0)
+                    continue;
+                double vq = po->tf[SB__KB_F_TITLE];
+                double va = po->tf[SB__KB_F_BODY] + po->tf[SB__KB_F_META];
+                tot += va * lq / la + vq * la / lq;
+                if (!row[po->slot])
+                    continue;
+                const uint16_t(*w)[2] = qtf + (row[po->slot] - 1) * m;
+                for (size_t j = 0; j < m; j++) {
+                    if (w[j][0] | w[j][1])
+                        count[j] += va * w[j][0] / la + vq * w[j][1] / lq;
+                }
+            }
+            if (tot <= 0)
+                continue;
+            for (size_t c2 = 0; c2 < nc; c2++) {
+                if (!ctf[c2])
+                    continue;
+                for (size_t j = 0; j < m; j++)
+                    tr[c2 * m + j] += count[j] / tot * ctf[c2];
+            }
+        }
+        sb__kb_tokens_cleanup(&tt);
+        for (size_t j = 0; row[slots[c]] && j < m; j++)
+            ml[c * m + j] = qtf[(row[slots[c]] - 1) * m + j][0];
+    }
+    for (size_t c = 0; c < nc; c++) {
+        double s = 0, dl = dlen[c] > 0 ? dlen[c] : 1;
+        for (size_t j = 0; j < m; j++) {
+            double p = (1 - TM_LAMBDA) * ((1 - TM_BETA) * ml[c * m + j] / dl +
+                                          TM_BETA * tr[c * m + j] / dl) +
+                       TM_LAMBDA * pc[j];
+            s += log(p) - log(pc[j]);
+        }
+        out[c] = s / (double)m;
+    }
+    free(tr);
+    free(ml);
+    free(qtf);
+    free(row);
+    sb__kb_tokens_cleanup(&tok);
+}

@@ -155,6 +155,15 @@ void sb__kb_index_features(const struct sb__kb_index *ix, const char *query, con
                            const struct sb__kb_params *p, const struct sb__kb_scored *cand,
                            size_t n, double (*feat)[SB__KB_RF_N]);
 
+/*
+ * Translation-model score of each of the `n` (at most 8) entries in `slots` for `query`: the
+ * mean over query words of log p(word | entry's questions) - log p(word | KB), with the word
+ * associations of the KB's own question/answer pairs (index.c). out[i] for slots[i]; entries
+ * past the 8th get 0.
+ */
+void sb__kb_index_translation(const struct sb__kb_index *ix, const char *query, const char *lang,
+                              const uint32_t *slots, size_t n, double *out);
+
 #define SB__KB_RERANK_DEPTH 30 /* first-stage candidates the reranker reorders */
 
 /*
@@ -185,10 +194,19 @@ struct sb__kb_features {
     double lfc;     /* the top entry's best phrasing: share of the question's words it has */
     double lrc;     /* ... idf-weighted share of its own words the question has */
     double lbg;     /* ... share of the question's adjacent word pairs it has */
+    double tm;      /* translation-model score of the top entry's questions (index.c) */
+    double tm_gap;  /* tm minus the best tm of the other cited groups' entries */
+    double tm_top;  /* 1 when no other cited entry has a higher tm */
 };
 
 /* Positions of features in the model's vector (sb_kb_conf_feature_name order). */
-enum { SB__KB_CF_COVER = 2, SB__KB_CF_UNK = 10 };
+enum {
+    SB__KB_CF_COVER = 2,
+    SB__KB_CF_UNK = 10,
+    SB__KB_CF_TM = 14,
+    SB__KB_CF_TM_GAP = 15,
+    SB__KB_CF_TM_TOP = 16
+};
 
 /* A question with a word the KB has never seen (and no close spelling of it) whose known words
  * carry less than this share of its idf mass is about something the KB lacks ("can I pay with

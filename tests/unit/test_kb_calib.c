@@ -234,7 +234,8 @@ static void test_feature_names(void **state)
     assert_string_equal(sb_kb_conf_feature_name(0), "top");
     assert_string_equal(sb_kb_conf_feature_name(SB__KB_CF_COVER), "cover");
     assert_string_equal(sb_kb_conf_feature_name(SB__KB_CF_UNK), "unk");
-    assert_string_equal(sb_kb_conf_feature_name(SB_KB_CONF_NF - 1), "lbg");
+    assert_string_equal(sb_kb_conf_feature_name(13), "lbg");
+    assert_string_equal(sb_kb_conf_feature_name(SB_KB_CONF_NF - 1), "tm_top");
     assert_null(sb_kb_conf_feature_name(SB_KB_CONF_NF));
 }
 
