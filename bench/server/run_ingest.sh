@@ -3,6 +3,9 @@
 # Durable ingest throughput and acknowledgement latency through POST /api/v1/messages.
 # Usage: bench/server/run_ingest.sh [CONNECTIONS] [SECONDS] [RUNS]   (defaults 64 10 3)
 # Needs wrk (Debian package). Prints wrk's latency distribution for each run.
+# CONSOLE=1 keeps one agent WebSocket open during each run (node + tests/integration's `ws`),
+# so every event is rendered and delivered as with a console open; without it no socket is
+# open and the daemon renders no events (docs/architecture.md, Events).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${SB_BINARY:-$here/../../build/switchboard}
@@ -16,13 +19,26 @@ for run in $(seq "$runs"); do
   pid=$!
   for _ in $(seq 100); do grep -q listening "$data/out" && break; sleep 0.1; done
   port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$data/out" | head -1)
-  echo "== run $run: $conns connections, ${secs}s, port $port"
+  echo "== run $run: $conns connections, ${secs}s, port $port${CONSOLE:+, one console open}"
+  cpid=
+  if [ -n "${CONSOLE:-}" ]; then
+    NODE_PATH="$here/../../tests/integration/node_modules" node -e '
+      const WebSocket = require("ws");
+      const ws = new WebSocket(`ws://127.0.0.1:${process.argv[1]}/ws/agent?token=${process.env.SB_KEY}`);
+      let n = 0;
+      ws.on("message", () => n++);
+      process.on("SIGTERM", () => { console.log(`console received ${n} events`); process.exit(0); });
+    ' "$port" &
+    cpid=$!
+    sleep 1
+  fi
   threads=2; [ "$conns" -ge 2 ] || threads=1
   wrk -t"$threads" -c"$conns" -d"${secs}s" --latency -s "$here/ingest.lua" "http://127.0.0.1:$port" \
     | grep -E 'Requests/sec|Latency|50%|90%|99%|requests in|Non-2xx|Socket errors|unexpected'
   stored=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^switchboard_messages_ingested_total/ {print $2}')
   batches=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^switchboard_commit_batches_total/ {print $2}')
   echo "stored $stored messages in $batches durable transactions"
+  if [ -n "$cpid" ]; then kill -TERM "$cpid"; wait "$cpid" || true; fi
   kill -TERM "$pid"; wait "$pid" || true
   rm -rf "$data"
 done
