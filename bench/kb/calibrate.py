@@ -5,7 +5,8 @@ the abstention threshold on StackFAQ *train* queries against KBs missing 20 % of
 
 Input: the --features files written by
   kb_cli eval answer --kb kb_sS.jsonl --queries queries.jsonl --qrels qrels.tsv --features F
-(columns: query, answerable, top-citation-relevant, the 14 features in NAMES, the confidence of
+(columns: query, answerable, top-citation-relevant, the 17 features in NAMES (14 with --n14, files
+of earlier sessions), the confidence of
 the model that wrote the file; an experimental build also wrote the top entry's 13 candidate
 features and their 13 differences to the runner-up group, used unless --base: docs/kb.md
 "Confidence model experiments").
@@ -18,13 +19,19 @@ coefficients and threshold fitted on everything (what src/kb/answer.c uses), as 
 Needs Debian python3-numpy.
 
 usage: bench/kb/calibrate.py [--base] [--l2 X] FEATURES.tsv...
-  --base: only the 14 original features (the previous model), for comparison
+  --base: only the features in NAMES (no candidate-feature columns)
+  --n14: the files have the 14 features of sessions 2-3
+The C implementation (`switchboard kb calibrate FILES --prior zero --no-guard`) gives the same
+coefficients, threshold and CV figures; this script stays as its cross-check.
 """
 import hashlib, sys
 import numpy as np
 
 NAMES = ['top', 'gap', 'cover', 'ctitle', 'known', 'nterms', 'ratio', 'agree_t', 'agree_b', 'phr',
-         'unk', 'lfc', 'lrc', 'lbg']
+         'unk', 'lfc', 'lrc', 'lbg', 'tm', 'tm_gap', 'tm_top']
+if '--n14' in sys.argv:  # feature files of sessions 2-3 (14 features)
+    NAMES = NAMES[:14]
+    sys.argv.remove('--n14')
 RF = ['base', 'title', 'body', 'extra', 'cov', 'covt', 'covg', 'gbody', 'lfc', 'lrc', 'lbg',
       'llen', 'rank']
 args = sys.argv[1:]

@@ -245,6 +245,8 @@ struct sb_kb_calib_opts {
                        * deciding; default 1 */
     const struct sb_kb_conf_model *prior; /* the L2 penalty pulls the coefficients towards
                                            * these (NULL: towards 0); default NULL */
+    int oof_threshold; /* 1: choose the threshold on out-of-fold confidences of an inner
+                        * cross-validation (folds) instead of in-sample ones; default 0 */
 };
 
 void sb_kb_calib_opts_default(struct sb_kb_calib_opts *o);

@@ -36,6 +36,7 @@ void sb_kb_calib_opts_default(struct sb_kb_calib_opts *o)
     o->folds = 5;
     o->guard = 1;
     o->prior = NULL;
+    o->oof_threshold = 0;
 }
 
 double sb__kb_conf_apply(const struct sb_kb_conf_model *m, const double x[SB_KB_CONF_NF],
@@ -51,11 +52,18 @@ double sb__kb_conf_apply(const struct sb_kb_conf_model *m, const double x[SB_KB_
     return c;
 }
 
-/* Fold of a question id: the sha256 digest read as a big-endian number, modulo k. */
-static int fold_of(const char *id, int k)
+/* Fold of a question id: the sha256 digest read as a big-endian number, modulo k (as
+ * bench/kb/calibrate.py). `salt` (may be NULL) is hashed before the id: the inner folds of a
+ * threshold choice differ from the outer ones. */
+static int fold_of(const char *id, int k, const char *salt)
 {
     unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(h, (const unsigned char *)id, strlen(id));
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    if (salt)
+        crypto_hash_sha256_update(&st, (const unsigned char *)salt, strlen(salt));
+    crypto_hash_sha256_update(&st, (const unsigned char *)id, strlen(id));
+    crypto_hash_sha256_final(&st, h);
     unsigned r = 0;
     for (size_t i = 0; i < sizeof(h); i++)
         r = (r * 256 + h[i]) % (unsigned)k;
@@ -236,6 +244,53 @@ static double choose_threshold(const struct sb_kb_calib_sample *s, size_t n,
     return 0.995;
 }
 
+/*
+ * Fits the model on the samples with use[i] set and chooses its threshold: on the in-sample
+ * confidences, or (o->oof_threshold, o->folds >= 2) on out-of-fold confidences of an inner
+ * cross-validation over those samples, which are less optimistic near the precision goal.
+ * c[] (n) is scratch. Returns the Newton steps of the fit.
+ */
+static int fit_threshold(const struct sb_kb_calib_sample *s, size_t n, const unsigned char *use,
+                         const struct sb_kb_calib_opts *o, double *c,
+                         struct sb_kb_conf_model *m, int *met)
+{
+    double w[NP];
+    int it = fit_logistic(s, n, use, o->l2, o->prior, w);
+    to_model(w, m);
+    if (o->oof_threshold && o->folds >= 2) {
+        unsigned char *in = sb_malloc(n);
+        int *fold = sb_malloc(n * sizeof(int));
+        for (size_t i = 0; i < n; i++)
+            fold[i] = use[i] ? fold_of(s[i].query_id ? s[i].query_id : "", o->folds, "inner|")
+                             : -1;
+        for (int g = 0; g < o->folds; g++) {
+            size_t ntrain = 0, tpos = 0;
+            for (size_t i = 0; i < n; i++) {
+                in[i] = use[i] && fold[i] != g;
+                ntrain += in[i];
+                tpos += in[i] && s[i].answerable && s[i].right;
+            }
+            struct sb_kb_conf_model mi = *m;
+            if (ntrain && tpos && tpos < ntrain) {
+                double wi[NP];
+                fit_logistic(s, n, in, o->l2, o->prior, wi);
+                to_model(wi, &mi);
+            }
+            for (size_t i = 0; i < n; i++) {
+                if (fold[i] == g)
+                    c[i] = sb__kb_conf_apply(&mi, s[i].x, o->guard);
+            }
+        }
+        free(fold);
+        free(in);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            c[i] = sb__kb_conf_apply(m, s[i].x, o->guard);
+    }
+    m->threshold = choose_threshold(s, n, use, c, o, met);
+    return it;
+}
+
 int sb_kb_calibrate(const struct sb_kb_calib_sample *s, size_t n,
                     const struct sb_kb_calib_opts *opts, struct sb_kb_conf_model *out,
                     struct sb_kb_calib_report *report, struct sb_error *err)
@@ -268,13 +323,12 @@ int sb_kb_calibrate(const struct sb_kb_calib_sample *s, size_t n,
     memset(&rep, 0, sizeof(rep));
     unsigned char *use = sb_malloc(n);
     double *c = sb_malloc(n * sizeof(double));
-    double w[NP];
     struct sb_kb_conf_model m;
     double brier = 0;
     if (o.folds >= 2) {
         int *fold = sb_malloc(n * sizeof(int));
         for (size_t i = 0; i < n; i++)
-            fold[i] = fold_of(s[i].query_id ? s[i].query_id : "", o.folds);
+            fold[i] = fold_of(s[i].query_id ? s[i].query_id : "", o.folds, NULL);
         for (int f = 0; f < o.folds; f++) {
             size_t ntrain = 0, nheld = 0, tpos = 0;
             for (size_t i = 0; i < n; i++) {
@@ -293,15 +347,13 @@ int sb_kb_calibrate(const struct sb_kb_calib_sample *s, size_t n,
                 }
                 continue;
             }
-            fit_logistic(s, n, use, o.l2, o.prior, w);
-            to_model(w, &m);
-            for (size_t i = 0; i < n; i++)
-                c[i] = sb__kb_conf_apply(&m, s[i].x, o.guard);
             int met;
-            double t = choose_threshold(s, n, use, c, &o, &met);
+            fit_threshold(s, n, use, &o, c, &m, &met);
+            double t = m.threshold;
             for (size_t i = 0; i < n; i++) {
                 if (use[i])
                     continue;
+                c[i] = sb__kb_conf_apply(&m, s[i].x, o.guard);
                 double y = s[i].answerable && s[i].right;
                 brier += (c[i] - y) * (c[i] - y);
                 outcome_add(&rep.cv, &s[i], c[i] >= t);
@@ -311,11 +363,9 @@ int sb_kb_calibrate(const struct sb_kb_calib_sample *s, size_t n,
         outcome_rates(&rep.cv);
     }
     memset(use, 1, n);
-    rep.iterations = fit_logistic(s, n, use, o.l2, o.prior, w);
-    to_model(w, out);
+    rep.iterations = fit_threshold(s, n, use, &o, c, out, &rep.met);
     for (size_t i = 0; i < n; i++)
         c[i] = sb__kb_conf_apply(out, s[i].x, o.guard);
-    out->threshold = choose_threshold(s, n, use, c, &o, &rep.met);
     for (size_t i = 0; i < n; i++) {
         outcome_add(&rep.fit, &s[i], c[i] >= out->threshold);
         if (o.folds < 2) {

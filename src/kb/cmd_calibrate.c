@@ -187,6 +187,8 @@ int sb__kb_cmd_calibrate(int argc, char **argv)
             save = 1;
         } else if (strcmp(a, "--reset") == 0) {
             reset = 1;
+        } else if (strcmp(a, "--oof-threshold") == 0) {
+            o.oof_threshold = 1;
         } else if (strcmp(a, "--no-guard") == 0) {
             o.guard = 0;
         } else if (a[0] == '-' && a[1] && !v) {

@@ -2,7 +2,8 @@
 /*
  * Unit tests of the confidence calibration in C (src/kb/calibrate.c) and of per-tenant models
  * (src/kb/kb.c): the logistic fit separates a synthetic separable set and recovers the sign of
- * the informative feature, the threshold meets the goals, cross-validation reports out-of-fold
+ * the informative feature, the threshold meets the goals (also when chosen on inner out-of-fold
+ * confidences), a strong prior holds the coefficients, cross-validation reports out-of-fold
  * figures, bad input is refused, a fitted model changes the tenant's decisions, survives a
  * reopen of kb.db, and other tenants keep the shipped model.
  */
@@ -87,6 +88,22 @@ static void test_fit_separable(void **state)
     double unk[SB_KB_CONF_NF] = {0.5, 0, 0.45, 0, 0, 1.0};
     unk[SB__KB_CF_UNK] = 1;
     assert_true(sb__kb_conf_apply(&m, unk, 1) <= 0.5);
+    /* the threshold chosen on inner out-of-fold confidences still meets the goals here */
+    o.oof_threshold = 1;
+    struct sb_kb_conf_model m2;
+    assert_int_equal(sb_kb_calibrate(s, n, &o, &m2, &rep, NULL), 0);
+    assert_true(rep.met);
+    assert_true(m2.threshold > 0 && m2.threshold < 1);
+    assert_true(rep.cv.precision >= 0.95);
+    /* a strong prior keeps the coefficients at the prior */
+    struct sb_kb_conf_model prior;
+    sb_kb_conf_model_default(&prior);
+    o.oof_threshold = 0;
+    o.prior = &prior;
+    o.l2 = 1e4;
+    assert_int_equal(sb_kb_calibrate(s, n, &o, &m2, &rep, NULL), 0);
+    for (int j = 0; j < SB_KB_CONF_NF; j++)
+        assert_true(fabs(m2.w[j] - prior.w[j]) < 0.01);
     free(s);
     free_ids(ids, n);
 }
