@@ -5,7 +5,8 @@
  * the informative feature, the threshold meets the goals (also when chosen on inner out-of-fold
  * confidences), a strong prior holds the coefficients, cross-validation reports out-of-fold
  * figures, bad input is refused, a fitted model changes the tenant's decisions, survives a
- * reopen of kb.db, and other tenants keep the shipped model.
+ * reopen of kb.db, and other tenants keep the shipped model; the translation-model scores learned
+ * from a tiny KB.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -245,6 +246,58 @@ static void test_tenant_model_persists(void **state)
     free(cmd);
 }
 
+/* The translation model learns "remove" ~ "delete" from answers that use both, follows edits
+ * at once, and ranks the paraphrased question above an unrelated one. */
+static void test_translation_features(void **state)
+{
+    (void)state;
+    struct sb__kb_index *ix = sb__kb_index_new();
+    struct sb_kb_doc d[4] = {
+        faq("del", "How do I delete my account?",
+            "Open settings and remove the account; deleting it removes your data."),
+        faq("pw", "How do I change my password?", "Open settings and choose a new password."),
+        faq("del2", "Can I delete a message?", "Yes: remove it from the conversation menu."),
+        faq("ship", "How much does shipping cost?", "Shipping is free above 50 euros."),
+    };
+    for (int i = 0; i < 4; i++) {
+        d[i].lang = (char *)"en";
+        sb__kb_index_put(ix, &d[i]);
+    }
+    uint32_t slot[3];
+    const char *ids[3] = {"del", "pw", "ship"};
+    for (int i = 0; i < 3; i++) {
+        const struct sb_kb_doc *doc = sb__kb_index_find(ix, ids[i]);
+        assert_non_null(doc);
+        slot[i] = 0;
+        while (sb__kb_index_doc(ix, slot[i]) != doc)
+            slot[i]++;
+    }
+    double tm[3];
+    sb__kb_index_translation(ix, "remove my account", "en", slot, 3, tm);
+    assert_true(tm[0] > tm[1]); /* delete-account beats password and shipping */
+    assert_true(tm[0] > tm[2]);
+    double before = tm[0];
+    /* "remove" never in a question: only the association lifts "delete" */
+    sb__kb_index_translation(ix, "remove", "en", slot, 3, tm);
+    assert_true(tm[0] > 0);
+    assert_true(tm[0] > tm[2]);
+    /* an edit that drops the association is seen at once */
+    struct sb_kb_doc e = faq("del2", "Can I delete a message?", "Yes, from the conversation menu.");
+    e.lang = (char *)"en";
+    sb__kb_index_put(ix, &e);
+    double after[3];
+    sb__kb_index_translation(ix, "remove my account", "en", slot, 3, after);
+    assert_true(after[0] != before);
+    /* an unknown word: only the KB-wide part, log(lambda p) - log(p) = log 0.2, for all */
+    sb__kb_index_translation(ix, "zzzqx", "en", slot, 3, tm);
+    for (int i = 0; i < 3; i++)
+        assert_true(fabs(tm[i] - log(0.2)) < 1e-9);
+    /* nothing to score */
+    sb__kb_index_translation(ix, "", "en", slot, 3, tm);
+    assert_true(tm[0] == 0 && tm[1] == 0 && tm[2] == 0);
+    sb__kb_index_free(ix);
+}
+
 static void test_feature_names(void **state)
 {
     (void)state;
@@ -262,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_fit_separable),
         cmocka_unit_test(test_fit_errors_and_unmet_goals),
         cmocka_unit_test(test_tenant_model_persists),
+        cmocka_unit_test(test_translation_features),
         cmocka_unit_test(test_feature_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
