@@ -58,10 +58,20 @@ struct sb_box {
     int x, y, w, h;
 };
 
+/* One recognised word (engines that give words fill them; the line's text is the words joined
+ * by single spaces, possibly after correction). */
+struct sb_ocr_word {
+    char *text;        /* UTF-8, no white space; owned by the page */
+    struct sb_box box; /* in original-image pixels */
+    float conf;        /* 0..1 */
+};
+
 struct sb_ocr_line {
     char *text;        /* UTF-8, no newline; owned by the page */
     struct sb_box box; /* in original-image pixels */
     float conf;        /* 0..1 */
+    struct sb_ocr_word *words; /* NULL / 0 when the engine gives no words; owned by the page */
+    size_t n_words;
 };
 
 struct sb_ocr_page {
@@ -78,6 +88,12 @@ void sb_ocr_page_cleanup(struct sb_ocr_page *page);
 /* Appends a copy of `text` as a line (used by engines and tests). */
 void sb_ocr_page_add_line(struct sb_ocr_page *page, const char *text, struct sb_box box,
                           float conf);
+/* Appends a copy of `text` as a word of the page's last line (engines, tests); the line's text
+ * is not changed (sb_ocr_line_join_words rebuilds it). No-op without a line. */
+void sb_ocr_page_add_word(struct sb_ocr_page *page, const char *text, struct sb_box box,
+                          float conf);
+/* Rebuilds line->text from its words (single spaces); no-op for a line without words. */
+void sb_ocr_line_join_words(struct sb_ocr_line *line);
 /* Rebuilds page->text and page->conf from the lines. */
 void sb_ocr_page_finish(struct sb_ocr_page *page);
 
@@ -89,6 +105,9 @@ enum {
     SB_OCR_PRE_BINARIZE = 1u << 2,  /* adaptive (Sauvola) thresholding */
     SB_OCR_PRE_NORMALIZE = 1u << 3, /* flatten uneven background (photos) */
     SB_OCR_PRE_REREAD = 1u << 4,    /* read doubtful lines again, cut out and enlarged */
+    SB_OCR_PRE_MERGE = 1u << 5,     /* lang eng: a second reading with tesseract's Latin model
+                                       (tesseract-ocr-script-latn), merged word by word; skipped
+                                       when that model is not installed */
 };
 #define SB_OCR_PRE_DEFAULT (~0u) /* sentinel: use the measured default set */
 

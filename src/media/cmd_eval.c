@@ -30,7 +30,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: switchboard eval ocr --data DIR [--json] [--predictions OUT.jsonl]\n"
-            "           [--lang L] [--psm N] [--pre upscale,deskew,binarize,normalize,reread|none]\n"
+            "           [--lang L] [--psm N] [--pre upscale,merge,deskew,binarize,normalize,reread|none]\n"
             "           [--lines CACHED.jsonl|gold]  (key fields from cached OCR lines, no OCR)\n"
             "       switchboard eval asr --data DIR [--grammar digits|yesno|free] [--json]\n"
             "           [--predictions OUT.jsonl] [--engine auto|pocketsphinx|digits]\n"
@@ -136,6 +136,8 @@ static unsigned parse_pre(const char *s)
             bits |= SB_OCR_PRE_NORMALIZE;
         else if (strcmp(t, "reread") == 0)
             bits |= SB_OCR_PRE_REREAD;
+        else if (strcmp(t, "merge") == 0)
+            bits |= SB_OCR_PRE_MERGE;
         else {
             free(copy);
             return SB_OCR_PRE_DEFAULT - 1; /* marks "invalid" */
@@ -216,6 +218,16 @@ static int cached_page(json_t *it, json_t *cache, struct sb_ocr_page *page)
             conf = json_number_value(json_object_get(l, "conf"));
         }
         sb_ocr_page_add_line(page, jstr(l, "text"), b, (float)conf);
+        json_t *ws = json_object_get(l, "words");
+        for (size_t w = 0; w < json_array_size(ws); w++) {
+            json_t *wd = json_array_get(ws, w), *wb = json_object_get(wd, "box");
+            sb_ocr_page_add_word(page, jstr(wd, "text"),
+                                 (struct sb_box){(int)json_integer_value(json_array_get(wb, 0)),
+                                                 (int)json_integer_value(json_array_get(wb, 1)),
+                                                 (int)json_integer_value(json_array_get(wb, 2)),
+                                                 (int)json_integer_value(json_array_get(wb, 3))},
+                                 (float)json_number_value(json_object_get(wd, "conf")));
+        }
     }
     sb_ocr_page_finish(page);
     return 0;
@@ -310,10 +322,21 @@ static int eval_ocr(const char *dir, json_t *items, size_t n, int json, const ch
                 json_t *lines = json_array();
                 for (size_t l = 0; l < r.page.n_lines; l++) {
                     const struct sb_ocr_line *ln = &r.page.lines[l];
-                    json_array_append_new(lines, json_pack("{s:s, s:[i,i,i,i], s:f}", "text",
-                                                           ln->text, "box", ln->box.x, ln->box.y,
-                                                           ln->box.w, ln->box.h, "conf",
-                                                           (double)ln->conf));
+                    json_t *lo = json_pack("{s:s, s:[i,i,i,i], s:f}", "text", ln->text, "box",
+                                           ln->box.x, ln->box.y, ln->box.w, ln->box.h, "conf",
+                                           (double)ln->conf);
+                    if (ln->n_words) {
+                        json_t *ws = json_array();
+                        for (size_t w = 0; w < ln->n_words; w++) {
+                            const struct sb_ocr_word *wd = &ln->words[w];
+                            json_array_append_new(
+                                ws, json_pack("{s:s, s:[i,i,i,i], s:f}", "text", wd->text, "box",
+                                              wd->box.x, wd->box.y, wd->box.w, wd->box.h,
+                                              "conf", (double)wd->conf));
+                        }
+                        json_object_set_new(lo, "words", ws);
+                    }
+                    json_array_append_new(lines, lo);
                 }
                 json_object_set_new(o, "lines", lines);
             }

@@ -24,11 +24,28 @@ int sb__media_text_height(const struct sb_image *img);
 
 /* The measured defaults (docs/media.md). */
 #define SB__OCR_DEFAULT_PSM 6
-#define SB__OCR_DEFAULT_PRE SB_OCR_PRE_UPSCALE
+#define SB__OCR_DEFAULT_PRE (SB_OCR_PRE_UPSCALE | SB_OCR_PRE_MERGE)
 #define SB__OCR_TEXT_HEIGHT 16    /* upscaling aims at characters this tall (pixels) */
 #define SB__OCR_WORD_MIN_CONF 40  /* words tesseract is less sure of (0..100) are dropped */
 #define SB__OCR_REREAD_CONF 0.90  /* SB_OCR_PRE_REREAD: lines less sure than this are read again */
 #define SB__OCR_REREAD_SCALE 2
+#define SB__OCR_LINE_MAX_WORDS 256 /* words kept per line (a line of more is cut there) */
+
+/* SB_OCR_PRE_MERGE (ocr_merge.c): the second reading's language and the merge's parameters,
+ * chosen by shop-grouped 5-fold cross-validation (docs/media.md, fifth round). */
+#define SB__OCR_SECOND_LANG "Latin"
+#define SB__OCR_MERGE_ALONE 0.80f        /* a word only the second reading has: min confidence */
+#define SB__OCR_MERGE_MARGIN_ALPHA 0.00f /* the second reading wins a group by more than this */
+#define SB__OCR_MERGE_MARGIN_NUM 0.05f   /* ... and by more than this on numeric groups */
+
+struct sb__ocr_merge_params {
+    float alone_min_conf, margin_alpha, margin_num;
+};
+
+/* Merges the words of `second` into `page` word by word (both in the same pixel coordinates;
+ * lines of `page` without words are left alone), then rebuilds the page text. */
+void sb__ocr_merge_readings(struct sb_ocr_page *page, const struct sb_ocr_page *second,
+                            const struct sb__ocr_merge_params *p);
 
 /* Deadline helpers: 0 = none. */
 int64_t sb__media_deadline(uint32_t time_limit_ms);

@@ -29,8 +29,12 @@ void sb_ocr_page_cleanup(struct sb_ocr_page *page)
 {
     if (!page)
         return;
-    for (size_t i = 0; i < page->n_lines; i++)
+    for (size_t i = 0; i < page->n_lines; i++) {
+        for (size_t j = 0; j < page->lines[i].n_words; j++)
+            free(page->lines[i].words[j].text);
+        free(page->lines[i].words);
         free(page->lines[i].text);
+    }
     free(page->lines);
     free(page->text);
     memset(page, 0, sizeof(*page));
@@ -47,6 +51,43 @@ void sb_ocr_page_add_line(struct sb_ocr_page *page, const char *text, struct sb_
     l->text = sb_strdup(text ? text : "");
     l->box = box;
     l->conf = conf < 0 ? 0 : conf > 1 ? 1 : conf;
+    l->words = NULL;
+    l->n_words = 0;
+}
+
+void sb_ocr_page_add_word(struct sb_ocr_page *page, const char *text, struct sb_box box,
+                          float conf)
+{
+    if (!page->n_lines)
+        return;
+    struct sb_ocr_line *l = &page->lines[page->n_lines - 1];
+    if ((l->n_words & (l->n_words - 1)) == 0) {
+        size_t cap = l->n_words ? l->n_words * 2 : 8;
+        l->words = sb_realloc(l->words, cap * sizeof(*l->words));
+    }
+    struct sb_ocr_word *w = &l->words[l->n_words++];
+    w->text = sb_strdup(text ? text : "");
+    w->box = box;
+    w->conf = conf < 0 ? 0 : conf > 1 ? 1 : conf;
+}
+
+void sb_ocr_line_join_words(struct sb_ocr_line *line)
+{
+    if (!line->n_words)
+        return;
+    struct sb_buf b;
+    sb_buf_init(&b, 0);
+    for (size_t j = 0; j < line->n_words; j++) {
+        if (!line->words[j].text[0])
+            continue;
+        if (b.len)
+            sb_buf_append(&b, " ", 1);
+        sb_buf_appends(&b, line->words[j].text);
+    }
+    sb_buf_append(&b, "", 1);
+    free(line->text);
+    line->text = sb_buf_steal(&b, NULL);
+    sb_buf_cleanup(&b);
 }
 
 void sb_ocr_page_finish(struct sb_ocr_page *page)
@@ -84,9 +125,12 @@ int sb_ocr_engine_check(const struct sb_ocr_ops *ops, struct sb_error *err)
 
 /* ---- tesseract ----------------------------------------------------------------------------- */
 
+/* Per thread: slot 0 the main reading's handle, slot 1 the second reading's (SB_OCR_PRE_MERGE).
+ * `missing` remembers a second-reading language whose data is not installed. */
 struct tess_thread {
-    TessBaseAPI *api;
-    char lang[64];
+    TessBaseAPI *api[2];
+    char lang[2][64];
+    char missing[64];
 };
 
 static pthread_key_t tess_key;
@@ -97,10 +141,11 @@ static void tess_thread_free(void *p)
     struct tess_thread *t = p;
     if (!t)
         return;
-    if (t->api) {
-        TessBaseAPIEnd(t->api);
-        TessBaseAPIDelete(t->api);
-    }
+    for (int i = 0; i < 2; i++)
+        if (t->api[i]) {
+            TessBaseAPIEnd(t->api[i]);
+            TessBaseAPIDelete(t->api[i]);
+        }
     free(t);
 }
 
@@ -122,14 +167,15 @@ static void tess_thread_cleanup(void)
  * accented letters stay allowed). */
 #define OCR_BLACKLIST "_\u2014~|\u2018\u2019;\u201c\u201d{}\u00b0\u00a7\\[]\u00bb\u00ab\u00a9\u2122"
 
-/* The calling thread's handle for `lang`, created (or re-initialised) on demand. */
-static TessBaseAPI *tess_handle(const char *lang, struct sb_error *err)
+/* The calling thread's handle for `lang` in `slot` (0 main, 1 second reading), created (or
+ * re-initialised) on demand. */
+static TessBaseAPI *tess_handle(const char *lang, int slot, struct sb_error *err)
 {
     pthread_once(&tess_once, tess_key_init);
     struct tess_thread *t = pthread_getspecific(tess_key);
-    if (t && t->api && strcmp(t->lang, lang) == 0)
-        return t->api;
-    if (strlen(lang) >= sizeof(t->lang)) {
+    if (t && t->api[slot] && strcmp(t->lang[slot], lang) == 0)
+        return t->api[slot];
+    if (strlen(lang) >= sizeof(t->lang[slot])) {
         sb_error_set(err, SB_EINVAL, "ocr: language '%.32s…' too long", lang);
         return NULL;
     }
@@ -137,29 +183,36 @@ static TessBaseAPI *tess_handle(const char *lang, struct sb_error *err)
         t = sb_calloc(1, sizeof(*t));
         pthread_setspecific(tess_key, t);
     }
-    if (!t->api)
-        t->api = TessBaseAPICreate();
+    if (slot == 1 && strcmp(t->missing, lang) == 0) {
+        sb_error_set(err, SB_ECONFIG, "ocr: tesseract language data '%s' not installed", lang);
+        return NULL;
+    }
+    if (!t->api[slot])
+        t->api[slot] = TessBaseAPICreate();
     else
-        TessBaseAPIEnd(t->api);
-    t->lang[0] = 0;
-    if (TessBaseAPIInit3(t->api, NULL, lang) != 0) {
+        TessBaseAPIEnd(t->api[slot]);
+    TessBaseAPI *api = t->api[slot];
+    t->lang[slot][0] = 0;
+    if (TessBaseAPIInit3(api, NULL, lang) != 0) {
+        if (slot == 1)
+            memcpy(t->missing, lang, strlen(lang) + 1);
         sb_error_set(err, SB_ECONFIG, "ocr: tesseract language data '%s' not installed", lang);
         return NULL;
     }
     /* the pages are scans and photos without DPI metadata; 300 is what tesseract assumes */
-    TessBaseAPISetVariable(t->api, "user_defined_dpi", "300");
-    TessBaseAPISetVariable(t->api, "debug_file", "/dev/null");
+    TessBaseAPISetVariable(api, "user_defined_dpi", "300");
+    TessBaseAPISetVariable(api, "debug_file", "/dev/null");
     /* receipt print is small: the default minimum x-height (10 px) drops lines of it */
-    TessBaseAPISetVariable(t->api, "textord_min_xheight", "6");
+    TessBaseAPISetVariable(api, "textord_min_xheight", "6");
     /* tesseract 5 re-reads doubtful lines inverted (white on black); receipts have none of
      * that and it costs time (measured: same text, ~25 % faster without) */
-    TessBaseAPISetVariable(t->api, "tessedit_do_invert", "0");
+    TessBaseAPISetVariable(api, "tessedit_do_invert", "0");
     /* typographic marks never printed on the training receipts but often "read" from specks,
      * rules and logos; only for Latin-script languages (Chinese uses some of them) */
-    if (strcmp(lang, "eng") == 0)
-        TessBaseAPISetVariable(t->api, "tessedit_char_blacklist", OCR_BLACKLIST);
-    memcpy(t->lang, lang, strlen(lang) + 1);
-    return t->api;
+    if (strcmp(lang, "eng") == 0 || strcmp(lang, SB__OCR_SECOND_LANG) == 0)
+        TessBaseAPISetVariable(api, "tessedit_char_blacklist", OCR_BLACKLIST);
+    memcpy(t->lang[slot], lang, strlen(lang) + 1);
+    return api;
 }
 
 static bool tess_cancel(void *cancel_this, int words)
@@ -168,10 +221,34 @@ static bool tess_cancel(void *cancel_this, int words)
     return sb__media_past(*(const int64_t *)cancel_this);
 }
 
+/* The words of the line being collected (collect_lines). */
+struct pending_line {
+    struct sb_box box;
+    float conf;
+    size_t n;
+    char *text[SB__OCR_LINE_MAX_WORDS];
+    struct sb_box wbox[SB__OCR_LINE_MAX_WORDS];
+    float wconf[SB__OCR_LINE_MAX_WORDS];
+};
+
+static void flush_line(struct sb_ocr_page *out, struct pending_line *pl)
+{
+    if (pl->n) {
+        sb_ocr_page_add_line(out, "", pl->box, pl->conf);
+        for (size_t i = 0; i < pl->n; i++) {
+            sb_ocr_page_add_word(out, pl->text[i], pl->wbox[i], pl->wconf[i]);
+            free(pl->text[i]);
+        }
+        sb_ocr_line_join_words(&out->lines[out->n_lines - 1]);
+    }
+    pl->n = 0;
+}
+
 /*
  * Reads the recognised page word by word: words tesseract is less sure of than `min_conf`
- * (0..100) are dropped (specks, logo strokes and table rules read as letters), the rest joined
- * with single spaces into lines with the line's box and confidence.
+ * (0..100) are dropped (specks, logo strokes and table rules read as letters), the rest kept
+ * with their boxes and confidences and joined with single spaces into lines with the line's box
+ * and confidence.
  */
 static void collect_lines(TessBaseAPI *api, struct sb_ocr_page *out, double min_conf)
 {
@@ -179,37 +256,29 @@ static void collect_lines(TessBaseAPI *api, struct sb_ocr_page *out, double min_
     if (!it)
         return;
     const TessPageIterator *pi = TessResultIteratorGetPageIteratorConst(it);
-    struct sb_buf b;
-    sb_buf_init(&b, 0);
-    int x0 = 0, y0 = 0, x1 = 0, y1 = 0;
-    float lconf = 0;
-    int have = 0;
+    struct pending_line *pl = sb_calloc(1, sizeof(*pl));
     do {
         if (TessPageIteratorIsAtBeginningOf(pi, RIL_TEXTLINE)) {
-            if (have && b.len) {
-                sb_buf_append(&b, "", 1);
-                sb_ocr_page_add_line(out, b.data, (struct sb_box){x0, y0, x1 - x0, y1 - y0},
-                                     lconf);
-            }
-            b.len = 0;
-            have = 1;
+            flush_line(out, pl);
+            int x0 = 0, y0 = 0, x1 = 0, y1 = 0;
             TessPageIteratorBoundingBox(pi, RIL_TEXTLINE, &x0, &y0, &x1, &y1);
-            lconf = TessResultIteratorConfidence(it, RIL_TEXTLINE) / 100.0f;
+            pl->box = (struct sb_box){x0, y0, x1 - x0, y1 - y0};
+            pl->conf = TessResultIteratorConfidence(it, RIL_TEXTLINE) / 100.0f;
         }
         char *w = TessResultIteratorGetUTF8Text(it, RIL_WORD);
         float c = TessResultIteratorConfidence(it, RIL_WORD);
-        if (w && w[0] && c >= min_conf) {
-            if (b.len)
-                sb_buf_append(&b, " ", 1);
-            sb_buf_append(&b, w, strlen(w));
+        if (w && w[0] && c >= min_conf && pl->n < SB__OCR_LINE_MAX_WORDS) {
+            int x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+            TessPageIteratorBoundingBox(pi, RIL_WORD, &x0, &y0, &x1, &y1);
+            pl->text[pl->n] = sb_strdup(w);
+            pl->wbox[pl->n] = (struct sb_box){x0, y0, x1 - x0, y1 - y0};
+            pl->wconf[pl->n] = c / 100.0f;
+            pl->n++;
         }
         TessDeleteText(w);
     } while (TessResultIteratorNext(it, RIL_WORD));
-    if (have && b.len) {
-        sb_buf_append(&b, "", 1);
-        sb_ocr_page_add_line(out, b.data, (struct sb_box){x0, y0, x1 - x0, y1 - y0}, lconf);
-    }
-    sb_buf_cleanup(&b);
+    flush_line(out, pl);
+    free(pl);
     TessResultIteratorDelete(it);
 }
 
@@ -298,6 +367,11 @@ static int reread_lines(TessBaseAPI *api, const struct sb_image *img, struct sb_
             free(l->text);
             l->text = sb_strdup(t.data);
             l->conf = conf;
+            for (size_t j = 0; j < l->n_words; j++) /* the words were of the first reading */
+                free(l->words[j].text);
+            free(l->words);
+            l->words = NULL;
+            l->n_words = 0;
         }
         sb_buf_cleanup(&t);
         sb_ocr_page_cleanup(&tmp);
@@ -307,14 +381,51 @@ static int reread_lines(TessBaseAPI *api, const struct sb_image *img, struct sb_
     return 0;
 }
 
+/*
+ * SB_OCR_PRE_MERGE: reads the image again with the second model and merges the two readings
+ * word by word into `out`. Without that model's data the page is left as it is (one reading).
+ */
+static int second_reading(const struct sb_image *img, int psm, int64_t deadline,
+                          const struct sb_ocr_opts *opts, struct sb_ocr_page *out,
+                          struct sb_error *err)
+{
+    TessBaseAPI *api = tess_handle(SB__OCR_SECOND_LANG, 1, NULL);
+    if (!api)
+        return 0;
+    TessBaseAPISetPageSegMode(api, (TessPageSegMode)psm);
+    TessBaseAPISetImage(api, img->px, img->width, img->height, 1, (int)img->stride);
+    TessBaseAPISetSourceResolution(api, 300);
+    ETEXT_DESC *mon = TessMonitorCreate();
+    TessMonitorSetCancelFunc(mon, tess_cancel);
+    TessMonitorSetCancelThis(mon, &deadline);
+    int rc = TessBaseAPIRecognize(api, mon);
+    TessMonitorDelete(mon);
+    if (sb__media_past(deadline)) {
+        TessBaseAPIClear(api);
+        return sb_error_set(err, SB_ETIMEDOUT, "ocr: time limit of %u ms passed",
+                            opts->time_limit_ms);
+    }
+    if (rc == 0) {
+        struct sb_ocr_page second = {0};
+        collect_lines(api, &second, SB__OCR_WORD_MIN_CONF);
+        static const struct sb__ocr_merge_params p = {SB__OCR_MERGE_ALONE,
+                                                      SB__OCR_MERGE_MARGIN_ALPHA,
+                                                      SB__OCR_MERGE_MARGIN_NUM};
+        sb__ocr_merge_readings(out, &second, &p);
+        sb_ocr_page_cleanup(&second);
+    }
+    TessBaseAPIClear(api);
+    return 0;
+}
+
 static int tess_recognize(const struct sb_image *img, const struct sb_ocr_opts *opts,
                           struct sb_ocr_page *out, struct sb_error *err)
 {
     const char *lang = opts && opts->lang && opts->lang[0] ? opts->lang : "eng";
     for (const char *c = lang; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || *c == '_' || *c == '+'))
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '_' || *c == '+'))
             return sb_error_set(err, SB_EINVAL, "ocr: bad language name");
-    TessBaseAPI *api = tess_handle(lang, err);
+    TessBaseAPI *api = tess_handle(lang, 0, err);
     if (!api)
         return err && err->code ? err->code : SB_ECONFIG;
     int psm = opts && opts->psm > 0 ? opts->psm : SB__OCR_DEFAULT_PSM;
@@ -343,6 +454,11 @@ static int tess_recognize(const struct sb_image *img, const struct sb_ocr_opts *
     TessBaseAPIClear(api);
     unsigned steps = !opts || opts->preprocess == SB_OCR_PRE_DEFAULT ? SB__OCR_DEFAULT_PRE
                                                                      : opts->preprocess;
+    if ((steps & SB_OCR_PRE_MERGE) && strcmp(lang, "eng") == 0) {
+        int rc2 = second_reading(img, psm, deadline, opts, out, err);
+        if (rc2)
+            return rc2;
+    }
     if (steps & SB_OCR_PRE_REREAD) {
         int rc2 = reread_lines(api, img, out, deadline, opts, err);
         if (rc2)
@@ -430,11 +546,14 @@ int sb_media_ocr_image(const void *data, size_t n, const struct sb_ocr_opts *opt
         goto out;
     /* boxes back to original-image pixels */
     for (size_t i = 0; i < r.page.n_lines && scale != 1; i++) {
-        struct sb_box *b = &r.page.lines[i].box;
-        b->x = (int)(b->x / scale);
-        b->y = (int)(b->y / scale);
-        b->w = (int)(b->w / scale);
-        b->h = (int)(b->h / scale);
+        struct sb_ocr_line *l = &r.page.lines[i];
+        for (size_t j = 0; j <= l->n_words; j++) {
+            struct sb_box *b = j < l->n_words ? &l->words[j].box : &l->box;
+            b->x = (int)(b->x / scale);
+            b->y = (int)(b->y / scale);
+            b->w = (int)(b->w / scale);
+            b->h = (int)(b->h / scale);
+        }
     }
     r.page.width = img.width;
     r.page.height = img.height;
