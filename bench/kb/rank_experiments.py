@@ -15,6 +15,8 @@ writes. None of them is shipped (docs/kb.md, "Session 4"); kept to reproduce the
                              first stage's positions
   diverse                    the best entry of each of the first k groups first (MRR ceiling of
                              reordering alone)
+  penalty [lin|log|step]     first-stage score minus a penalty on an entry's position in its
+                             group (a softer diversification), the penalty chosen by CV
   write-tm OUT.tsv           RF.tsv + tm columns (entry, group best) for rerank_fit.py
 
 Inputs: RF.tsv from `kb_cli eval retrieval ... --rank-features RF.tsv`, and the analyser's terms
@@ -254,6 +256,32 @@ elif mode == 'diverse':
                     head.append(d)
             res.append(metrics(head + [d for d in order if d not in head], q))
         report('group heads first, k=%d' % k, res)
+elif mode == 'penalty':
+    # first-stage score minus a penalty for an entry's position within its group
+    # (lin: delta*k, log: delta*log(1+k), step: delta when k >= 1), delta by CV
+    form = args[0] if args else 'step'
+    ds = (0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3)
+
+    def run(delta, qs):
+        out = []
+        for q in qs:
+            cnt, sc = collections.Counter(), []
+            for d, _, x in C[q]:
+                k = cnt[thread(d)]
+                cnt[thread(d)] += 1
+                pen = delta * k if form == 'lin' else delta * math.log1p(k) if form == 'log' \
+                    else (delta if k else 0)
+                sc.append((x[0] - pen, d))
+            out.append(metrics([d for _, d in sorted(sc, key=lambda t: -t[0])], q))
+        return out
+    for delta in ds:
+        report('%s %g (in-sample)' % (form, delta), run(delta, QIDS))
+    cv = []
+    for f in range(5):
+        tr = [q for q in QIDS if FOLD[q] != f]
+        best = max(ds, key=lambda d: sum(np.mean(run(d, tr), axis=0)[:2]))
+        cv += run(best, [q for q in QIDS if FOLD[q] == f])
+    report('5-fold CV', cv)
 elif mode == 'write-tm':
     F = tm_feature(int(args[1]) if len(args) > 1 else 1)
     with open(args[0], 'w') as o:
