@@ -188,9 +188,10 @@ double sb_kb_threshold(const struct sb_kb *kb);
 /*
  * The answer's confidence is a logistic model over SB_KB_CONF_NF features of the ranking (in
  * this order: top, gap, cover, ctitle, known, nterms, ratio, agree_t, agree_b, phr, unk, lfc,
- * lrc, lbg, tm, tm_gap, tm_top; docs/kb.md); the bot answers when it is >= the threshold. Every tenant uses the
- * shipped coefficients (fitted on StackFAQ train queries) with the KB's threshold unless a model
- * was fitted for it (sb_kb_calibrate) and set with sb_kb_set_conf_model.
+ * lrc, lbg, tm, tm_gap, tm_top; docs/kb.md); the bot answers when it is >= the threshold.
+ * Every tenant uses the shipped coefficients (fitted on StackFAQ train queries) with the KB's
+ * threshold unless a model was fitted for it (sb_kb_calibrate) and set with
+ * sb_kb_set_conf_model.
  */
 #define SB_KB_CONF_NF 17
 

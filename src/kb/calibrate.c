@@ -20,8 +20,8 @@
 #define NEWTON_MAX 100
 
 static const char *const names[SB_KB_CONF_NF] = {
-    "top", "gap", "cover", "ctitle", "known", "nterms", "ratio",
-    "agree_t", "agree_b", "phr", "unk", "lfc", "lrc", "lbg", "tm", "tm_gap", "tm_top"};
+    "top", "gap", "cover", "ctitle", "known", "nterms", "ratio",  "agree_t", "agree_b",
+    "phr", "unk", "lfc",   "lrc",    "lbg",   "tm",     "tm_gap", "tm_top"};
 
 const char *sb_kb_conf_feature_name(size_t i)
 {
@@ -39,8 +39,7 @@ void sb_kb_calib_opts_default(struct sb_kb_calib_opts *o)
     o->oof_threshold = 0;
 }
 
-double sb__kb_conf_apply(const struct sb_kb_conf_model *m, const double x[SB_KB_CONF_NF],
-                         int guard)
+double sb__kb_conf_apply(const struct sb_kb_conf_model *m, const double x[SB_KB_CONF_NF], int guard)
 {
     double z = m->bias;
     for (int i = 0; i < SB_KB_CONF_NF; i++)
@@ -192,12 +191,10 @@ static void outcome_rates(struct sb_kb_calib_outcome *o)
 {
     size_t given = o->answered_right + o->answered_wrong + o->unanswerable_answered;
     o->precision = given ? (double)o->answered_right / (double)given : 1.0;
-    o->answered = o->answerable ? (double)(o->answered_right + o->answered_wrong) /
-                                      (double)o->answerable
-                                : 0;
-    o->abstained = o->unanswerable ? 1.0 - (double)o->unanswerable_answered /
-                                               (double)o->unanswerable
-                                   : 1.0;
+    o->answered =
+        o->answerable ? (double)(o->answered_right + o->answered_wrong) / (double)o->answerable : 0;
+    o->abstained =
+        o->unanswerable ? 1.0 - (double)o->unanswerable_answered / (double)o->unanswerable : 1.0;
 }
 
 /*
@@ -251,8 +248,8 @@ static double choose_threshold(const struct sb_kb_calib_sample *s, size_t n,
  * c[] (n) is scratch. Returns the Newton steps of the fit.
  */
 static int fit_threshold(const struct sb_kb_calib_sample *s, size_t n, const unsigned char *use,
-                         const struct sb_kb_calib_opts *o, double *c,
-                         struct sb_kb_conf_model *m, int *met)
+                         const struct sb_kb_calib_opts *o, double *c, struct sb_kb_conf_model *m,
+                         int *met)
 {
     double w[NP];
     int it = fit_logistic(s, n, use, o->l2, o->prior, w);
@@ -261,8 +258,7 @@ static int fit_threshold(const struct sb_kb_calib_sample *s, size_t n, const uns
         unsigned char *in = sb_malloc(n);
         int *fold = sb_malloc(n * sizeof(int));
         for (size_t i = 0; i < n; i++)
-            fold[i] = use[i] ? fold_of(s[i].query_id ? s[i].query_id : "", o->folds, "inner|")
-                             : -1;
+            fold[i] = use[i] ? fold_of(s[i].query_id ? s[i].query_id : "", o->folds, "inner|") : -1;
         for (int g = 0; g < o->folds; g++) {
             size_t ntrain = 0, tpos = 0;
             for (size_t i = 0; i < n; i++) {
@@ -304,21 +300,24 @@ int sb_kb_calibrate(const struct sb_kb_calib_sample *s, size_t n,
         return sb_error_set(err, SB_EINVAL, "kb calibrate: no samples");
     if (!(o.l2 >= 0) || !(o.precision >= 0 && o.precision <= 1) ||
         !(o.abstain >= 0 && o.abstain <= 1) || o.folds < 0 || o.folds > 20)
-        return sb_error_set(err, SB_EINVAL, "kb calibrate: l2, precision, abstain or folds out "
-                                            "of range");
+        return sb_error_set(err, SB_EINVAL,
+                            "kb calibrate: l2, precision, abstain or folds out "
+                            "of range");
     size_t pos = 0;
     for (size_t i = 0; i < n; i++) {
         pos += s[i].answerable && s[i].right;
         for (int j = 0; j < SB_KB_CONF_NF; j++) {
             if (!isfinite(s[i].x[j]))
-                return sb_error_set(err, SB_EINVAL, "kb calibrate: sample %zu (%s): feature %s "
-                                    "is not a number", i + 1,
-                                    s[i].query_id ? s[i].query_id : "?", names[j]);
+                return sb_error_set(err, SB_EINVAL,
+                                    "kb calibrate: sample %zu (%s): feature %s "
+                                    "is not a number",
+                                    i + 1, s[i].query_id ? s[i].query_id : "?", names[j]);
         }
     }
     if (pos == 0 || pos == n)
-        return sb_error_set(err, SB_EINVAL, "kb calibrate: the samples need both questions the "
-                                            "top entry answers and questions it does not");
+        return sb_error_set(err, SB_EINVAL,
+                            "kb calibrate: the samples need both questions the "
+                            "top entry answers and questions it does not");
     struct sb_kb_calib_report rep;
     memset(&rep, 0, sizeof(rep));
     unsigned char *use = sb_malloc(n);

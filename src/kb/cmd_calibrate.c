@@ -8,8 +8,8 @@
  * --save stores it for the tenant in kb.db (used by the next answers and after restarts),
  * --reset goes back to the shipped model.
  */
-#include "sb/kb.h"
 #include "kb_internal.h"
+#include "sb/kb.h"
 
 #include "sb/mem.h"
 
@@ -88,8 +88,10 @@ static int read_features(const char *path, struct samples *ss, struct sb_error *
         }
         char *tab = strchr(l, '\t');
         if (!tab) {
-            rc = sb_error_set(err, SB_EPARSE, "%s:%d: expected query<TAB>answerable<TAB>right"
-                              "<TAB>%d features", path, line, SB_KB_CONF_NF);
+            rc = sb_error_set(err, SB_EPARSE,
+                              "%s:%d: expected query<TAB>answerable<TAB>right"
+                              "<TAB>%d features",
+                              path, line, SB_KB_CONF_NF);
             break;
         }
         *tab = '\0';
@@ -99,8 +101,10 @@ static int read_features(const char *path, struct samples *ss, struct sb_error *
         for (int j = 0; j < 2 + SB_KB_CONF_NF; j++) {
             v[j] = strtod(p, &end);
             if (end == p || (*end != '\t' && *end != '\0' && *end != '\r') || !isfinite(v[j])) {
-                rc = sb_error_set(err, SB_EPARSE, "%s:%d: column %d is not a number (expected "
-                                  "%d features)", path, line, j + 2, SB_KB_CONF_NF);
+                rc = sb_error_set(err, SB_EPARSE,
+                                  "%s:%d: column %d is not a number (expected "
+                                  "%d features)",
+                                  path, line, j + 2, SB_KB_CONF_NF);
                 break;
             }
             p = *end == '\t' ? end + 1 : end;
@@ -287,11 +291,11 @@ int sb__kb_cmd_calibrate(int argc, char **argv)
         json_t *w = json_object();
         for (size_t i = 0; i < SB_KB_CONF_NF; i++)
             json_object_set_new(w, sb_kb_conf_feature_name(i), json_real(m.w[i]));
-        json_t *out = json_pack("{s:I,s:o,s:o,s:b,s:f,s:i,s:f,s:o,s:f}", "samples",
-                                (json_int_t)ss.n, "cv", outcome_json(&rep.cv), "fit",
-                                outcome_json(&rep.fit), "goals_met", rep.met, "brier", rep.brier,
-                                "iterations", rep.iterations, "bias", m.bias, "weights", w,
-                                "threshold", m.threshold);
+        json_t *out =
+            json_pack("{s:I,s:o,s:o,s:b,s:f,s:i,s:f,s:o,s:f}", "samples", (json_int_t)ss.n, "cv",
+                      outcome_json(&rep.cv), "fit", outcome_json(&rep.fit), "goals_met", rep.met,
+                      "brier", rep.brier, "iterations", rep.iterations, "bias", m.bias, "weights",
+                      w, "threshold", m.threshold);
         char *s = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(6));
         printf("%s\n", s);
         free(s);

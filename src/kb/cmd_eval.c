@@ -241,7 +241,8 @@ int sb_kb_cmd_eval(int argc, char **argv)
     double *times = NULL;
     int status = 0;
     if (sb__kb_load_queries(queries, &set, &err) || sb__kb_load_qrels(qrels, &set, &err) ||
-        (lq && (sb__kb_load_queries(lq, &learn, &err) || sb__kb_load_qrels(lqrels, &learn, &err)))) {
+        (lq && (sb__kb_load_queries(lq, &learn, &err) ||
+                sb__kb_load_qrels(lqrels, &learn, &err)))) {
         fprintf(stderr, "switchboard eval %s: %s\n", argv[0], err.msg);
         status = 1;
         goto out;

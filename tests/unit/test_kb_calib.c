@@ -12,7 +12,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after the headers it needs */
 
 #include "../../src/kb/kb_internal.h"
 #include "sb/kb.h"
@@ -81,8 +82,8 @@ static void test_fit_separable(void **state)
     assert_true(rep.cv.abstained >= 0.9);
     assert_true(rep.brier < 0.05);
     /* the confidence of a clear case */
-    double hi[SB_KB_CONF_NF] = {0.5, 0, 0.95, 0, 0, 1.0}, lo[SB_KB_CONF_NF] = {0.5, 0, 0.05, 0,
-                                                                              0, 1.0};
+    double hi[SB_KB_CONF_NF] = {0.5, 0, 0.95, 0, 0, 1.0},
+           lo[SB_KB_CONF_NF] = {0.5, 0, 0.05, 0, 0, 1.0};
     assert_true(sb__kb_conf_apply(&m, hi, 0) >= m.threshold);
     assert_true(sb__kb_conf_apply(&m, lo, 0) < m.threshold);
     /* the unknown-topic guard caps the confidence at 0.5 */
