@@ -276,7 +276,7 @@ static int parse_model(const unsigned char *data, size_t len, const char *path,
     int rc = 0;
     if (r.bad || K < 2 || K > 100000 || m->cfg.word_ngrams < 1 || m->cfg.word_ngrams > 3 ||
         m->cfg.char_max > 8 || m->cfg.char_min > m->cfg.char_max + 1u || m->cfg.han_max > 6 ||
-        m->cfg.extra > 15 || m->cfg.pair_window > 8 || (m->cfg.cross >> 4) > (m->cfg.cross & 15)) {
+        m->cfg.pair_window > 8 || (m->cfg.cross >> 4) > (m->cfg.cross & 15)) {
         rc = sb_error_set(err, SB_EPARSE, "%s: bad model header", path);
         goto out;
     }

@@ -21,9 +21,12 @@ void sb__nlu_feat_cfg_default(struct sb__nlu_feat_cfg *c)
     c->char_max = 5;
     c->han_max = 3;
     c->stem = 1;
-    c->extra = 0;
+    /* character 2..4-grams across boundaries, only those holding a Han character: in Chinese
+       text they add n-grams with punctuation, digits and Latin letters and 4-grams; English
+       text gets none (measured in docs/nlu.md) */
+    c->extra = SB__NLU_F_XHAN;
     c->pair_window = 0;
-    c->cross = 0;
+    c->cross = 2 << 4 | 4;
     c->word_weight = 1.0f;
     c->char_weight = 1.0f;
 }
@@ -111,12 +114,16 @@ struct tok {
     uint32_t off, len;         /* the token text in the scratch string */
     uint32_t raw_off, raw_len; /* unstemmed word in the normalised text (words only) */
     uint8_t type;
+    uint32_t sent; /* sentence number (sentence-final punctuation starts the next one) */
 };
 
 struct toks {
     struct tok *t;
     size_t n, cap;
     struct sb_buf s; /* token strings */
+    uint32_t sent;   /* current sentence number while tokenising */
+    int tw;          /* chat-text normalisation (URLs, elongations) */
+    uint32_t elong;  /* elongated words seen ("soooo") */
 };
 
 static int is_han(int32_t c)
@@ -171,6 +178,7 @@ static void toks_add(struct toks *ts, enum tok_type type, const char *s, size_t 
     t->raw_off = (uint32_t)raw_off;
     t->raw_len = (uint32_t)raw_len;
     t->type = (uint8_t)type;
+    t->sent = ts->sent;
     (void)sb_buf_append(&ts->s, s, len);
 }
 
@@ -189,6 +197,19 @@ static void emit_word(struct toks *ts, const char *norm, size_t start, size_t en
     if (digits) {
         toks_add(ts, TOK_NUM, "<num>", 5, start, n);
         return;
+    }
+    char sq[64];
+    if (ts->tw && ascii_alpha && n >= 3 && n < sizeof(sq)) {
+        /* "soooo" -> "soo" plus an elongation mark */
+        size_t o = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!(o >= 2 && sq[o - 1] == w[i] && sq[o - 2] == w[i]))
+                sq[o++] = w[i];
+        if (o < n) {
+            ts->elong++;
+            w = sq;
+            n = o;
+        }
     }
     if (stem && ascii_alpha && n >= 3) {
         struct sb_stemmer *st = thread_stemmer();
@@ -219,6 +240,16 @@ static void tokenize(const char *norm, size_t len, int stem, struct toks *ts)
         int apostrophe =
             (c == '\'' && inword && i + 1 < len && is_wordch((unsigned char)norm[i + 1]) &&
              (unsigned char)norm[i + 1] < 0x80);
+        if (ts->tw && !inword && (c == 'h' || c == 'w') &&
+            (strncmp(norm + i, "http://", 7) == 0 || strncmp(norm + i, "https://", 8) == 0 ||
+             strncmp(norm + i, "www.", 4) == 0)) {
+            size_t e = i;
+            while (e < len && (unsigned char)norm[e] > ' ')
+                e++;
+            toks_add(ts, TOK_NUM, "<url>", 5, i, 0);
+            i = e;
+            continue;
+        }
         if (!is_han(c) && (is_wordch(c) || apostrophe)) {
             if (!inword) {
                 inword = 1;
@@ -239,6 +270,11 @@ static void tokenize(const char *norm, size_t len, int stem, struct toks *ts)
             utf8proc_category_t cat = utf8proc_category(c);
             if (cat == UTF8PROC_CATEGORY_SO) /* emoji and other symbols carry sentiment */
                 toks_add(ts, TOK_SYM, norm + i, (size_t)k, i, (size_t)k);
+        }
+        if (c == '.' || c == '!' || c == '?' || c == ';' || c == 0x3002 || c == 0xFF01 ||
+            c == 0xFF1F || c == 0xFF1B || c == '\n') {
+            if (ts->n && ts->t[ts->n - 1].sent == ts->sent)
+                ts->sent++;
         }
         i += (size_t)k;
     }
@@ -351,14 +387,19 @@ static void word_chars(const char *w, size_t n, int lo, int hi, struct sb__nlu_h
  * every run of blanks (and the text's start and end) as one space: they see punctuation,
  * emoticons and word pairs that the tokens drop ("not good", ":(", "!!").
  */
-static void cross_chars(const char *s, size_t n, int lo, int hi, struct sb__nlu_hvec *out)
+static void cross_chars(const char *s, size_t n, int lo, int hi, int mixed_only,
+                        struct sb__nlu_hvec *out)
 {
     uint32_t posbuf[1024];
+    uint8_t clsbuf[1024];
     char bufstack[2048];
     size_t maxcp = n + 2;
     uint32_t *pos = maxcp + 1 <= 1024 ? posbuf : sb_malloc((maxcp + 1) * sizeof(uint32_t));
     char *b = n + 2 <= sizeof(bufstack) ? bufstack : sb_malloc(n + 2);
+    /* class of each code point: 1 Han (or kana, hangul), 2 ASCII letter, 4 anything else */
+    uint8_t *cls = maxcp + 1 <= 1024 ? clsbuf : sb_malloc(maxcp + 1);
     size_t bl = 0, np = 0;
+    cls[np] = 4;
     pos[np++] = 0;
     b[bl++] = ' ';
     for (size_t i = 0; i < n;) {
@@ -368,10 +409,16 @@ static void cross_chars(const char *s, size_t n, int lo, int hi, struct sb__nlu_
             k = n - i;
         if (c <= ' ') {
             if (b[bl - 1] != ' ') {
+                cls[np] = 4;
                 pos[np++] = (uint32_t)bl;
                 b[bl++] = ' ';
             }
         } else {
+            int32_t cp = c;
+            if (k > 1 && utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)k,
+                                          &cp) <= 0)
+                cp = 0xFFFD;
+            cls[np] = is_han(cp) ? 1 : (c >= 'a' && c <= 'z') ? 2 : 4;
             pos[np++] = (uint32_t)bl;
             memcpy(b + bl, s + i, k);
             bl += k;
@@ -379,6 +426,7 @@ static void cross_chars(const char *s, size_t n, int lo, int hi, struct sb__nlu_
         i += k;
     }
     if (b[bl - 1] != ' ') {
+        cls[np] = 4;
         pos[np++] = (uint32_t)bl;
         b[bl++] = ' ';
     }
@@ -387,9 +435,16 @@ static void cross_chars(const char *s, size_t n, int lo, int hi, struct sb__nlu_
     for (size_t st = 0; st < np; st++) {
         uint64_t h = seed;
         size_t at = pos[st];
+        unsigned mask = 0;
         for (int g = 1; g <= hi && st + (size_t)g <= np; g++) {
             h = fnv(h, b + at, pos[st + (size_t)g] - at);
             at = pos[st + (size_t)g];
+            mask |= cls[st + (size_t)g - 1];
+            /* mixed_only: leave out what the tokens' n-grams already see (a Han run, one word) */
+            if ((mixed_only & 1) && (mask == 1 || mask == 2))
+                continue;
+            if ((mixed_only & 2) && !(mask & 1))
+                continue;
             if (g >= lo && !(g == 1 && b[pos[st]] == ' '))
                 hvec_push(out, finish(h, 1));
         }
@@ -398,6 +453,8 @@ static void cross_chars(const char *s, size_t n, int lo, int hi, struct sb__nlu_
         free(pos);
     if (b != bufstack)
         free(b);
+    if (cls != clsbuf)
+        free(cls);
 }
 
 /* English negation cues: the next few word tokens get a negated copy of their unigram. */
@@ -414,6 +471,49 @@ static int is_negation(const char *w, size_t n)
     return 0;
 }
 
+/*
+ * Chat-text marks read from the raw text (before case folding): words of 3+ capital letters
+ * ("NEVER again"), and emoticons as two classes (":)", ":-D", ";)", "<3" / ":(", ":'(", ":/").
+ */
+static void chat_marks(const char *s, size_t n, struct sb__nlu_hvec *out)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 'A' && c <= 'Z') {
+            size_t e = i;
+            int upper = 1;
+            while (e < n && (((unsigned char)s[e] | 0x20) >= 'a' && ((unsigned char)s[e] | 0x20) <= 'z')) {
+                if (s[e] >= 'a')
+                    upper = 0;
+                e++;
+            }
+            int handle = i > 0 && (s[i - 1] == '@' || s[i - 1] == '#');
+            if (upper && e - i >= 3 && !handle)
+                hvec_push(out, finish(fnv(FNV_OFF, "<caps>", 6), 0));
+            i = e;
+            continue;
+        }
+        if (c == ':' || c == ';' || c == '=') {
+            size_t j = i + 1;
+            if (j < n && (s[j] == '-' || s[j] == '\'' || s[j] == 'o' || s[j] == '^'))
+                j++;
+            if (j < n) {
+                char m = s[j];
+                int next_ok = j + 1 >= n || !(((unsigned char)s[j + 1] | 0x20) >= 'a' &&
+                                              ((unsigned char)s[j + 1] | 0x20) <= 'z') ;
+                if ((m == ')' || m == ']' || m == 'D' || m == 'P' || m == 'p') && next_ok)
+                    hvec_push(out, finish(fnv(FNV_OFF, "<smile>", 7), 0));
+                else if ((m == '(' || m == '[' || (m == '/' && (j + 1 >= n || s[j + 1] != '/'))) &&
+                         next_ok)
+                    hvec_push(out, finish(fnv(FNV_OFF, "<frown>", 7), 0));
+            }
+        } else if (c == '<' && i + 1 < n && s[i + 1] == '3') {
+            hvec_push(out, finish(fnv(FNV_OFF, "<smile>", 7), 0));
+        }
+        i++;
+    }
+}
+
 void sb__nlu_features(const char *text, size_t len, const struct sb__nlu_feat_cfg *cfg,
                       struct sb__nlu_hvec *out)
 {
@@ -425,7 +525,29 @@ void sb__nlu_features(const char *text, size_t len, const struct sb__nlu_feat_cf
     size_t nlen = strlen(norm);
     struct toks ts = {0};
     sb_buf_init(&ts.s, 0);
+    ts.tw = (cfg->extra & SB__NLU_F_CHAT) != 0;
     tokenize(norm, nlen, cfg->stem, &ts);
+    if (ts.tw) {
+        chat_marks(text, len, out);
+        for (uint32_t e = 0; e < ts.elong; e++)
+            hvec_push(out, finish(fnv(FNV_OFF, "<elong>", 7), 0));
+    }
+    if ((cfg->extra & SB__NLU_F_ENDS) && ts.n && ts.t[ts.n - 1].sent > 0) {
+        /* the first and the last sentence again, as their own features: reviews open with
+           the topic and close with the verdict */
+        uint32_t last = ts.t[ts.n - 1].sent;
+        for (size_t i = 0; i < ts.n; i++) {
+            uint32_t sn = ts.t[i].sent;
+            if (sn != 0 && sn != last)
+                continue;
+            const char *tag = sn == 0 ? "F" : "L";
+            hvec_push(out, finish(tok_hash(fnv(FNV_OFF, tag, 1), &ts, i), 0));
+            if (i >= 1 && ts.t[i - 1].sent == sn) {
+                uint64_t h = tok_hash(tok_hash(fnv(fnv(FNV_OFF, tag, 1), "b", 1), &ts, i - 1), &ts, i);
+                hvec_push(out, finish(h, 0));
+            }
+        }
+    }
     size_t neg_left = 0;
     for (size_t i = 0; i < ts.n; i++) {
         uint64_t h = tok_hash(fnv(FNV_OFF, "u", 1), &ts, i);
@@ -485,9 +607,25 @@ void sb__nlu_features(const char *text, size_t len, const struct sb__nlu_feat_cf
         }
     }
     if (cfg->cross)
-        cross_chars(norm, nlen, cfg->cross >> 4, cfg->cross & 15, out);
+        cross_chars(norm, nlen, cfg->cross >> 4, cfg->cross & 15,
+                    ((cfg->extra & SB__NLU_F_XMIX) ? 1 : 0) | ((cfg->extra & SB__NLU_F_XHAN) ? 2 : 0), out);
     free(ts.t);
     sb_buf_cleanup(&ts.s);
+    free(norm);
+}
+
+void sb__nlu_cross_features(const char *text, size_t len, const struct sb__nlu_feat_cfg *cfg,
+                            struct sb__nlu_hvec *out)
+{
+    if (!cfg->cross)
+        return;
+    if (len > SB_NLU_TEXT_MAX)
+        len = SB_NLU_TEXT_MAX;
+    char *norm = sb_nlu_normalize(text, len);
+    if (!norm)
+        return;
+    cross_chars(norm, strlen(norm), cfg->cross >> 4, cfg->cross & 15,
+                ((cfg->extra & SB__NLU_F_XMIX) ? 1 : 0) | ((cfg->extra & SB__NLU_F_XHAN) ? 2 : 0), out);
     free(norm);
 }
 

@@ -105,7 +105,13 @@ static int parse_ensemble(const char *s, struct plan *pl, struct sb_error *err)
     return 0;
 }
 
-static int parse_features(const char *spec, struct sb__nlu_feat_cfg *c, int *mindf, struct plan *pl,
+/* Least document frequency of a kept feature: all features, and cross-boundary n-grams. */
+struct dfmin {
+    int all, cross;
+    const struct counter *xset; /* the cross n-grams seen in training (when cross > 1) */
+};
+
+static int parse_features(const char *spec, struct sb__nlu_feat_cfg *c, struct dfmin *mindf, struct plan *pl,
                           struct sb_error *err)
 {
     sb__nlu_feat_cfg_default(c);
@@ -161,6 +167,16 @@ static int parse_features(const char *spec, struct sb__nlu_feat_cfg *c, int *min
             pl->mlp.lr = v;
         } else if (strcmp(tok, "edge") == 0) {
             c->extra |= SB__NLU_F_EDGE;
+        } else if (strcmp(tok, "chat") == 0) {
+            c->extra |= SB__NLU_F_CHAT;
+        } else if (strcmp(tok, "xhan") == 0) {
+            c->extra |= SB__NLU_F_XHAN;
+        } else if (strcmp(tok, "xall") == 0) {
+            c->extra &= (uint8_t)~(SB__NLU_F_XHAN | SB__NLU_F_XMIX);
+        } else if (strcmp(tok, "xmix") == 0) {
+            c->extra |= SB__NLU_F_XMIX;
+        } else if (strcmp(tok, "ends") == 0) {
+            c->extra |= SB__NLU_F_ENDS;
         } else if (strcmp(tok, "neg") == 0) {
             c->extra |= SB__NLU_F_NEG;
         } else if (tok[0] == 'p' && tok[1] >= '0' && tok[1] <= '9') {
@@ -185,7 +201,12 @@ static int parse_features(const char *spec, struct sb__nlu_feat_cfg *c, int *min
             a = strtol(tok + 6, &end, 10);
             if (*end || a < 1 || a > 1000)
                 return sb_error_set(err, SB_EINVAL, "features: bad '%s'", tok);
-            *mindf = (int)a;
+            mindf->all = (int)a;
+        } else if (strncmp(tok, "xmindf=", 7) == 0) {
+            a = strtol(tok + 7, &end, 10);
+            if (*end || a < 1 || a > 1000)
+                return sb_error_set(err, SB_EINVAL, "features: bad '%s'", tok);
+            mindf->cross = (int)a;
         } else if (strncmp(tok, "ww=", 3) == 0 || strncmp(tok, "cw=", 3) == 0) {
             double w = strtod(tok + 3, &end);
             if (*end || w < 0 || w > 10)
@@ -293,8 +314,15 @@ struct vocab {
     struct counter index; /* hash -> feature index */
 };
 
+static int64_t counter_lookup(const void *ctx, uint64_t h);
+
+static uint32_t dfmin_of(const struct dfmin *d, uint64_t h)
+{
+    return (uint32_t)(d->xset && counter_lookup(d->xset, h) >= 0 ? d->cross : d->all);
+}
+
 static void vocab_build(struct vocab *v, const struct rowfeat *rows, const uint32_t *sel, size_t n,
-                        int mindf)
+                        struct dfmin mindf)
 {
     struct counter df = {0};
     counter_grow(&df);
@@ -306,13 +334,13 @@ static void vocab_build(struct vocab *v, const struct rowfeat *rows, const uint3
     }
     size_t kept = 0;
     for (size_t i = 0; i < df.cap; i++)
-        if (df.k[i] && df.v[i] >= (uint32_t)mindf)
+        if (df.k[i] && df.v[i] >= dfmin_of(&mindf, df.k[i]))
             kept++;
     v->nfeat = (uint32_t)kept;
     v->hashes = sb_malloc((kept ? kept : 1) * sizeof(uint64_t));
     size_t o = 0;
     for (size_t i = 0; i < df.cap; i++)
-        if (df.k[i] && df.v[i] >= (uint32_t)mindf)
+        if (df.k[i] && df.v[i] >= dfmin_of(&mindf, df.k[i]))
             v->hashes[o++] = df.k[i];
     qsort(v->hashes, kept, sizeof(uint64_t), cmp_u64);
     v->idf = sb_malloc((kept ? kept : 1) * sizeof(float));
@@ -928,7 +956,7 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
         return sb_error_set(err, SB_EINVAL, "unknown model kind %d", (int)opts->kind);
     struct sb__nlu_feat_cfg cfg;
     struct plan plan;
-    int mindf = 1;
+    struct dfmin mindf = {1, 2, NULL}; /* cross n-grams seen once are mostly noise */
     int rc = parse_features(opts->features, &cfg, &mindf, &plan, err);
     if (rc)
         return rc;
@@ -977,6 +1005,19 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
     }
     struct rowfeat *rows = sb_calloc(N, sizeof(*rows));
     extract_rows(texts, N, &cfg, rows);
+    struct counter xset = {0};
+    if (cfg.cross && mindf.cross > 1) {
+        counter_grow(&xset);
+        struct sb__nlu_hvec f = {0};
+        for (size_t i = 0; i < N; i++) {
+            f.n = 0;
+            sb__nlu_cross_features(texts[i], strlen(texts[i]), &cfg, &f);
+            for (size_t j = 0; j < f.n; j++)
+                *counter_slot(&xset, f.h[j]) = 1;
+        }
+        sb__nlu_hvec_cleanup(&f);
+        mindf.xset = &xset;
+    }
 
     /*
      * Model size: each feature costs about 20 bytes + K per linear member + the MLP's hidden
@@ -1310,6 +1351,8 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
     for (size_t i = 0; i < N; i++)
         free(rows[i].h);
     free(rows);
+    free(xset.k);
+    free(xset.v);
     vocab_cleanup(&voc);
     csr_cleanup(&X);
     free(texts);
