@@ -321,4 +321,90 @@ void sb_kb_gaps_free(struct sb_kb_gap *g, size_t n);
  * were deleted, or a negative SB_E* code. */
 long sb_kb_gaps_prune(struct sb_kb *kb, int64_t tenant, int64_t before_ms, struct sb_error *err);
 
+/* ---- learned phrasings proposed by agents (src/kb/wordings.c) ---- */
+
+/*
+ * Agents know which entry answered a customer's question; a proposal records that as a
+ * "customer wording -> entry" pair (kb.db table kb_wording; in memory for a memory-only KB).
+ * A supervisor approves it (the wording becomes one more question phrasing of the entry through
+ * sb_kb_put: searchable when the call returns) or dismisses it. Only FAQ entries and catalogue
+ * entries (kinds SB_KB_FAQ and SB_KB_PRODUCT without a parent) take phrasings. The wording
+ * should be redacted of PII by the caller (the KB module does not link the NLU).
+ */
+#define SB_KB_WORDING_MAX 1024 /* bytes of a proposed wording (after whitespace is folded) */
+#define SB_KB_PHRASINGS_MAX 50 /* question phrasings an entry may hold, approval refuses more */
+
+enum sb_kb_wording_status {
+    SB_KB_WORDING_PENDING = 0,
+    SB_KB_WORDING_APPROVED = 1,
+    SB_KB_WORDING_DISMISSED = 2,
+};
+
+/* "pending", "approved", "dismissed" ("?" for another value); parse: -1 when unknown. */
+const char *sb_kb_wording_status_name(int status);
+int sb_kb_wording_status_parse(const char *name);
+
+/* One proposal. Strings are owned: free with sb_kb_wording_cleanup() (or the list with
+ * sb_kb_wordings_free()). */
+struct sb_kb_wording {
+    int64_t id;
+    int64_t tenant;
+    char *entry;        /* the entry id it was proposed for */
+    char *wording;      /* the customer's question, whitespace folded to single spaces */
+    int64_t message_id; /* the customer message it came from (0: none) */
+    int64_t agent_id;   /* who proposed it (0: an API key) */
+    int status;         /* enum sb_kb_wording_status */
+    int64_t decided_by; /* who approved or dismissed it (0: nobody yet, or an API key) */
+    int64_t created_ms, decided_ms;
+};
+
+void sb_kb_wording_cleanup(struct sb_kb_wording *w);
+void sb_kb_wordings_free(struct sb_kb_wording *w, size_t n);
+
+/*
+ * Proposes `wording` as a phrasing of entry `entry` of `tenant`. Control characters become
+ * spaces, runs of whitespace one space, ends trimmed. The same wording (ignoring ASCII case and
+ * whitespace) for the same entry is stored once: a repeat returns the existing proposal, in
+ * whatever status it is, with *created = 0 (1 for a new one; `created` may be NULL). `out` (may
+ * be NULL) receives the proposal (free with sb_kb_wording_cleanup).
+ * Errors (naming the field): SB_EINVAL empty 'entry' or 'wording', or an entry that takes no
+ * phrasings (an article section); SB_ETOOBIG 'wording' over SB_KB_WORDING_MAX bytes or 'entry'
+ * over SB_KB_ID_MAX; SB_ENOTFOUND no such entry; SB_EEXIST the entry already has this wording
+ * as its title or a phrasing; SB_ESTORE. Thread-safe.
+ */
+int sb_kb_wording_propose(struct sb_kb *kb, int64_t tenant, const char *entry,
+                          const char *wording, int64_t message_id, int64_t agent_id,
+                          struct sb_kb_wording *out, int *created, struct sb_error *err);
+
+/*
+ * Lists `tenant`'s proposals in `status` (-1 = any), newest first, at most `limit` (1..500),
+ * with id < `before_id` (0 = from the newest). *out is NULL when there are none; free with
+ * sb_kb_wordings_free(). Thread-safe.
+ */
+int sb_kb_wording_list(struct sb_kb *kb, int64_t tenant, int status, int64_t before_id,
+                       size_t limit, struct sb_kb_wording **out, size_t *n,
+                       struct sb_error *err);
+
+/* Copies proposal `id` of `tenant` into `out` (free with sb_kb_wording_cleanup).
+ * SB_ENOTFOUND (also for another tenant's proposal). Thread-safe. */
+int sb_kb_wording_get(struct sb_kb *kb, int64_t tenant, int64_t id, struct sb_kb_wording *out,
+                      struct sb_error *err);
+
+/*
+ * Approves pending proposal `id` of `tenant` as `decided_by`: its wording is appended to the
+ * entry's question phrasings with sb_kb_put (live when this returns; nothing is added when the
+ * entry already has it), then the proposal is marked approved. `out` (may be NULL) receives
+ * the decided proposal. Errors: SB_ENOTFOUND no such proposal, or its entry was deleted;
+ * SB_ESTATE it was already decided, or the entry already holds SB_KB_PHRASINGS_MAX phrasings
+ * (nothing changes); SB_EINVAL the entry no longer takes phrasings; SB_ESTORE. Approvals are
+ * serialised, so two at once cannot lose a phrasing. Thread-safe.
+ */
+int sb_kb_wording_approve(struct sb_kb *kb, int64_t tenant, int64_t id, int64_t decided_by,
+                          struct sb_kb_wording *out, struct sb_error *err);
+
+/* Dismisses pending proposal `id` (the KB is not changed). SB_ENOTFOUND, SB_ESTATE when it
+ * was already decided, SB_ESTORE. `out` as for approve. Thread-safe. */
+int sb_kb_wording_dismiss(struct sb_kb *kb, int64_t tenant, int64_t id, int64_t decided_by,
+                          struct sb_kb_wording *out, struct sb_error *err);
+
 #endif

@@ -63,6 +63,13 @@ static const char *const schema =
     "CREATE INDEX IF NOT EXISTS kb_gap_tenant ON kb_gap(tenant, created_ms);"
     "CREATE TABLE IF NOT EXISTS kb_model ("
     " tenant INTEGER PRIMARY KEY, model TEXT NOT NULL, updated_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS kb_wording (" /* agents' proposals (wordings.c) */
+    " id INTEGER PRIMARY KEY, tenant INTEGER NOT NULL, entry TEXT NOT NULL,"
+    " wording TEXT NOT NULL, wkey TEXT NOT NULL, message_id INTEGER NOT NULL DEFAULT 0,"
+    " agent_id INTEGER NOT NULL DEFAULT 0, status INTEGER NOT NULL DEFAULT 0,"
+    " decided_by INTEGER NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL,"
+    " decided_ms INTEGER NOT NULL DEFAULT 0, UNIQUE (tenant, entry, wkey));"
+    "CREATE INDEX IF NOT EXISTS kb_wording_status ON kb_wording(tenant, status, id);"
     "PRAGMA user_version = 1;";
 
 void sb_kb_doc_cleanup(struct sb_kb_doc *d)
