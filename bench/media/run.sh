@@ -11,8 +11,11 @@ D=../shared/bench/data
 RUNS=${RUNS:-3}
 # OCR time is measured on one core (taskset -c 0 when available), one tesseract thread
 PIN=""; command -v taskset >/dev/null && PIN="taskset -c 0"
+# the default (two readings merged) and, interleaved, the single-reading default before it
+# (--pre upscale): on a shared machine only their time ratio is stable
 for i in $(seq "$RUNS"); do
   echo "eval ocr [$i]: $(OMP_THREAD_LIMIT=1 $PIN $B eval ocr --data $D/sroie --json)"
+  echo "eval ocr --pre upscale [$i]: $(OMP_THREAD_LIMIT=1 $PIN $B eval ocr --data $D/sroie --pre upscale --json)"
 done
 # the reference point: plain tesseract CLI, psm 6, on the same images (texts only, when
 # TESS_CLI_OUT is set; docs/media.md gives their word F1 under our metric: 0.668)

@@ -30,7 +30,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: switchboard eval ocr --data DIR [--json] [--predictions OUT.jsonl]\n"
-            "           [--lang L] [--psm N] [--pre upscale,merge,deskew,binarize,normalize,reread|none]\n"
+            "           [--lang L] [--psm N]\n"
+            "           [--pre upscale,merge,deskew,binarize,normalize,reread|none]\n"
             "           [--lines CACHED.jsonl|gold]  (key fields from cached OCR lines, no OCR)\n"
             "       switchboard eval asr --data DIR [--grammar digits|yesno|free] [--json]\n"
             "           [--predictions OUT.jsonl] [--engine auto|pocketsphinx|digits]\n"
