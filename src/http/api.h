@@ -47,6 +47,11 @@ void sb__api_kb_put(struct sb_http_req *r, const sb_id *id);
 void sb__api_kb_delete(struct sb_http_req *r, const sb_id *id);
 void sb__api_kb_import(struct sb_http_req *r, const sb_id *id);
 void sb__api_kb_gaps(struct sb_http_req *r, const sb_id *id);
+/* Proposed wordings (api_kb_wordings.c): agents propose, supervisors approve or dismiss. */
+void sb__api_kb_wording_propose(struct sb_http_req *r, const sb_id *id);
+void sb__api_kb_wording_list(struct sb_http_req *r, const sb_id *id);
+void sb__api_kb_wording_approve(struct sb_http_req *r, const sb_id *id);
+void sb__api_kb_wording_dismiss(struct sb_http_req *r, const sb_id *id);
 
 /* Attachments (api_attachments.c): uploads of images and WAV voice notes, media download. */
 void sb__api_widget_attachment_post(struct sb_http_req *r, const sb_id *id);
