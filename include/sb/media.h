@@ -111,6 +111,8 @@ enum {
 };
 #define SB_OCR_PRE_DEFAULT (~0u) /* sentinel: use the measured default set */
 
+struct sb_ocr_lexicon; /* below */
+
 struct sb_ocr_opts {
     const char *lang;        /* tesseract language(s): "eng", "chi_sim", "eng+chi_sim"; NULL eng */
     int psm;                 /* page segmentation mode; 0 = the measured default */
@@ -119,6 +121,9 @@ struct sb_ocr_opts {
     size_t max_bytes;        /* encoded input limit; 0 = SB_MEDIA_IMAGE_MAX_BYTES */
     uint64_t max_pixels;     /* decoded size limit; 0 = SB_MEDIA_IMAGE_MAX_PIXELS */
     int key_fields;          /* non-zero: also extract receipt key fields */
+    /* optional, borrowed: words not in it are corrected towards it (sb_ocr_lexicon_correct with
+     * min_df 2) before the key fields; NULL = none */
+    const struct sb_ocr_lexicon *lexicon;
 };
 
 #define SB_MEDIA_IMAGE_MAX_BYTES (20u * 1024 * 1024)
@@ -156,6 +161,25 @@ extern const struct sb_ocr_ops sb_ocr_tesseract;
 
 /* SB_EINVAL with a message when `ops` is not usable (version, missing name or method). */
 int sb_ocr_engine_check(const struct sb_ocr_ops *ops, struct sb_error *err);
+
+/*
+ * Receipt lexicon (docs/media.md, fifth round): document frequencies of upper-cased white-space
+ * tokens of labelled transcripts. Free with sb_ocr_lexicon_free() (NULL is a no-op). Not
+ * thread-safe while being filled; read-only use (correct, df) from many threads is fine.
+ */
+struct sb_ocr_lexicon;
+struct sb_ocr_lexicon *sb_ocr_lexicon_new(void);
+void sb_ocr_lexicon_free(struct sb_ocr_lexicon *lex);
+/* Counts the tokens of one transcript (one document; tokens over 64 bytes are skipped). */
+void sb_ocr_lexicon_add_text(struct sb_ocr_lexicon *lex, const char *text);
+/* On how many documents `word` (any case) occurs. */
+unsigned sb_ocr_lexicon_df(const struct sb_ocr_lexicon *lex, const char *word);
+/* Replaces each word of `page` (its words, or the tokens of lines without words) that is not in
+ * the lexicon, has >= 2 ASCII letters and >= 3 bytes, by the upper-case lexicon word one
+ * OCR-confusion substitution away with the highest document frequency >= min_df (ties: no
+ * change); rebuilds the texts. Returns the number of words changed. */
+size_t sb_ocr_lexicon_correct(const struct sb_ocr_lexicon *lex, struct sb_ocr_page *page,
+                              unsigned min_df);
 
 /* Receipt/invoice key fields; each string owned by the struct, "" when not found. */
 struct sb_receipt_fields {

@@ -33,6 +33,9 @@ static void usage(FILE *f)
             "           [--lang L] [--psm N]\n"
             "           [--pre upscale,merge,deskew,binarize,normalize,reread|none]\n"
             "           [--lines CACHED.jsonl|gold]  (key fields from cached OCR lines, no OCR)\n"
+            "           [--lexicon-from DIR | --lexicon-cv] [--lexicon-min-df N]\n"
+            "           (correct words towards a lexicon of DIR's transcripts, or per\n"
+            "            shop-grouped fold from the other folds' transcripts)\n"
             "       switchboard eval asr --data DIR [--grammar digits|yesno|free] [--json]\n"
             "           [--predictions OUT.jsonl] [--engine auto|pocketsphinx|digits]\n"
             "       switchboard eval asr --data DIR --cv index|speaker [--k K] [--delta-weight W]\n"
@@ -236,9 +239,120 @@ static int cached_page(json_t *it, json_t *cache, struct sb_ocr_page *page)
 
 static const char *const key_names[4] = {"company", "date", "address", "total"};
 
-static int eval_ocr(const char *dir, json_t *items, size_t n, int json, const char *predp,
-                    const struct sb_ocr_opts *opts, const char *linesp)
+/* Receipt-lexicon options of `eval ocr` (docs/media.md, fifth round). */
+struct lex_opts {
+    const char *from; /* --lexicon-from DIR: one lexicon from DIR's transcripts */
+    int cv;           /* --lexicon-cv: per shop-grouped fold, from the other folds' labels */
+    unsigned min_df;  /* --lexicon-min-df */
+};
+
+#define LEX_FOLDS 5
+
+/* The shop of a labelled receipt: the first two words of its company label, upper-cased. */
+static char *shop_key(json_t *it)
 {
+    const char *c = jstr(json_object_get(it, "key"), "company");
+    char *u = sb__media_norm(c);
+    char *sp = strchr(u, ' ');
+    if (sp && (sp = strchr(sp + 1, ' ')) != NULL)
+        *sp = 0;
+    return u;
+}
+
+/*
+ * Shop-grouped folds: receipts of one shop stay together; the largest shop is fold 0, the other
+ * shops (largest first, ties in file order) go to the smallest of folds 1..4. fold[i] per item.
+ */
+static void shop_folds(json_t *items, size_t n, int *fold)
+{
+    char **key = sb_calloc(n ? n : 1, sizeof(char *));
+    size_t *gsize = sb_calloc(n ? n : 1, sizeof(size_t)), *first = sb_calloc(n ? n : 1,
+                                                                             sizeof(size_t));
+    size_t *gid = sb_calloc(n ? n : 1, sizeof(size_t)), ng = 0;
+    for (size_t i = 0; i < n; i++) {
+        key[i] = shop_key(json_array_get(items, i));
+        size_t g = 0;
+        while (g < ng && strcmp(key[first[g]], key[i]) != 0)
+            g++;
+        if (g == ng)
+            first[ng++] = i;
+        gid[i] = g;
+        gsize[g]++;
+    }
+    int *gfold = sb_calloc(ng ? ng : 1, sizeof(int));
+    int *done = sb_calloc(ng ? ng : 1, sizeof(int));
+    size_t fsize[LEX_FOLDS] = {0};
+    for (size_t r = 0; r < ng; r++) {
+        size_t best = ng;
+        for (size_t g = 0; g < ng; g++)
+            if (!done[g] && (best == ng || gsize[g] > gsize[best]))
+                best = g; /* ties: the earlier first receipt (groups are in that order) */
+        done[best] = 1;
+        int f = 0;
+        if (r > 0) {
+            f = 1;
+            for (int k = 2; k < LEX_FOLDS; k++)
+                if (fsize[k] < fsize[f])
+                    f = k;
+        }
+        gfold[best] = f;
+        fsize[f] += gsize[best];
+    }
+    for (size_t i = 0; i < n; i++) {
+        fold[i] = gfold[gid[i]];
+        free(key[i]);
+    }
+    free(key);
+    free(gsize);
+    free(first);
+    free(gid);
+    free(gfold);
+    free(done);
+}
+
+/* Builds the lexicons `lex` (1, or LEX_FOLDS with --lexicon-cv) and each item's index into it. */
+static int build_lexicons(const struct lex_opts *lo, json_t *items, size_t n,
+                          struct sb_ocr_lexicon **lex, int *which)
+{
+    if (lo->from) {
+        json_t *other = NULL;
+        size_t m = 0;
+        if (load_labels(lo->from, &other, &m))
+            return 1;
+        lex[0] = sb_ocr_lexicon_new();
+        for (size_t i = 0; i < m; i++)
+            sb_ocr_lexicon_add_text(lex[0], jstr(json_array_get(other, i), "text"));
+        json_decref(other);
+        for (size_t i = 0; i < n; i++)
+            which[i] = 0;
+        return 0;
+    }
+    shop_folds(items, n, which);
+    for (int k = 0; k < LEX_FOLDS; k++) {
+        lex[k] = sb_ocr_lexicon_new();
+        for (size_t i = 0; i < n; i++)
+            if (which[i] != k)
+                sb_ocr_lexicon_add_text(lex[k], jstr(json_array_get(items, i), "text"));
+    }
+    return 0;
+}
+
+static int eval_ocr(const char *dir, json_t *items, size_t n, int json, const char *predp,
+                    const struct sb_ocr_opts *opts_in, const char *linesp,
+                    const struct lex_opts *lo)
+{
+    struct sb_ocr_lexicon *lex[LEX_FOLDS] = {0};
+    int *which = NULL;
+    struct sb_ocr_opts opt_copy = *opts_in;
+    const struct sb_ocr_opts *opts = &opt_copy;
+    if (lo->from || lo->cv) {
+        which = sb_calloc(n ? n : 1, sizeof(int));
+        if (build_lexicons(lo, items, n, lex, which)) {
+            free(which);
+            return 1;
+        }
+        opt_copy.key_fields = 0; /* computed after the correction */
+    }
     json_t *cache = NULL;
     if (linesp && strcmp(linesp, "gold") != 0) {
         FILE *cf = fopen(linesp, "r");
@@ -279,7 +393,7 @@ static int eval_ocr(const char *dir, json_t *items, size_t n, int json, const ch
             rc = cached_page(it, cache, &r.page);
             if (rc)
                 sb_error_set(&err, rc, "no cached lines for %s", jstr(it, "file"));
-            else
+            else if (!which)
                 sb_media_receipt_fields(&r.page, &r.fields);
         } else {
             rc = read_file(path, MEDIA_FILE_MAX, &data, &len);
@@ -290,6 +404,10 @@ static int eval_ocr(const char *dir, json_t *items, size_t n, int json, const ch
         }
         free(data);
         free(path);
+        if (!rc && which) {
+            sb_ocr_lexicon_correct(lex[which[i]], &r.page, lo->min_df);
+            sb_media_receipt_fields(&r.page, &r.fields);
+        }
         const char *text = rc ? "" : r.page.text;
         if (rc) {
             failed++;
@@ -323,7 +441,7 @@ static int eval_ocr(const char *dir, json_t *items, size_t n, int json, const ch
                 json_t *lines = json_array();
                 for (size_t l = 0; l < r.page.n_lines; l++) {
                     const struct sb_ocr_line *ln = &r.page.lines[l];
-                    json_t *lo = json_pack("{s:s, s:[i,i,i,i], s:f}", "text", ln->text, "box",
+                    json_t *lj = json_pack("{s:s, s:[i,i,i,i], s:f}", "text", ln->text, "box",
                                            ln->box.x, ln->box.y, ln->box.w, ln->box.h, "conf",
                                            (double)ln->conf);
                     if (ln->n_words) {
@@ -335,9 +453,9 @@ static int eval_ocr(const char *dir, json_t *items, size_t n, int json, const ch
                                               wd->box.x, wd->box.y, wd->box.w, wd->box.h,
                                               "conf", (double)wd->conf));
                         }
-                        json_object_set_new(lo, "words", ws);
+                        json_object_set_new(lj, "words", ws);
                     }
-                    json_array_append_new(lines, lo);
+                    json_array_append_new(lines, lj);
                 }
                 json_object_set_new(o, "lines", lines);
             }
@@ -373,6 +491,9 @@ static int eval_ocr(const char *dir, json_t *items, size_t n, int json, const ch
                ke[1], ke[2], ke[3], mean);
     }
     json_decref(cache);
+    for (int k = 0; k < LEX_FOLDS; k++)
+        sb_ocr_lexicon_free(lex[k]);
+    free(which);
     return close_predictions(pf, predp, tmp);
 }
 
@@ -606,6 +727,7 @@ int sb_media_cmd_eval(int argc, char **argv)
         return 2;
     }
     const char *dir = NULL, *predp = NULL, *linesp = NULL;
+    struct lex_opts lo = {.min_df = SB__OCR_LEXICON_MIN_DF};
     int json = 0;
     struct sb_ocr_opts oo = {.preprocess = SB_OCR_PRE_DEFAULT, .key_fields = 1};
     struct sb_asr_opts ao = {.mode = SB_ASR_FREE};
@@ -619,6 +741,10 @@ int sb_media_cmd_eval(int argc, char **argv)
             json = 1;
             continue;
         }
+        if (is_ocr && strcmp(a, "--lexicon-cv") == 0) {
+            lo.cv = 1;
+            continue;
+        }
         if (i + 1 >= argc) {
             fprintf(stderr, "switchboard eval: %s needs a value\n", a);
             return 2;
@@ -630,6 +756,16 @@ int sb_media_cmd_eval(int argc, char **argv)
             predp = v;
         } else if (is_ocr && strcmp(a, "--lines") == 0) {
             linesp = v;
+        } else if (is_ocr && strcmp(a, "--lexicon-from") == 0) {
+            lo.from = v;
+        } else if (is_ocr && strcmp(a, "--lexicon-min-df") == 0) {
+            char *end;
+            long m = strtol(v, &end, 10);
+            if (*end || m < 1 || m > 1000000) {
+                fprintf(stderr, "switchboard eval: --lexicon-min-df wants 1..1000000\n");
+                return 2;
+            }
+            lo.min_df = (unsigned)m;
         } else if (is_ocr && strcmp(a, "--lang") == 0) {
             oo.lang = v;
         } else if (is_ocr && strcmp(a, "--psm") == 0) {
@@ -702,7 +838,7 @@ int sb_media_cmd_eval(int argc, char **argv)
     else if (write_model)
         rc = digits_write(dir, items, n, write_model, knn, delta_weight);
     else
-        rc = is_ocr ? eval_ocr(dir, items, n, json, predp, &oo, linesp)
+        rc = is_ocr ? eval_ocr(dir, items, n, json, predp, &oo, linesp, &lo)
                     : eval_asr(dir, items, n, json, predp, &ao, engine);
     json_decref(items);
     sb_media_thread_cleanup();

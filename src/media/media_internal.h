@@ -38,6 +38,7 @@ int sb__media_text_height(const struct sb_image *img);
 #define SB__OCR_MERGE_MARGIN_ALPHA 0.00f /* the second reading wins a group by more than this */
 #define SB__OCR_MERGE_MARGIN_NUM 0.05f   /* ... and by more than this on numeric groups */
 #define SB__OCR_MERGE_MASK_CONF 0.90f    /* main-reading lines this sure are not read again */
+#define SB__OCR_LEXICON_MIN_DF 2         /* opts->lexicon: a correction's minimum document count */
 
 struct sb__ocr_merge_params {
     float alone_min_conf, margin_alpha, margin_num;

@@ -575,6 +575,8 @@ int sb_media_ocr_image(const void *data, size_t n, const struct sb_ocr_opts *opt
     }
     r.page.width = img.width;
     r.page.height = img.height;
+    if (opts->lexicon)
+        sb_ocr_lexicon_correct(opts->lexicon, &r.page, SB__OCR_LEXICON_MIN_DF);
     if (opts->key_fields)
         sb_media_receipt_fields(&r.page, &r.fields);
     r.seconds = (double)(sb_mono_ns() - t0) / 1e9;
