@@ -431,6 +431,11 @@ static void cross_chars(const char *s, size_t n, int lo, int hi, int mixed_only,
         b[bl++] = ' ';
     }
     pos[np] = (uint32_t)bl; /* np code points, pos[np] the end */
+    int han = 0;
+    for (size_t j = 0; j < np && !han; j++)
+        han = cls[j] == 1;
+    if ((mixed_only & 2) && !han)
+        np = 0; /* only n-grams holding a Han character, and there is none */
     uint64_t seed = fnv(FNV_OFF, "x", 1);
     for (size_t st = 0; st < np; st++) {
         uint64_t h = seed;
