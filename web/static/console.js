@@ -18,6 +18,13 @@
  * agents' agent.activity events until they expire); keyboard navigation (j/k, Enter, r, n, a,
  * 1-3, Esc, ?).
  *
+ * Teaching the knowledge base: every customer message has an "Answered by KB entry…" action that
+ * opens a small dialog to search the KB (GET /api/v1/kb/search) and pick the FAQ or catalogue
+ * entry that answers it; picking one proposes the message's wording for that entry
+ * (POST /api/v1/kb/wordings). Sending a reply that still holds an inserted suggestion proposes
+ * that suggestion's question for its cited entry the same way ("proposed to the knowledge
+ * base"). Supervisors review proposals on /console/kb-gaps.
+ *
  * Live updates: the socket reconnects with exponential backoff and resumes from the last event
  * sequence number it saw (?since=SEQ), then reloads the lists and the open conversation to be
  * sure nothing was missed. Messages are keyed by id, so an event seen twice is shown once.
@@ -47,6 +54,8 @@
     side: $('side'), sideEmpty: $('side-empty'), sideBody: $('side-body'), sideName: $('side-name'),
     sideAttrs: $('side-attrs'), sideSummary: $('side-summary'), sideChannels: $('side-channels'), sidePast: $('side-past'),
     help: $('help'), helpBtn: $('help-btn'), helpClose: $('help-close'),
+    teach: $('teach'), teachWording: $('teach-wording'), teachForm: $('teach-form'), teachQ: $('teach-q'),
+    teachHits: $('teach-hits'), teachMsg: $('teach-msg'), teachClose: $('teach-close'), teachStatus: $('teach-status'),
   };
 
   /* The tabs, each a predicate over conversations and the server queries that fill it. */
@@ -87,6 +96,8 @@
     suggestions: [],
     viewTimer: 0, lastTyping: 0,
     firstAgentReply: new Map(), /* conversation id -> ms of the first agent reply seen */
+    inserted: null,         /* the suggestion last inserted into the composer: {conv, text, message_id, question, entry, title} */
+    teachFor: null,         /* the customer message the teach dialog is open for: {id, text, opener} */
   };
 
   /* ---------------- helpers ---------------- */
@@ -488,6 +499,9 @@
     closeCanned();
     ui.suggestList.replaceChildren();
     ui.suggestState.textContent = '';
+    S.inserted = null;
+    setTeachStatus('');
+    if (!ui.teach.hidden) closeTeach();
     startViewing(id);
     const seq = ++S.loadSeq;
     ui.threadEmpty.hidden = true;
@@ -694,6 +708,11 @@
     if (media) li.appendChild(media);
     const ann = annotationChips(m);
     if (ann) li.appendChild(ann);
+    if (m.sender && m.sender.kind === 'customer' && typeof m.text === 'string' && m.text.trim()) {
+      li.appendChild(el('button', { class: 'btn ghost teach-btn', type: 'button', 'data-teach': m.id,
+        'aria-haspopup': 'dialog', title: 'Propose this question to the knowledge base for the entry that answers it',
+        text: 'Answered by KB entry…' }));
+    }
     return li;
   }
 
@@ -805,6 +824,7 @@
         ui.internal.checked = false;
         ui.composer.classList.remove('note-mode');
         addMessage(m, true);
+        proposeFromSuggestion(id, text);
         break;
       } catch (e) {
         if (e.status === 409 && attempt > 1) { ui.reply.value = ''; break; } /* the first try got through */
@@ -1007,11 +1027,159 @@
     ui.reply.setSelectionRange(ui.reply.value.length, ui.reply.value.length);
   }
 
+  /* Inserts suggestion `sg` and remembers it: sending it proposes its question to the KB. */
+  function insertSuggestion(sg) {
+    const text = String(sg.text || '');
+    insertIntoComposer(text);
+    const cite = Array.isArray(sg.citations) && sg.citations[0];
+    const q = sg.question && typeof sg.question === 'object' ? sg.question : null;
+    S.inserted = cite && cite.doc_id && q && typeof q.message_id === 'number'
+      ? { conv: S.current, text, message_id: q.message_id, question: String(q.text || ''),
+        entry: String(cite.doc_id), title: String(cite.title || cite.doc_id) }
+      : null;
+  }
+
   ui.suggestList.addEventListener('click', (e) => {
     const b = e.target.closest('button[data-i]');
     if (!b) return;
     const sg = S.suggestions[Number(b.dataset.i)];
-    if (sg) insertIntoComposer(String(sg.text || ''));
+    if (sg) insertSuggestion(sg);
+  });
+
+  /* ---------------- teaching the knowledge base ---------------- */
+
+  function setTeachStatus(text, isError) {
+    ui.teachStatus.textContent = text;
+    ui.teachStatus.classList.toggle('error', !!isError);
+    if (text) announce(text);
+  }
+
+  /* POST /api/v1/kb/wordings; returns [message, isError, proposal or null]. */
+  async function propose(messageId, entry, title) {
+    try {
+      const w = await api('POST', '/api/v1/kb/wordings', { message_id: messageId, entry });
+      const name = (w && w.entry_title) || title || entry;
+      if (w && w.created === false) {
+        return ['Already proposed to the knowledge base for “' + name + '” (' + w.status + ').', false, w];
+      }
+      return ['Proposed to the knowledge base: “' + (w ? w.wording : '') + '” → “' + name + '”. A supervisor will review it.', false, w];
+    } catch (e) {
+      if (e.status === 409) return ['“' + (title || entry) + '” already has this wording.', false, null];
+      return ['Not proposed: ' + e.message, true, null];
+    }
+  }
+
+  const fold = (t) => String(t || '').replace(/\s+/g, ' ').trim().toLowerCase();
+
+  /* After a reply is sent: when it still holds the inserted suggestion, the customer's question
+   * is proposed for the entry the suggestion cited -- unless that entry cannot learn wordings
+   * (an article section) or already has this one: an automatic proposal then says nothing. */
+  async function proposeFromSuggestion(conv, sent) {
+    const ins = S.inserted;
+    S.inserted = null;
+    if (!ins || ins.conv !== conv) return;
+    const head = ins.text.trim().slice(0, 40);
+    if (!head || !sent.includes(head)) return; /* the agent replaced the suggestion */
+    let entry;
+    try {
+      entry = await api('GET', '/api/v1/kb/entries/' + encodeURIComponent(ins.entry));
+    } catch (e) {
+      return;
+    }
+    if (!entry || (entry.kind !== 'faq' && entry.kind !== 'product') || entry.parent) return;
+    const known = new Set([entry.title, ...(Array.isArray(entry.questions) ? entry.questions : [])].map(fold));
+    if (known.has(fold(ins.question))) return;
+    const [msg, isError] = await propose(ins.message_id, ins.entry, entry.title || ins.title);
+    if (conv === S.current) setTeachStatus(msg, isError);
+  }
+
+  function teachFocusables() {
+    return [...ui.teach.querySelectorAll('input, button:not([disabled])')].filter((x) => x.offsetParent !== null);
+  }
+
+  function openTeach(messageId, opener) {
+    const item = S.shown.get(messageId);
+    if (!item) return;
+    const text = String(item.m.text || '');
+    S.teachFor = { id: messageId, text, opener };
+    ui.teachWording.textContent = text;
+    ui.teachQ.value = text.slice(0, 1000);
+    ui.teachHits.replaceChildren();
+    ui.teachMsg.textContent = '';
+    ui.teachMsg.classList.remove('error');
+    ui.teach.hidden = false;
+    ui.teachQ.focus();
+    ui.teachQ.select();
+    teachSearch();
+  }
+
+  function closeTeach() {
+    const opener = S.teachFor && S.teachFor.opener;
+    ui.teach.hidden = true;
+    S.teachFor = null;
+    if (opener && opener.isConnected) opener.focus();
+    else if (S.current) ui.reply.focus();
+  }
+
+  function teachNote(text, isError) {
+    ui.teachMsg.textContent = text;
+    ui.teachMsg.classList.toggle('error', !!isError);
+  }
+
+  let teachSeq = 0;
+  async function teachSearch() {
+    const q = ui.teachQ.value.trim();
+    const seq = ++teachSeq;
+    if (!q) { ui.teachHits.replaceChildren(); teachNote('Type a few words to search.'); return; }
+    teachNote('Searching…');
+    let r;
+    try {
+      r = await api('GET', '/api/v1/kb/search?k=12&q=' + encodeURIComponent(q));
+    } catch (e) {
+      if (seq === teachSeq) teachNote(e.status === 501 ? 'The knowledge base is off.' : e.message, true);
+      return;
+    }
+    if (seq !== teachSeq || ui.teach.hidden) return;
+    /* only FAQ and catalogue entries learn wordings (an article section is part of an article) */
+    const hits = (Array.isArray(r.hits) ? r.hits : []).filter((h) => h && (h.kind === 'faq' || h.kind === 'product'));
+    ui.teachHits.replaceChildren(...hits.slice(0, 8).map((h) => el('li', null, [
+      el('button', { class: 'teach-hit', type: 'button', 'data-entry': h.id, 'data-title': h.title || h.id }, [
+        el('span', { text: String(h.title || h.id) }), ' ',
+        el('span', { class: 'muted', text: '[' + h.id + ' · ' + (h.kind === 'faq' ? 'FAQ' : 'catalogue') + ']' }),
+      ]),
+    ])));
+    teachNote(hits.length ? 'Choose the entry that answers the question (Tab, then Enter).'
+      : 'No FAQ or catalogue entry found. Try other words.');
+  }
+
+  ui.messages.addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-teach]');
+    if (b) openTeach(Number(b.dataset.teach), b);
+  });
+  ui.teachForm.addEventListener('submit', (e) => { e.preventDefault(); teachSearch(); });
+  ui.teachClose.addEventListener('click', closeTeach);
+  ui.teach.addEventListener('click', (e) => { if (e.target === ui.teach) closeTeach(); });
+  ui.teachHits.addEventListener('click', async (e) => {
+    const b = e.target.closest('button[data-entry]');
+    if (!b || !S.teachFor) return;
+    const forId = S.teachFor.id;
+    b.disabled = true;
+    teachNote('Proposing…');
+    const [msg, isError] = await propose(forId, b.dataset.entry, b.dataset.title);
+    b.disabled = false;
+    if (!S.teachFor || S.teachFor.id !== forId) return;
+    if (isError) { teachNote(msg, true); return; }
+    closeTeach();
+    setTeachStatus(msg, false);
+  });
+  ui.teach.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); closeTeach(); return; }
+    if (e.key !== 'Tab') return;
+    const f = teachFocusables();
+    if (!f.length) return;
+    const i = f.indexOf(document.activeElement);
+    if (e.shiftKey && i <= 0) { e.preventDefault(); f[f.length - 1].focus(); }
+    else if (!e.shiftKey && i === f.length - 1) { e.preventDefault(); f[0].focus(); }
   });
 
   /* ---------------- canned replies ("/" in the composer) ---------------- */
@@ -1197,6 +1365,7 @@
 
   document.addEventListener('keydown', (e) => {
     if (ui.app.hidden || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (!ui.teach.hidden) return; /* the dialog handles its own keys */
     if (!ui.help.hidden) {
       if (e.key === 'Escape') { e.preventDefault(); openHelp(false); }
       return;
@@ -1227,7 +1396,7 @@
       ui.assign.click();
     } else if ((key === '1' || key === '2' || key === '3') && S.current && S.suggestions[Number(key) - 1]) {
       e.preventDefault();
-      insertIntoComposer(String(S.suggestions[Number(key) - 1].text || ''));
+      insertSuggestion(S.suggestions[Number(key) - 1]);
     } else if (key === '?') {
       e.preventDefault();
       openHelp(true);

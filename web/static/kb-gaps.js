@@ -11,6 +11,12 @@
  * phrasings): the bot then recognises those wordings. Only FAQ entries and products (entries
  * without a parent article) learn phrasings: a PUT of one article section would replace the
  * article's other sections.
+ *
+ * Proposed by agents: for supervisors and admins (GET /api/v1/me tells the role), the pending
+ * wordings agents proposed from conversations (GET /api/v1/kb/wordings) with Approve and
+ * Dismiss (POST /api/v1/kb/wordings/{id}/approve|dismiss). Approving adds the wording to the
+ * entry's phrasings on the server, live at once; the gap list is reloaded since a group may
+ * now be answered. Agents do not see the section (they propose from the console).
  */
 (function () {
   'use strict';
@@ -96,6 +102,98 @@
     return form;
   }
 
+  /* ---- proposed by agents ---- */
+
+  function proposalItem(w) {
+    const li = el('li', 'proposal');
+    li.dataset.id = String(w.id);
+    li.appendChild(el('p', 'proposal-wording', w.wording));
+    const entry = el('div', 'proposal-entry');
+    entry.appendChild(document.createTextNode('answered by '));
+    entry.appendChild(el('strong', null, w.entry_title || w.entry));
+    entry.appendChild(document.createTextNode(` [${w.entry}]`));
+    li.appendChild(entry);
+    const who = w.proposed_by && w.proposed_by.name ? w.proposed_by.name : 'an API client';
+    li.appendChild(el('div', 'proposal-meta', `proposed by ${who}, ${when(w.created_at)}`));
+    const actions = el('div', 'proposal-actions');
+    const approve = el('button', 'btn primary', 'Approve');
+    const dismiss = el('button', 'btn secondary', 'Dismiss');
+    approve.type = dismiss.type = 'button';
+    approve.setAttribute('aria-label', `Approve “${w.wording}” for ${w.entry}`);
+    dismiss.setAttribute('aria-label', `Dismiss “${w.wording}”`);
+    approve.addEventListener('click', () => decide(w, 'approve', li));
+    dismiss.addEventListener('click', () => decide(w, 'dismiss', li));
+    actions.append(approve, dismiss);
+    li.appendChild(actions);
+    return li;
+  }
+
+  function proposalsStatus(text, isError) {
+    const s = $('proposals-status');
+    s.textContent = text;
+    s.classList.toggle('error', !!isError);
+  }
+
+  function countProposals() {
+    const n = $('proposals-list').children.length;
+    $('proposals-count').textContent = n ? String(n) : '';
+    if (!n && !$('proposals-status').textContent) proposalsStatus('Nothing to review.');
+  }
+
+  async function decide(w, verb, li) {
+    for (const b of li.querySelectorAll('button')) b.disabled = true;
+    let r;
+    try {
+      r = await call('POST', `/api/v1/kb/wordings/${encodeURIComponent(w.id)}/${verb}`);
+    } catch (e) {
+      r = { status: 0, json: null };
+    }
+    if (r.status !== 200) {
+      for (const b of li.querySelectorAll('button')) b.disabled = false;
+      const why = r.json && r.json.error ? r.json.error.message : r.status ? `HTTP ${r.status}` : 'the server cannot be reached';
+      proposalsStatus(`Could not ${verb} “${w.wording}”: ${why}`, true);
+      if (r.status === 409 || r.status === 404) { li.remove(); countProposals(); }
+      return;
+    }
+    /* keep the keyboard focus in the list */
+    const next = li.nextElementSibling || li.previousElementSibling;
+    li.remove();
+    proposalsStatus(verb === 'approve'
+      ? `Approved: “${w.wording}” is now a phrasing of ${w.entry}.`
+      : `Dismissed “${w.wording}”.`, false);
+    countProposals();
+    const focus = next && next.querySelector('button');
+    if (focus) focus.focus();
+    else $('proposals-h').focus();
+    if (verb === 'approve') load();
+  }
+
+  let role = null;
+  async function loadProposals() {
+    const box = $('proposals');
+    if (role === null) {
+      const me = await call('GET', '/api/v1/me').catch(() => ({ status: 0, json: null }));
+      if (me.status !== 200 || !me.json) { box.hidden = true; return; }
+      role = String(me.json.role || '');
+    }
+    if (role !== 'admin' && role !== 'supervisor') { box.hidden = true; return; }
+    box.hidden = false;
+    let r;
+    try {
+      r = await call('GET', '/api/v1/kb/wordings?status=pending&limit=200');
+    } catch (e) {
+      proposalsStatus('The server cannot be reached.', true);
+      return;
+    }
+    if (r.status !== 200 || !r.json || !Array.isArray(r.json.wordings)) {
+      proposalsStatus(`Could not load the proposals (HTTP ${r.status}).`, true);
+      return;
+    }
+    proposalsStatus('');
+    $('proposals-list').replaceChildren(...r.json.wordings.map(proposalItem));
+    countProposals();
+  }
+
   function when(ms) {
     if (!ms) return '—';
     const d = new Date(ms);
@@ -173,6 +271,7 @@
     if (!t) {
       list.replaceChildren();
       $('gaps-login').hidden = false;
+      $('proposals').hidden = true;
       status('');
       return;
     }
@@ -192,6 +291,7 @@
       try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* ignore */ }
       list.replaceChildren();
       $('gaps-login').hidden = false;
+      $('proposals').hidden = true;
       status('Your login has expired.', true);
       return;
     }
@@ -209,8 +309,10 @@
   }
 
   document.addEventListener('DOMContentLoaded', () => {
-    $('gaps-filter').addEventListener('submit', (e) => { e.preventDefault(); load(); });
+    $('gaps-filter').addEventListener('submit', (e) => { e.preventDefault(); load(); if (token()) loadProposals(); });
     $('gaps-since').addEventListener('change', load);
+    $('proposals-h').tabIndex = -1;
     load();
+    if (token()) loadProposals();
   });
 })();
