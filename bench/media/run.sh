@@ -14,9 +14,17 @@ PIN=""; command -v taskset >/dev/null && PIN="taskset -c 0"
 # the default (two readings merged) and, interleaved, the single-reading default before it
 # (--pre upscale): on a shared machine only their time ratio is stable
 for i in $(seq "$RUNS"); do
-  echo "eval ocr [$i]: $(OMP_THREAD_LIMIT=1 $PIN $B eval ocr --data $D/sroie --json)"
+  echo "eval ocr [$i]: $(OMP_THREAD_LIMIT=1 $PIN $B eval ocr --data $D/sroie --json \
+    --predictions /tmp/sb_media_ocr_$$.jsonl)"
   echo "eval ocr --pre upscale [$i]: $(OMP_THREAD_LIMIT=1 $PIN $B eval ocr --data $D/sroie --pre upscale --json)"
 done
+# receipt-lexicon correction on those OCR lines, each shop-grouped fold's lexicon learned from the
+# other folds' transcripts (held-out); then the CV of the merge and lexicon grids (docs/media.md)
+echo "eval ocr --lexicon-cv: $($B eval ocr --data $D/sroie --lines /tmp/sb_media_ocr_$$.jsonl --lexicon-cv --json)"
+if command -v python3 >/dev/null; then
+  python3 bench/media/ocr_cv.py lexicon "$B" /tmp/sb_media_ocr_$$.jsonl | tail -1
+fi
+rm -f /tmp/sb_media_ocr_$$.jsonl
 # the issue's reference point: plain tesseract CLI, psm 6, on the same images (texts only, when
 # TESS_CLI_OUT is set; docs/media.md gives their word F1 under our metric: 0.668)
 if [ -n "${TESS_CLI_OUT:-}" ] && command -v tesseract >/dev/null; then

@@ -125,8 +125,8 @@ unsigned sb_ocr_lexicon_df(const struct sb_ocr_lexicon *lex, const char *word)
     return e->word ? e->df : 0;
 }
 
-static const char *const confusions[] = {"0OQD", "1IL", "5S", "8B", "6G", "GQC", "MNH", "UV", "EF",
-                                         "TY"};
+static const char *const confusions[] = {"0OQD", "1IL", "5S", "8B", "6G",
+                                         "GQC",  "MNH", "UV", "EF", "TY"};
 
 /* The replacement of `w` (a new string) or NULL to keep it. */
 static char *correct_word(const struct sb_ocr_lexicon *lex, const char *w, unsigned min_df)

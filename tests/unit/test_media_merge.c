@@ -138,12 +138,9 @@ static void test_empty_second_reading(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_words_on_page),
-        cmocka_unit_test(test_more_confident_wins),
-        cmocka_unit_test(test_numeric_margin),
-        cmocka_unit_test(test_groups_and_alone_words),
-        cmocka_unit_test(test_line_assignment),
-        cmocka_unit_test(test_empty_second_reading),
+        cmocka_unit_test(test_words_on_page),   cmocka_unit_test(test_more_confident_wins),
+        cmocka_unit_test(test_numeric_margin),  cmocka_unit_test(test_groups_and_alone_words),
+        cmocka_unit_test(test_line_assignment), cmocka_unit_test(test_empty_second_reading),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
