@@ -64,14 +64,12 @@ static json_t *render(struct sb_http_req *r, struct sb_kb *kb, const struct sb_k
 {
     struct sb_kb_doc d = {0};
     int have = sb_kb_get(kb, r->who.tenant_id, w->entry, &d, NULL) == 0;
-    json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:I,s:o,s:s,s:I}", "id", (json_int_t)w->id, "entry",
-                          w->entry, "entry_title", have && d.title ? d.title : "", "wording",
-                          w->wording, "message_id", (json_int_t)w->message_id, "proposed_by",
-                          agent_json(r, w->agent_id, c), "status",
-                          sb_kb_wording_status_name(w->status), "created_at",
-                          (json_int_t)w->created_ms);
-    json_object_set_new(o, "decided_by",
-                        w->status ? agent_json(r, w->decided_by, c) : json_null());
+    json_t *o = json_pack(
+        "{s:I,s:s,s:s,s:s,s:I,s:o,s:s,s:I}", "id", (json_int_t)w->id, "entry", w->entry,
+        "entry_title", have && d.title ? d.title : "", "wording", w->wording, "message_id",
+        (json_int_t)w->message_id, "proposed_by", agent_json(r, w->agent_id, c), "status",
+        sb_kb_wording_status_name(w->status), "created_at", (json_int_t)w->created_ms);
+    json_object_set_new(o, "decided_by", w->status ? agent_json(r, w->decided_by, c) : json_null());
     json_object_set_new(o, "decided_at", w->status ? json_integer(w->decided_ms) : json_null());
     if (have)
         sb_kb_doc_cleanup(&d);
@@ -142,8 +140,7 @@ void sb__api_kb_wording_propose(struct sb_http_req *r, const sb_id *id)
     }
     have_msg = 1;
     if (strcmp(m.sender_kind, SB_SENDER_CUSTOMER) != 0) {
-        sb__http_error(r, SB_EINVAL,
-                       "field 'message_id': message %lld is not a customer's message",
+        sb__http_error(r, SB_EINVAL, "field 'message_id': message %lld is not a customer's message",
                        (long long)msg_id);
         goto out;
     }
@@ -161,8 +158,9 @@ void sb__api_kb_wording_propose(struct sb_http_req *r, const sb_id *id)
     }
     text = without_pii(m.text);
     if (!text) {
-        sb__http_error(r, SB_EINTERNAL, "the message's text could not be checked for personal "
-                                        "data; nothing was stored");
+        sb__http_error(r, SB_EINTERNAL,
+                       "the message's text could not be checked for personal "
+                       "data; nothing was stored");
         goto out;
     }
     struct sb_kb_wording w = {0};
@@ -197,8 +195,9 @@ void sb__api_kb_wording_list(struct sb_http_req *r, const sb_id *id)
     sb__http_query(r, "status", st, sizeof(st));
     int status = strcmp(st, "all") == 0 ? -1 : sb_kb_wording_status_parse(st);
     if (status == -1 && strcmp(st, "all") != 0) {
-        sb__http_error(r, SB_EINVAL, "query parameter 'status' must be pending, approved, "
-                                     "dismissed or all");
+        sb__http_error(r, SB_EINVAL,
+                       "query parameter 'status' must be pending, approved, "
+                       "dismissed or all");
         return;
     }
     size_t limit = (size_t)sb__api_query_int(r, "limit", 100, 1, LIST_MAX, &bad);
@@ -230,9 +229,8 @@ static void decide(struct sb_http_req *r, sb_id wid, int approve)
         return;
     struct sb_kb_wording w = {0};
     struct sb_error err = {0};
-    int rc = approve
-                 ? sb_kb_wording_approve(kb, r->who.tenant_id, wid, r->who.agent_id, &w, &err)
-                 : sb_kb_wording_dismiss(kb, r->who.tenant_id, wid, r->who.agent_id, &w, &err);
+    int rc = approve ? sb_kb_wording_approve(kb, r->who.tenant_id, wid, r->who.agent_id, &w, &err)
+                     : sb_kb_wording_dismiss(kb, r->who.tenant_id, wid, r->who.agent_id, &w, &err);
     if (rc) {
         sb__api_store_error(r, &err, rc);
         return;

@@ -183,15 +183,14 @@ int sb_kb_wording_get(struct sb_kb *kb, int64_t tenant, int64_t id, struct sb_kb
     return rc;
 }
 
-int sb_kb_wording_propose(struct sb_kb *kb, int64_t tenant, const char *entry,
-                          const char *wording, int64_t message_id, int64_t agent_id,
-                          struct sb_kb_wording *out, int *created, struct sb_error *err)
+int sb_kb_wording_propose(struct sb_kb *kb, int64_t tenant, const char *entry, const char *wording,
+                          int64_t message_id, int64_t agent_id, struct sb_kb_wording *out,
+                          int *created, struct sb_error *err)
 {
     if (!entry || !entry[0])
         return sb_error_set(err, SB_EINVAL, "field 'entry' is required");
     if (strlen(entry) > SB_KB_ID_MAX)
-        return sb_error_set(err, SB_ETOOBIG, "field 'entry' is longer than %d bytes",
-                            SB_KB_ID_MAX);
+        return sb_error_set(err, SB_ETOOBIG, "field 'entry' is longer than %d bytes", SB_KB_ID_MAX);
     sqlite3 *db = db_of(kb, err);
     if (!db)
         return SB_ESTORE;
@@ -265,8 +264,7 @@ out:
 }
 
 int sb_kb_wording_list(struct sb_kb *kb, int64_t tenant, int status, int64_t before_id,
-                       size_t limit, struct sb_kb_wording **out, size_t *n,
-                       struct sb_error *err)
+                       size_t limit, struct sb_kb_wording **out, size_t *n, struct sb_error *err)
 {
     if (!out || !n || limit < 1 || limit > 500)
         return sb_error_set(err, SB_EINVAL, "kb_wording_list: limit must be 1..500");
@@ -328,8 +326,8 @@ static int add_phrasing(struct sb_kb *kb, int64_t tenant, const struct sb_kb_wor
             size_t ql = d.questions ? strlen(d.questions) : 0;
             while (ql > 0 && d.questions[ql - 1] == '\n')
                 ql--;
-            char *qs = sb_strdupf("%.*s%s%s", (int)ql, ql ? d.questions : "", ql ? "\n" : "",
-                                  w->wording);
+            char *qs =
+                sb_strdupf("%.*s%s%s", (int)ql, ql ? d.questions : "", ql ? "\n" : "", w->wording);
             free(d.questions);
             d.questions = qs;
             d.updated_ms = 0; /* now */
