@@ -12,27 +12,12 @@
 #include <cmocka.h>
 
 #include "../../src/kb/kb_internal.h"
+#include "kb_fixture.h"
 #include "sb/kb.h"
 #include "sb/mem.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static struct sb_kb *demo_kb(void)
-{
-    static const char *const files[] = {"catalogue.csv", "faq.jsonl", "payment.html",
-                                        "returns.md",    "shipping.md", "warranty.md"};
-    char *paths[6];
-    for (int i = 0; i < 6; i++)
-        paths[i] = sb_strdupf("%s/demo/kb/%s", SB_SOURCE_DIR, files[i]);
-    struct sb_kb *kb = NULL;
-    struct sb_error err = {0};
-    assert_int_equal(sb_kb_open(NULL, &kb, &err), 0);
-    assert_int_equal(sb_kb_import_files(kb, 1, (const char *const *)paths, 6, NULL, &err), 0);
-    for (int i = 0; i < 6; i++)
-        free(paths[i]);
-    return kb;
-}
 
 static void expect(struct sb_kb *kb, const char *q, const char *cite)
 {
@@ -55,7 +40,7 @@ static void expect(struct sb_kb *kb, const char *q, const char *cite)
 static void test_demo_answers(void **state)
 {
     (void)state;
-    struct sb_kb *kb = demo_kb();
+    struct sb_kb *kb = kb_fixture_demo(NULL);
     expect(kb, "how long do I have to return something", "faq-return-period");
     expect(kb, "how much is the Oslo sofa", "SOFA-OSLO-BLU");
     expect(kb, "what are the dimensions of the Oslo sofa", "SOFA-OSLO-BLU");
@@ -73,7 +58,7 @@ static void test_demo_answers(void **state)
 static void test_demo_abstains(void **state)
 {
     (void)state;
-    struct sb_kb *kb = demo_kb();
+    struct sb_kb *kb = kb_fixture_demo(NULL);
     expect(kb, "can I pay with bitcoin", NULL);
     expect(kb, "do you sell garden furniture", NULL);
     expect(kb, "how do I reset my password", NULL);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "kb_fixture.h"
 #include "sb/kb.h"
 #include "sb/mem.h"
 
@@ -21,22 +22,6 @@
 #include <unistd.h>
 
 #define PARCEL "My package hasn't shown up yet"
-
-static struct sb_kb *demo_kb(const char *dir)
-{
-    static const char *const files[] = {"catalogue.csv", "faq.jsonl", "payment.html",
-                                        "returns.md",    "shipping.md", "warranty.md"};
-    char *paths[6];
-    for (int i = 0; i < 6; i++)
-        paths[i] = sb_strdupf("%s/demo/kb/%s", SB_SOURCE_DIR, files[i]);
-    struct sb_kb *kb = NULL;
-    struct sb_error err = {0};
-    assert_int_equal(sb_kb_open(dir, &kb, &err), 0);
-    assert_int_equal(sb_kb_import_files(kb, 1, (const char *const *)paths, 6, NULL, &err), 0);
-    for (int i = 0; i < 6; i++)
-        free(paths[i]);
-    return kb;
-}
 
 /* The bot's decision for `q`: the cited entry when it answers, NULL when it abstains (the
  * returned string is static). */
@@ -74,7 +59,7 @@ static void test_propose_dedupe_approve(void **state)
     char tmpl[] = "/tmp/sb-kb-wordings-XXXXXX";
     char *dir = mkdtemp(tmpl);
     assert_non_null(dir);
-    struct sb_kb *kb = demo_kb(dir);
+    struct sb_kb *kb = kb_fixture_demo(dir);
     assert_null(answered_by(kb, 1, PARCEL)); /* the bot abstains today */
 
     struct sb_kb_wording w = {0}, again = {0};
@@ -173,7 +158,7 @@ static void test_propose_dedupe_approve(void **state)
 static void test_dismiss(void **state)
 {
     (void)state;
-    struct sb_kb *kb = demo_kb(NULL); /* memory-only KBs keep proposals too */
+    struct sb_kb *kb = kb_fixture_demo(NULL); /* memory-only KBs keep proposals too */
     struct sb_kb_doc before = {0}, after = {0};
     assert_int_equal(sb_kb_get(kb, 1, "faq-order-status", &before, NULL), 0);
     struct sb_kb_wording w = {0};
@@ -219,7 +204,7 @@ static void test_dismiss(void **state)
 static void test_tenant_isolation(void **state)
 {
     (void)state;
-    struct sb_kb *kb = demo_kb(NULL);
+    struct sb_kb *kb = kb_fixture_demo(NULL);
     struct sb_kb_doc d = {.id = "faq-order-status", .kind = SB_KB_FAQ,
                           .title = "Where is my order?", .body = "Tenant 2's answer."};
     assert_int_equal(sb_kb_put(kb, 2, &d, 1, NULL), 0);
