@@ -13,8 +13,10 @@ and, since the fifth round, the words with boxes and confidences); key fields ar
   ocr_cv.py lexicon SWITCHBOARD PRED.jsonl
       receipt-lexicon correction: a word not in the lexicon (tokens of the TRAINING folds'
       transcripts seen on >= MINDF receipts) becomes the most frequent lexicon word one
-      character substitution away (a listed OCR confusion pair, or any character); the
-      lexicon of each fold is learned from the other folds' labels only.
+      character substitution away (a listed OCR confusion pair, or any character); a
+      number-like word (a digit, <= 1 letter) of a rare shape gets one ',' <-> '.' swap
+      towards a frequent shape ("words-only": without that); the lexicon of each fold is
+      learned from the other folds' labels only (a mirror of src/media/lexicon.c).
   ocr_cv.py folds
       prints the folds.
 
@@ -195,21 +197,51 @@ CONFUSIONS = [set("0OQD"), set("1IL"), set("5S"), set("8B"), set("6G"), set("GQC
 ALNUM = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
+def shape(u):
+    return "".join("9" if c.isdigit() else c for c in u)
+
+
 def lexicon(train):
+    """Document counts of upper-cased tokens, and of the shapes ("#"-prefixed) of tokens with a
+    digit (digits as 9)."""
     df = collections.Counter()
     for i in train:
-        df.update(set(toks(LAB[i]["text"])))
+        ts = set(toks(LAB[i]["text"]))
+        df.update(ts)
+        df.update(set("#" + shape(t) for t in ts if any(c.isdigit() for c in t)))
     return df
+
+
+def correct_number(t, df, mindf):
+    """"60,31" -> "60.31" when the shape 99.99 is frequent and 99,99 is not."""
+    if df.get("#" + shape(t.upper()), 0) >= mindf:
+        return t
+    best, bd, tie = None, 0, False
+    for k, ch in enumerate(t):
+        if ch in ",.":
+            cand = t[:k] + ("." if ch == "," else ",") + t[k + 1:]
+            d = df.get("#" + shape(cand.upper()), 0)
+            if d >= mindf and d > bd:
+                best, bd, tie = cand, d, False
+            elif d >= mindf and d == bd:
+                tie = True
+    return best if best and not tie else t
 
 
 def correct(t, df, mindf, mode):
     u = t.upper()
-    if df.get(u, 0) or sum(c.isalpha() for c in u) < 2 or len(u) < 3:
+    letters = sum(c.isascii() and c.isalpha() for c in u)
+    if any(c.isdigit() for c in u) and letters <= 1:
+        return correct_number(t, df, mindf) if mode != "words-only" else t
+    if df.get(u, 0) or letters < 2 or len(u) < 3:
         return t
     best, bd, tie = None, 0, False
     for k, ch in enumerate(u):
         if mode == "any":
             alts = ALNUM
+        elif mode == "words-only":
+            alts = set().union(*[s for s in CONFUSIONS if ch in s]) if any(
+                ch in s for s in CONFUSIONS) else set()
         else:
             alts = set().union(*[s for s in CONFUSIONS if ch in s]) if any(
                 ch in s for s in CONFUSIONS) else set()
@@ -238,7 +270,8 @@ def apply_lexicon(A, df, cfg):
 
 def cmd_lexicon(sb, pred):
     A = load(pred)
-    grid = [None] + list(itertools.product((2, 3, 5), ("conf", "any"), (0.7, 0.85, 1.01)))
+    grid = [None, (2, "words-only", 1.01)] + list(
+        itertools.product((2, 3, 5), ("conf", "any"), (0.7, 0.85, 1.01)))
     R = {}
     for c in grid:
         r = {}

@@ -177,7 +177,9 @@ unsigned sb_ocr_lexicon_df(const struct sb_ocr_lexicon *lex, const char *word);
 /* Replaces each word of `page` (its words, or the tokens of lines without words) that is not in
  * the lexicon, has >= 2 ASCII letters and >= 3 bytes, by the upper-case lexicon word one
  * OCR-confusion substitution away with the highest document frequency >= min_df (ties: no
- * change); rebuilds the texts. Returns the number of words changed. */
+ * change); a number-like word (a digit, <= 1 letter) whose shape (digits as 9) is on fewer than
+ * min_df documents gets the one ',' <-> '.' swap that makes its shape the most frequent one
+ * >= min_df. Rebuilds the texts. Returns the number of words changed. */
 size_t sb_ocr_lexicon_correct(const struct sb_ocr_lexicon *lex, struct sb_ocr_page *page,
                               unsigned min_df);
 

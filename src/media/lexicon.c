@@ -6,6 +6,9 @@
  * by the lexicon word one OCR-confusion substitution away (0/O/Q/D, 1/I/L, 5/S, 8/B, 6/G,
  * G/Q/C, M/N/H, U/V, E/F, T/Y) that occurs on the most documents, at least `min_df`; a tie
  * leaves the word alone. "QST" → "GST", "OTY" → "QTY", "SON" → "SDN" when the lexicon has them.
+ * Number-like words (a digit, at most one letter) are corrected by shape instead: a ',' read for
+ * '.' (or the other way round) when the transcripts print that shape far more often, so
+ * "60,31" → "60.31" (correct_number).
  * The lexicon comes from labelled transcripts (`eval ocr --lexicon-from DIR`, or per fold with
  * `--lexicon-cv`); none is built in.
  */
@@ -24,9 +27,14 @@ struct lex_entry {
     unsigned last_doc;
 };
 
-struct sb_ocr_lexicon {
+struct lex_table {
     struct lex_entry *slot;
     size_t cap, n; /* cap: power of two */
+};
+
+struct sb_ocr_lexicon {
+    struct lex_table words;  /* upper-cased tokens */
+    struct lex_table shapes; /* shapes of tokens with a digit: digits as '9', upper-cased */
     unsigned docs;
 };
 
@@ -40,7 +48,7 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
-static struct lex_entry *find(const struct sb_ocr_lexicon *lex, const char *w)
+static struct lex_entry *find(const struct lex_table *lex, const char *w)
 {
     size_t m = lex->cap - 1;
     for (size_t i = (size_t)fnv1a(w) & m;; i = (i + 1) & m) {
@@ -50,9 +58,9 @@ static struct lex_entry *find(const struct sb_ocr_lexicon *lex, const char *w)
     }
 }
 
-static void grow(struct sb_ocr_lexicon *lex)
+static void grow(struct lex_table *lex)
 {
-    struct sb_ocr_lexicon old = *lex;
+    struct lex_table old = *lex;
     lex->cap = old.cap ? old.cap * 2 : 1024;
     lex->slot = sb_calloc(lex->cap, sizeof(*lex->slot));
     for (size_t i = 0; i < old.cap; i++)
@@ -64,7 +72,8 @@ static void grow(struct sb_ocr_lexicon *lex)
 struct sb_ocr_lexicon *sb_ocr_lexicon_new(void)
 {
     struct sb_ocr_lexicon *lex = sb_calloc(1, sizeof(*lex));
-    grow(lex);
+    grow(&lex->words);
+    grow(&lex->shapes);
     return lex;
 }
 
@@ -72,9 +81,12 @@ void sb_ocr_lexicon_free(struct sb_ocr_lexicon *lex)
 {
     if (!lex)
         return;
-    for (size_t i = 0; i < lex->cap; i++)
-        free(lex->slot[i].word);
-    free(lex->slot);
+    struct lex_table *t[2] = {&lex->words, &lex->shapes};
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < t[k]->cap; i++)
+            free(t[k]->slot[i].word);
+        free(t[k]->slot);
+    }
     free(lex);
 }
 
@@ -86,6 +98,37 @@ static int upper_token(const char *s, size_t n, char buf[LEX_WORD_MAX + 1])
     for (size_t i = 0; i < n; i++)
         buf[i] = (char)toupper((unsigned char)s[i]);
     buf[n] = 0;
+    return 1;
+}
+
+/* Counts `w` once per document `doc`. */
+static void count(struct lex_table *t, const char *w, unsigned doc)
+{
+    if (2 * (t->n + 1) > t->cap)
+        grow(t);
+    struct lex_entry *e = find(t, w);
+    if (!e->word) {
+        e->word = sb_strdup(w);
+        t->n++;
+    }
+    if (e->last_doc != doc) {
+        e->last_doc = doc;
+        e->df++;
+    }
+}
+
+/* Turns an upper-cased token into its shape (digits become '9') in place; 0 (and the token
+ * unchanged) when it has no digit. */
+static int to_shape(char *u)
+{
+    int digits = 0;
+    for (char *c = u; *c; c++)
+        digits += *c >= '0' && *c <= '9';
+    if (!digits)
+        return 0;
+    for (char *c = u; *c; c++)
+        if (*c >= '0' && *c <= '9')
+            *c = '9';
     return 1;
 }
 
@@ -102,17 +145,9 @@ void sb_ocr_lexicon_add_text(struct sb_ocr_lexicon *lex, const char *text)
         char buf[LEX_WORD_MAX + 1];
         if (!upper_token(s, (size_t)(p - s), buf))
             continue;
-        if (2 * (lex->n + 1) > lex->cap)
-            grow(lex);
-        struct lex_entry *e = find(lex, buf);
-        if (!e->word) {
-            e->word = sb_strdup(buf);
-            lex->n++;
-        }
-        if (e->last_doc != lex->docs) {
-            e->last_doc = lex->docs;
-            e->df++;
-        }
+        count(&lex->words, buf, lex->docs);
+        if (to_shape(buf))
+            count(&lex->shapes, buf, lex->docs);
     }
 }
 
@@ -121,8 +156,49 @@ unsigned sb_ocr_lexicon_df(const struct sb_ocr_lexicon *lex, const char *word)
     char buf[LEX_WORD_MAX + 1];
     if (!lex || !word || !upper_token(word, strlen(word), buf))
         return 0;
-    const struct lex_entry *e = find(lex, buf);
+    const struct lex_entry *e = find(&lex->words, buf);
     return e->word ? e->df : 0;
+}
+
+/* Document frequency of a shape (already upper-cased and shaped). */
+static unsigned shape_df(const struct sb_ocr_lexicon *lex, const char *shape)
+{
+    const struct lex_entry *e = find(&lex->shapes, shape);
+    return e->word ? e->df : 0;
+}
+
+/*
+ * A number-like token (a digit, at most one letter) whose shape is rare (document count under
+ * min_df) becomes the token with one ',' read as '.' or the other way round whose shape is the
+ * most frequent (>= min_df; ties: no change): "60,31" → "60.31" on receipts whose transcripts
+ * write amounts "99.99". A new string or NULL.
+ */
+static char *correct_number(const struct sb_ocr_lexicon *lex, const char *w, size_t n,
+                            unsigned min_df)
+{
+    char u[LEX_WORD_MAX + 1];
+    if (!upper_token(w, n, u) || !to_shape(u) || shape_df(lex, u) >= min_df)
+        return NULL;
+    char best[LEX_WORD_MAX + 1] = "";
+    unsigned bd = 0;
+    int tie = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (u[k] != ',' && u[k] != '.')
+            continue;
+        char orig = u[k];
+        u[k] = orig == ',' ? '.' : ',';
+        unsigned d = shape_df(lex, u);
+        if (d >= min_df && d > bd) {
+            memcpy(best, w, n + 1);
+            best[k] = u[k];
+            bd = d;
+            tie = 0;
+        } else if (d >= min_df && d == bd) {
+            tie = 1;
+        }
+        u[k] = orig;
+    }
+    return bd && !tie ? sb_strdup(best) : NULL;
 }
 
 static const char *const confusions[] = {"0OQD", "1IL", "5S", "8B", "6G",
@@ -133,12 +209,16 @@ static char *correct_word(const struct sb_ocr_lexicon *lex, const char *w, unsig
 {
     char u[LEX_WORD_MAX + 1];
     size_t n = strlen(w);
-    if (n < 3 || !upper_token(w, n, u))
+    if (!upper_token(w, n, u))
         return NULL;
-    int letters = 0;
-    for (size_t i = 0; i < n; i++)
+    int letters = 0, digits = 0;
+    for (size_t i = 0; i < n; i++) {
         letters += (u[i] >= 'A' && u[i] <= 'Z');
-    if (letters < 2 || find(lex, u)->word)
+        digits += (u[i] >= '0' && u[i] <= '9');
+    }
+    if (digits && letters <= 1)
+        return correct_number(lex, w, n, min_df);
+    if (n < 3 || letters < 2 || find(&lex->words, u)->word)
         return NULL;
     char best[LEX_WORD_MAX + 1] = "";
     unsigned bd = 0;
@@ -155,7 +235,7 @@ static char *correct_word(const struct sb_ocr_lexicon *lex, const char *w, unsig
         }
         for (size_t i = 0; i < na; i++) {
             u[k] = alts[i];
-            const struct lex_entry *e = find(lex, u);
+            const struct lex_entry *e = find(&lex->words, u);
             unsigned d = e->word ? e->df : 0;
             if (d >= min_df && d > bd) {
                 memcpy(best, u, n + 1);

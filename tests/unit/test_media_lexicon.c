@@ -2,8 +2,9 @@
 /*
  * Unit tests of the receipt-lexicon correction (src/media/lexicon.c): document frequencies (a
  * token counted once per transcript, any case), corrections along OCR confusion pairs only, the
- * minimum document count, ties and short or letter-poor words left alone, lines with and
- * without words, and the page text rebuilt. Fixtures in memory; milliseconds.
+ * minimum document count, ties and short or letter-poor words left alone, number-like words
+ * corrected by shape (',' and '.'), lines with and without words, and the page text rebuilt.
+ * Fixtures in memory; milliseconds.
  */
 #include "../../src/media/media_internal.h"
 #include "sb/mem.h"
@@ -99,12 +100,32 @@ static void test_only_confusion_pairs(void **state)
     sb_ocr_lexicon_free(lex);
 }
 
+static void test_number_shapes(void **state)
+{
+    (void)state;
+    struct sb_ocr_lexicon *lex = sb_ocr_lexicon_new();
+    sb_ocr_lexicon_add_text(lex, "TOTAL 9.00 CASH 10.00 RM 12.50 55,57");
+    sb_ocr_lexicon_add_text(lex, "TOTAL 3.20 CHANGE 1.00 1,234.50");
+    sb_ocr_lexicon_add_text(lex, "99.90 0.10 7,777.00");
+    struct sb_ocr_page pg = {0};
+    /* "60,31": shape 99,99 seen on 1 document, 99.99 on 3 → "60.31"; "1.234.50": 9,999.99 on
+     * 2 → "1,234.50"; "8,5" has no frequent neighbour; "RM7,40" has two letters (word path);
+     * "S5,00" one letter: number path → "S5.00"? shape S9.99 unseen: stays */
+    sb_ocr_page_add_line(&pg, "60,31 1.234.50 8,5 RM7,40 S5,00", (struct sb_box){0, 0, 9, 9}, 0.9f);
+    sb_ocr_page_finish(&pg);
+    assert_int_equal(sb_ocr_lexicon_correct(lex, &pg, 2), 2);
+    assert_string_equal(pg.text, "60.31 1,234.50 8,5 RM7,40 S5,00");
+    sb_ocr_page_cleanup(&pg);
+    sb_ocr_lexicon_free(lex);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_document_frequency),
         cmocka_unit_test(test_correct_words),
         cmocka_unit_test(test_only_confusion_pairs),
+        cmocka_unit_test(test_number_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
