@@ -417,9 +417,9 @@ static int second_reading(const struct sb_image *img, int psm, int64_t deadline,
     TessMonitorSetCancelThis(mon, &deadline);
     int rc = TessBaseAPIRecognize(api, mon);
     TessMonitorDelete(mon);
-    free(masked);
     if (sb__media_past(deadline)) {
         TessBaseAPIClear(api);
+        free(masked);
         return sb_error_set(err, SB_ETIMEDOUT, "ocr: time limit of %u ms passed",
                             opts->time_limit_ms);
     }
@@ -433,6 +433,7 @@ static int second_reading(const struct sb_image *img, int psm, int64_t deadline,
         sb_ocr_page_cleanup(&second);
     }
     TessBaseAPIClear(api);
+    free(masked); /* after Clear: tesseract is done with the image */
     return 0;
 }
 
