@@ -2,7 +2,7 @@
 /*
  * Unit tests of the feature extractor's optional views: the default cross-boundary character
  * n-grams anchored on Han characters (Chinese text gets them, English text does not), the
- * `xmix` restriction, the chat-text marks (URLs as one token, capitals, emoticons,
+ * `xmix` restriction, the default chat-text marks (URLs as one token, capitals, emoticons,
  * elongations) and the first/last-sentence view.
  */
 #include <setjmp.h>
@@ -87,8 +87,9 @@ static void test_chat_marks(void **state)
     (void)state;
     struct sb__nlu_feat_cfg c, plain;
     sb__nlu_feat_cfg_default(&c);
+    assert_true(c.extra & SB__NLU_F_CHAT); /* on by default */
     plain = c;
-    c.extra |= SB__NLU_F_CHAT;
+    plain.extra &= (uint8_t)~SB__NLU_F_CHAT;
     /* a URL is one token: its random path does not matter */
     assert_true(same("see http://t.co/AbC123 now", "see http://t.co/XyZ987 now", &c));
     assert_false(same("see http://t.co/AbC123 now", "see http://t.co/XyZ987 now", &plain));
