@@ -27,9 +27,9 @@ static void train_usage(FILE *f)
             "  --seed N           shuffling and split seed (default 1)\n"
             "  --c C              regularisation (default: chosen on validation data)\n"
             "  --oos-threshold T  fixed out-of-scope confidence threshold (default: tuned)\n"
-            "  --features SPEC    features and learners, default for intents \"w2 c2-5 h3 chat stem\n"
-            "                     ens=svm+mlp\", for sentiment \"w2 c2-5 h3 x2-4 xhan xmindf=2\n"
-            "                     chat stem ens=svm+nb+mlp\"\n"
+            "  --features SPEC    features and learners; default for intents\n"
+            "                     \"w2 c2-5 h3 chat stem ens=svm+mlp\", for sentiment\n"
+            "                     \"w2 c2-5 h3 x2-4 xhan xmindf=2 chat stem ens=svm+nb+mlp\"\n"
             "                     (see docs/nlu.md)\n"
             "  --no-refit         fit the final model on TRAIN only (to measure on VAL)\n");
 }

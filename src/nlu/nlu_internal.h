@@ -53,9 +53,9 @@ void sb__nlu_cross_features(const char *text, size_t len, const struct sb__nlu_f
 #define SB__NLU_F_SKIP 2u /* token pairs with one token between them */
 #define SB__NLU_F_NB 4u   /* unused since model v2 (was: naive-Bayes scaled TF-IDF problems) */
 #define SB__NLU_F_NEG 8u  /* negated unigrams after an English negation cue */
-#define SB__NLU_F_CHAT 16u /* chat text: URLs as one token, elongations, capitals, emoticons */
-#define SB__NLU_F_ENDS 32u /* first and last sentence as features of their own */
-#define SB__NLU_F_XMIX 64u /* cross n-grams only where they mix scripts or punctuation */
+#define SB__NLU_F_CHAT 16u  /* chat text: URLs as one token, elongations, capitals, emoticons */
+#define SB__NLU_F_ENDS 32u  /* first and last sentence as features of their own */
+#define SB__NLU_F_XMIX 64u  /* cross n-grams only where they mix scripts or punctuation */
 #define SB__NLU_F_XHAN 128u /* cross n-grams only where they hold a Han character */
 
 /* The model as it sits in memory. */

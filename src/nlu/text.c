@@ -415,8 +415,8 @@ static void cross_chars(const char *s, size_t n, int lo, int hi, int mixed_only,
             }
         } else {
             int32_t cp = c;
-            if (k > 1 && utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)k,
-                                          &cp) <= 0)
+            if (k > 1 &&
+                utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)k, &cp) <= 0)
                 cp = 0xFFFD;
             cls[np] = is_han(cp) ? 1 : (c >= 'a' && c <= 'z') ? 2 : 4;
             pos[np++] = (uint32_t)bl;
@@ -487,7 +487,8 @@ static void chat_marks(const char *s, size_t n, struct sb__nlu_hvec *out)
         if (c >= 'A' && c <= 'Z') {
             size_t e = i;
             int upper = 1;
-            while (e < n && (((unsigned char)s[e] | 0x20) >= 'a' && ((unsigned char)s[e] | 0x20) <= 'z')) {
+            while (e < n &&
+                   (((unsigned char)s[e] | 0x20) >= 'a' && ((unsigned char)s[e] | 0x20) <= 'z')) {
                 if (s[e] >= 'a')
                     upper = 0;
                 e++;
@@ -505,7 +506,7 @@ static void chat_marks(const char *s, size_t n, struct sb__nlu_hvec *out)
             if (j < n) {
                 char m = s[j];
                 int next_ok = j + 1 >= n || !(((unsigned char)s[j + 1] | 0x20) >= 'a' &&
-                                              ((unsigned char)s[j + 1] | 0x20) <= 'z') ;
+                                              ((unsigned char)s[j + 1] | 0x20) <= 'z');
                 if ((m == ')' || m == ']' || m == 'D' || m == 'P' || m == 'p') && next_ok)
                     hvec_push(out, finish(fnv(FNV_OFF, "<smile>", 7), 0));
                 else if ((m == '(' || m == '[' || (m == '/' && (j + 1 >= n || s[j + 1] != '/'))) &&
@@ -548,7 +549,8 @@ void sb__nlu_features(const char *text, size_t len, const struct sb__nlu_feat_cf
             const char *tag = sn == 0 ? "F" : "L";
             hvec_push(out, finish(tok_hash(fnv(FNV_OFF, tag, 1), &ts, i), 0));
             if (i >= 1 && ts.t[i - 1].sent == sn) {
-                uint64_t h = tok_hash(tok_hash(fnv(fnv(FNV_OFF, tag, 1), "b", 1), &ts, i - 1), &ts, i);
+                uint64_t h =
+                    tok_hash(tok_hash(fnv(fnv(FNV_OFF, tag, 1), "b", 1), &ts, i - 1), &ts, i);
                 hvec_push(out, finish(h, 0));
             }
         }
@@ -612,8 +614,9 @@ void sb__nlu_features(const char *text, size_t len, const struct sb__nlu_feat_cf
         }
     }
     if (cfg->cross)
-        cross_chars(norm, nlen, cfg->cross >> 4, cfg->cross & 15,
-                    ((cfg->extra & SB__NLU_F_XMIX) ? 1 : 0) | ((cfg->extra & SB__NLU_F_XHAN) ? 2 : 0), out);
+        cross_chars(
+            norm, nlen, cfg->cross >> 4, cfg->cross & 15,
+            ((cfg->extra & SB__NLU_F_XMIX) ? 1 : 0) | ((cfg->extra & SB__NLU_F_XHAN) ? 2 : 0), out);
     free(ts.t);
     sb_buf_cleanup(&ts.s);
     free(norm);
@@ -630,7 +633,8 @@ void sb__nlu_cross_features(const char *text, size_t len, const struct sb__nlu_f
     if (!norm)
         return;
     cross_chars(norm, strlen(norm), cfg->cross >> 4, cfg->cross & 15,
-                ((cfg->extra & SB__NLU_F_XMIX) ? 1 : 0) | ((cfg->extra & SB__NLU_F_XHAN) ? 2 : 0), out);
+                ((cfg->extra & SB__NLU_F_XMIX) ? 1 : 0) | ((cfg->extra & SB__NLU_F_XHAN) ? 2 : 0),
+                out);
     free(norm);
 }
 

@@ -131,8 +131,8 @@ static int parse_features(const char *spec, enum sb_nlu_kind kind, struct sb__nl
     pl->mlp.drop = 0;
     if (getenv("SB_MLP_INIT"))
         mlp_init = strtod(getenv("SB_MLP_INIT"), NULL);
-    int rc = parse_ensemble(kind == SB_NLU_SENTIMENT ? DEFAULT_ENSEMBLE_SENTIMENT : DEFAULT_ENSEMBLE,
-                            pl, err);
+    int rc = parse_ensemble(
+        kind == SB_NLU_SENTIMENT ? DEFAULT_ENSEMBLE_SENTIMENT : DEFAULT_ENSEMBLE, pl, err);
     if (rc || !spec)
         return rc;
     const char *p = spec;
@@ -185,7 +185,7 @@ static int parse_features(const char *spec, enum sb_nlu_kind kind, struct sb__nl
         } else if (strcmp(tok, "xhan") == 0) {
             c->extra |= SB__NLU_F_XHAN;
         } else if (strcmp(tok, "xall") == 0) {
-            c->extra &= (uint8_t)~(SB__NLU_F_XHAN | SB__NLU_F_XMIX);
+            c->extra &= (uint8_t) ~(SB__NLU_F_XHAN | SB__NLU_F_XMIX);
         } else if (strcmp(tok, "xmix") == 0) {
             c->extra |= SB__NLU_F_XMIX;
         } else if (strcmp(tok, "ends") == 0) {
