@@ -3,7 +3,7 @@
  * Unit tests of the feature extractor's optional views: the default cross-boundary character
  * n-grams anchored on Han characters (Chinese text gets them, English text does not), the
  * `xmix` restriction, the default chat-text marks (URLs as one token, capitals, emoticons,
- * elongations) and the first/last-sentence view.
+ * elongations), the first/last-sentence view, and the defaults by model kind.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -120,12 +120,55 @@ static void test_ends_view(void **state)
     assert_int_equal(count(two, &e), count(two, &plain) + (4 + 3) + (5 + 4));
 }
 
+/* The defaults depend on the kind: sentiment models get the Han cross n-grams, intents not;
+   both get the chat marks. */
+static void test_defaults_by_kind(void **state)
+{
+    (void)state;
+    static const char *const rows[][2] = {
+        {"great food, fast delivery", "positive"}, {"好吃！送餐快", "positive"},
+        {"loved it :)", "positive"},               {"味道很好，5星", "positive"},
+        {"cold and late", "negative"},             {"太慢了，1个小时才到", "negative"},
+        {"never again!!", "negative"},             {"不好吃", "negative"},
+    };
+    size_t n = sizeof(rows) / sizeof(*rows);
+    struct sb_nlu_dataset ds = {0};
+    char *text[8], *label[8];
+    for (size_t i = 0; i < n; i++) {
+        text[i] = (char *)rows[i][0];
+        label[i] = (char *)rows[i][1];
+    }
+    ds.n = n;
+    ds.text = text;
+    ds.label = label;
+    struct sb_nlu_train_opts o;
+    sb_nlu_train_opts_init(&o);
+    struct sb_nlu_model *m = NULL;
+    o.kind = SB_NLU_SENTIMENT;
+    assert_int_equal(sb_nlu_train(&ds, NULL, &o, "toy", &m, NULL), 0);
+    assert_int_equal(m->cfg.cross, 2 << 4 | 4);
+    assert_true(m->cfg.extra & SB__NLU_F_XHAN);
+    assert_true(m->cfg.extra & SB__NLU_F_CHAT);
+    sb_nlu_model_free(m);
+    o.kind = SB_NLU_INTENT;
+    assert_int_equal(sb_nlu_train(&ds, NULL, &o, "toy", &m, NULL), 0);
+    assert_int_equal(m->cfg.cross, 0);
+    assert_true(m->cfg.extra & SB__NLU_F_CHAT);
+    sb_nlu_model_free(m);
+    /* asked for explicitly, intents get them too */
+    o.features = "x2-4 xhan";
+    assert_int_equal(sb_nlu_train(&ds, NULL, &o, "toy", &m, NULL), 0);
+    assert_int_equal(m->cfg.cross, 2 << 4 | 4);
+    sb_nlu_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cross_han_default),
         cmocka_unit_test(test_chat_marks),
         cmocka_unit_test(test_ends_view),
+        cmocka_unit_test(test_defaults_by_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
