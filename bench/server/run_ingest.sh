@@ -3,13 +3,15 @@
 # Durable ingest throughput and acknowledgement latency through POST /api/v1/messages.
 # Usage: bench/server/run_ingest.sh [CONNECTIONS] [SECONDS] [RUNS]   (defaults 64 10 3)
 # Needs wrk (Debian package). Prints wrk's latency distribution for each run.
-# CONSOLE=1 keeps one agent WebSocket open during each run (node + tests/integration's `ws`),
+# RATE=N paces the clients to N messages/s in total (latency at a given load rather than at
+# saturation). CONSOLE=1 keeps one agent WebSocket open during each run (node + tests/integration's `ws`),
 # so every event is rendered and delivered as with a console open; without it no socket is
 # open and the daemon renders no events (docs/architecture.md, Events).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${SB_BINARY:-$here/../../build/switchboard}
 conns=${1:-64}; secs=${2:-10}; runs=${3:-3}
+export CONNS=$conns
 command -v wrk >/dev/null || { echo "install wrk: apt-get install wrk" >&2; exit 1; }
 for run in $(seq "$runs"); do
   data=$(mktemp -d)
