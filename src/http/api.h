@@ -116,5 +116,8 @@ int64_t sb__api_query_int(struct sb_http_req *r, const char *name, int64_t def, 
                           int64_t hi, int *bad);
 /* Answers with the store error (its code's status, its message). */
 void sb__api_store_error(struct sb_http_req *r, const struct sb_error *err, int rc);
+struct sb_kb;
+/* The daemon's knowledge base, or NULL after answering that it is off (SB_EUNSUPPORTED). */
+struct sb_kb *sb__api_kb(struct sb_http_req *r);
 
 #endif

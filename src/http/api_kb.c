@@ -18,7 +18,7 @@
 
 static const char *const kind_names[] = {"", "faq", "section", "product"};
 
-static struct sb_kb *kb_of(struct sb_http_req *r)
+struct sb_kb *sb__api_kb(struct sb_http_req *r)
 {
     struct sb_kb *kb = r->srv->opt.assist ? r->srv->opt.assist->kb : NULL;
     if (!kb)
@@ -82,7 +82,7 @@ static const char *question(struct sb_http_req *r, char *buf, size_t cap)
 void sb__api_kb_search(struct sb_http_req *r, const sb_id *id)
 {
     (void)id;
-    struct sb_kb *kb = kb_of(r);
+    struct sb_kb *kb = sb__api_kb(r);
     char q[QUERY_MAX], lang[16] = "";
     int bad = 0;
     if (!kb || !question(r, q, sizeof(q)))
@@ -112,7 +112,7 @@ void sb__api_kb_search(struct sb_http_req *r, const sb_id *id)
 void sb__api_kb_answer(struct sb_http_req *r, const sb_id *id)
 {
     (void)id;
-    struct sb_kb *kb = kb_of(r);
+    struct sb_kb *kb = sb__api_kb(r);
     char q[QUERY_MAX], lang[16] = "";
     if (!kb || !question(r, q, sizeof(q)))
         return;
@@ -136,7 +136,7 @@ void sb__api_kb_answer(struct sb_http_req *r, const sb_id *id)
 void sb__api_kb_list(struct sb_http_req *r, const sb_id *id)
 {
     (void)id;
-    struct sb_kb *kb = kb_of(r);
+    struct sb_kb *kb = sb__api_kb(r);
     char after[256] = "";
     int bad = 0;
     if (!kb)
@@ -166,7 +166,7 @@ void sb__api_kb_list(struct sb_http_req *r, const sb_id *id)
 void sb__api_kb_get(struct sb_http_req *r, const sb_id *id)
 {
     (void)id;
-    struct sb_kb *kb = kb_of(r);
+    struct sb_kb *kb = sb__api_kb(r);
     if (!kb)
         return;
     struct sb_kb_doc d = {0};
@@ -208,7 +208,7 @@ static int join_questions(struct sb_http_req *r, json_t *qs, struct sb_buf *out)
 void sb__api_kb_put(struct sb_http_req *r, const sb_id *id)
 {
     (void)id;
-    struct sb_kb *kb = kb_of(r);
+    struct sb_kb *kb = sb__api_kb(r);
     json_t *body = kb ? sb__api_body(r) : NULL;
     if (!body)
         return;
@@ -267,7 +267,7 @@ out:
 void sb__api_kb_delete(struct sb_http_req *r, const sb_id *id)
 {
     (void)id;
-    struct sb_kb *kb = kb_of(r);
+    struct sb_kb *kb = sb__api_kb(r);
     if (!kb)
         return;
     struct sb_error err = {0};
@@ -283,7 +283,7 @@ void sb__api_kb_delete(struct sb_http_req *r, const sb_id *id)
 void sb__api_kb_import(struct sb_http_req *r, const sb_id *id)
 {
     (void)id;
-    struct sb_kb *kb = kb_of(r);
+    struct sb_kb *kb = sb__api_kb(r);
     char name[256];
     if (!kb)
         return;
@@ -309,7 +309,7 @@ void sb__api_kb_import(struct sb_http_req *r, const sb_id *id)
 void sb__api_kb_gaps(struct sb_http_req *r, const sb_id *id)
 {
     (void)id;
-    struct sb_kb *kb = kb_of(r);
+    struct sb_kb *kb = sb__api_kb(r);
     int bad = 0;
     if (!kb)
         return;

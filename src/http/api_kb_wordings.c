@@ -22,15 +22,6 @@
 #define LIST_MAX 500
 #define AGENTS_CACHED 16
 
-static struct sb_kb *kb_of(struct sb_http_req *r)
-{
-    struct sb_kb *kb = r->srv->opt.assist ? r->srv->opt.assist->kb : NULL;
-    if (!kb)
-        sb__http_error(r, SB_EUNSUPPORTED,
-                       "the knowledge base is off (serve with --bot-policy assist)");
-    return kb;
-}
-
 /* A small per-request cache of agent names for rendering lists. */
 struct names {
     sb_id id[AGENTS_CACHED];
@@ -110,7 +101,7 @@ static char *without_pii(const char *text)
 void sb__api_kb_wording_propose(struct sb_http_req *r, const sb_id *id)
 {
     (void)id;
-    struct sb_kb *kb = kb_of(r);
+    struct sb_kb *kb = sb__api_kb(r);
     json_t *body = kb ? sb__api_body(r) : NULL;
     if (!body)
         return;
@@ -187,7 +178,7 @@ out:
 void sb__api_kb_wording_list(struct sb_http_req *r, const sb_id *id)
 {
     (void)id;
-    struct sb_kb *kb = kb_of(r);
+    struct sb_kb *kb = sb__api_kb(r);
     if (!kb)
         return;
     char st[16] = "pending";
@@ -224,7 +215,7 @@ void sb__api_kb_wording_list(struct sb_http_req *r, const sb_id *id)
 
 static void decide(struct sb_http_req *r, sb_id wid, int approve)
 {
-    struct sb_kb *kb = kb_of(r);
+    struct sb_kb *kb = sb__api_kb(r);
     if (!kb)
         return;
     struct sb_kb_wording w = {0};
