@@ -1,8 +1,7 @@
 -- SPDX-License-Identifier: MIT
 -- wrk script: POST /api/v1/messages with a unique message id per request, spread over 1,000
--- customers. Set WAIT_REPLY=1 in the environment to ask for the bot's reply. RATE=N (messages
--- per second over all connections) paces each connection instead of sending as fast as the
--- daemon answers (wrk's delay(); CONNS must be the connection count).
+-- customers. Set WAIT_REPLY=1 in the environment to ask for the bot's reply. (A fixed rate is
+-- ingest_load.c's job: wrk's delay() waits after each answer, so it cannot hold a rate.)
 local counter = 0
 local thread_id = 0
 local threads = {}
@@ -18,13 +17,6 @@ function init(args)
   wrk.headers["Content-Type"] = "application/json"
   wrk.headers["Authorization"] = "Bearer " .. os.getenv("SB_KEY")
   wait = os.getenv("WAIT_REPLY") == "1"
-  local rate = tonumber(os.getenv("RATE") or "")
-  local conns = tonumber(os.getenv("CONNS") or "")
-  pace_ms = (rate and conns) and (1000 * conns / rate) or nil
-end
-
-function delay()
-  return pace_ms or 0
 end
 
 function request()

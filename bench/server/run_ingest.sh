@@ -2,17 +2,21 @@
 # SPDX-License-Identifier: MIT
 # Durable ingest throughput and acknowledgement latency through POST /api/v1/messages.
 # Usage: bench/server/run_ingest.sh [CONNECTIONS] [SECONDS] [RUNS]   (defaults 64 10 3)
-# Needs wrk (Debian package). Prints wrk's latency distribution for each run.
-# RATE=N paces the clients to N messages/s in total (latency at a given load rather than at
-# saturation). CONSOLE=1 keeps one agent WebSocket open during each run (node + tests/integration's `ws`),
-# so every event is rendered and delivered as with a console open; without it no socket is
+# Needs wrk (Debian package). Prints wrk's latency distribution for each run: wrk sends as fast
+# as the daemon answers (saturation). RATE=N sends N messages/s in total instead (open loop:
+# ingest_load.c, latency counted from each message's due time, so a stall is not hidden by
+# clients that wait for it). CONSOLE=1 keeps one agent WebSocket open during each run (node +
+# tests/integration's `ws`), so every event is rendered and delivered as with a console open; without it no socket is
 # open and the daemon renders no events (docs/architecture.md, Events).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${SB_BINARY:-$here/../../build/switchboard}
 conns=${1:-64}; secs=${2:-10}; runs=${3:-3}
-export CONNS=$conns
 command -v wrk >/dev/null || { echo "install wrk: apt-get install wrk" >&2; exit 1; }
+if [ -n "${RATE:-}" ]; then
+  load=$(mktemp -d)/ingest_load
+  cc -O2 -std=gnu11 -o "$load" "$here/ingest_load.c"
+fi
 for run in $(seq "$runs"); do
   data=$(mktemp -d)
   export SWITCHBOARD_ADMIN_KEY="sbk_bench_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -34,9 +38,13 @@ for run in $(seq "$runs"); do
     cpid=$!
     sleep 1
   fi
-  threads=2; [ "$conns" -ge 2 ] || threads=1
-  wrk -t"$threads" -c"$conns" -d"${secs}s" --latency -s "$here/ingest.lua" "http://127.0.0.1:$port" \
-    | grep -E 'Requests/sec|Latency|50%|90%|99%|requests in|Non-2xx|Socket errors|unexpected'
+  if [ -n "${RATE:-}" ]; then
+    "$load" 127.0.0.1 "$port" "$SB_KEY" "$RATE" "$conns" "$secs"
+  else
+    threads=2; [ "$conns" -ge 2 ] || threads=1
+    wrk -t"$threads" -c"$conns" -d"${secs}s" --latency -s "$here/ingest.lua" "http://127.0.0.1:$port" \
+      | grep -E 'Requests/sec|Latency|50%|90%|99%|requests in|Non-2xx|Socket errors|unexpected'
+  fi
   stored=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^switchboard_messages_ingested_total/ {print $2}')
   batches=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^switchboard_commit_batches_total/ {print $2}')
   echo "stored $stored messages in $batches durable transactions"

@@ -22,6 +22,9 @@ struct sb_pool *sb_pool_new(int threads, size_t max_queued);
  * work that must not delay latency-critical threads on a busy machine. */
 struct sb_pool *sb_pool_new_niced(int threads, size_t max_queued, int nice);
 
+/* Names the pool's threads (at most 15 bytes: what `top -H`, perf and /proc/PID/task show). */
+void sb_pool_name(struct sb_pool *p, const char *name);
+
 /* Queues fn(arg). Thread-safe. SB_EBUSY when the queue is full or the pool is stopping; the
  * caller then still owns `arg`. */
 int sb_pool_submit(struct sb_pool *p, sb_job_fn fn, void *arg);

@@ -74,6 +74,12 @@ struct sb_pool *sb_pool_new_niced(int threads, size_t max_queued, int nice)
     return p;
 }
 
+void sb_pool_name(struct sb_pool *p, const char *name)
+{
+    for (int i = 0; i < p->nthreads; i++)
+        pthread_setname_np(p->threads[i], name); /* a name over 15 bytes is refused: harmless */
+}
+
 static int submit(struct sb_pool *p, sb_job_fn fn, void *arg, int first)
 {
     int rc = 0;

@@ -83,7 +83,8 @@ static void note_stored(struct commit_item *it)
     run_on_pool(j->e, publish_annotated, j);
 }
 
-/* Writes the annotations (and the reply, when there is one) in one committer round. */
+/* Queues the annotations and the reply (when there is one) for the committer: the same round
+ * unless annotations are backed up (ROUND_MAX_NOTES in engine.c). */
 static int submit(struct sb_engine *e, struct note_job *note, struct commit_item *reply)
 {
     struct commit_item *items[2] = {NULL, NULL};

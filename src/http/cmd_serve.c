@@ -302,6 +302,8 @@ int sb_cmd_serve(int argc, char **argv)
     pool = sb_pool_new((int)sb_config_int(cfg, "workers"), 65536);
     /* Acknowledging messages is latency-critical; bot turns are throughput work. */
     bot_pool = sb_pool_new_niced((int)sb_config_int(cfg, "bot_workers"), 65536, 5);
+    sb_pool_name(pool, "sb-worker");
+    sb_pool_name(bot_pool, "sb-bot");
     const char *web = sb_config_str(cfg, "web_dir");
     struct sb_server_options so = {
         .config = cfg,
