@@ -208,6 +208,7 @@ void sb_nlu_model_free(struct sb_nlu_model *m)
         sb__nlu_member_cleanup(&m->member[i]);
     free(m->table.slots);
     free(m->rec);
+    sb__nlu_lex_free(m->lex);
     free(m);
 }
 

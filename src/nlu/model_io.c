@@ -11,7 +11,10 @@
  *   u32 nmembers (1..4), then per member: u8 type (1 SVM, 2 NB-SVM, 3 MLP), u8 pad[3],
  *     f32 weight, u32 width (K for SVM/NB, hidden units for MLP), f32 scale[nfeat],
  *     f32 bias[width], i8 rows[nfeat][width], and for MLP f32 w2[K][width], f32 b2[K]
+ *   version 3 only (a model with sentiment lexicon features): u32 lexopts, u32 nentries, then
+ *     per entry u8 length + the normalised word + f32 valence
  *   u32 CRC-32 of everything before it
+ * A model without lexicon features is written as version 2, which older builds read too.
  * Version 1 files (one TF-IDF SVM: f32 scale[nfeat] | f32 bias[K] | i8 weights[nfeat][K] after
  * the idf) still load, as a one-member ensemble.
  * Saving goes through a temporary file in the same directory and rename(2), so a reader (the
@@ -29,7 +32,7 @@
 #include <unistd.h>
 
 #define MAGIC "SBNLUMDL"
-#define VERSION 2u
+#define VERSION 3u /* newest written; a model without a lexicon is written as 2 */
 #define MAX_FILE ((size_t)256 << 20)
 
 /* CRC-32 (IEEE), slicing by 8: eight table lookups per 8 bytes (a 14 MB model in ~10 ms). */
@@ -97,8 +100,9 @@ int sb_nlu_model_save(const struct sb_nlu_model *m, const char *path, struct sb_
 {
     struct sb_buf b;
     sb_buf_init(&b, 0);
+    int with_lex = m->lex && m->lex->n && m->cfg.lexopts;
     put(&b, MAGIC, 8);
-    put_u32(&b, VERSION);
+    put_u32(&b, with_lex ? 3u : 2u);
     put_u32(&b, (uint32_t)m->kind);
     unsigned char c[8] = {m->cfg.word_ngrams, m->cfg.char_min, m->cfg.char_max,    m->cfg.han_max,
                           m->cfg.stem,        m->cfg.extra,    m->cfg.pair_window, m->cfg.cross};
@@ -138,6 +142,17 @@ int sb_nlu_model_save(const struct sb_nlu_model *m, const char *path, struct sb_
                 put_f32(&b, mb->w2[i]);
             for (uint32_t i = 0; i < m->nlabels; i++)
                 put_f32(&b, mb->b2[i]);
+        }
+    }
+    if (with_lex) {
+        put_u32(&b, m->cfg.lexopts);
+        put_u32(&b, m->lex->n);
+        for (uint32_t i = 0; i < m->lex->n; i++) {
+            size_t n = m->lex->off[i + 1] - m->lex->off[i] - 1;
+            unsigned char l = (unsigned char)n; /* n <= SB__NLU_LEX_WORD_MAX */
+            put(&b, &l, 1);
+            put(&b, m->lex->words + m->lex->off[i], n);
+            put_f32(&b, m->lex->val[i]);
         }
     }
     put_u32(&b, crc32_of((const unsigned char *)b.data, b.len));
@@ -240,9 +255,9 @@ static int parse_model(const unsigned char *data, size_t len, const char *path,
     if (len < 24)
         return sb_error_set(err, SB_EPARSE, "%s: truncated model file", path);
     uint32_t version = get_u32(&r);
-    if (version != VERSION && version != 1)
+    if (version < 1 || version > VERSION)
         return sb_error_set(err, SB_EPARSE,
-                            "%s: model file version %u is not supported (this build reads 1 and "
+                            "%s: model file version %u is not supported (this build reads 1 to "
                             "%u); retrain it with this version of switchboard",
                             path, version, VERSION);
     uint32_t kind = get_u32(&r);
@@ -355,6 +370,40 @@ static int parse_model(const unsigned char *data, size_t len, const char *path,
             get_f32s(&r, mb->w2, (size_t)K * W);
             for (size_t i = 0; i < K; i++)
                 mb->b2[i] = get_f32(&r);
+        }
+    }
+    if (!r.bad && version >= 3) {
+        uint32_t opts = get_u32(&r), ne = get_u32(&r);
+        if (r.bad || !opts || (opts & ~SB__NLU_LEX_ALL) || ne < 1 || ne > SB__NLU_LEX_MAX ||
+            (size_t)ne * 6 > r.n - r.off) {
+            rc = sb_error_set(err, SB_EPARSE, "%s: bad lexicon section", path);
+            goto out;
+        }
+        char **words = sb_calloc(ne, sizeof(char *));
+        float *val = sb_malloc(ne * sizeof(float));
+        for (uint32_t i = 0; i < ne && !r.bad; i++) {
+            const unsigned char *l = take(&r, 1);
+            size_t n = l ? *l : 0;
+            const unsigned char *w = take(&r, n);
+            val[i] = get_f32(&r);
+            if (!w || n == 0 || n > SB__NLU_LEX_WORD_MAX || memchr(w, 0, n) ||
+                !(val[i] >= -8 && val[i] <= 8))
+                r.bad = 1;
+            else
+                words[i] = sb_strndup((const char *)w, n);
+        }
+        if (!r.bad) {
+            m->lex = sb__nlu_lex_from_entries((const char *const *)words, val, ne, 0);
+            m->cfg.lex = m->lex;
+            m->cfg.lexopts = opts;
+        }
+        for (uint32_t i = 0; i < ne; i++)
+            free(words[i]);
+        free(words);
+        free(val);
+        if (r.bad) {
+            rc = sb_error_set(err, SB_EPARSE, "%s: bad lexicon section", path);
+            goto out;
         }
     }
     if (r.bad || r.off != r.n) {

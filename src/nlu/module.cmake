@@ -7,3 +7,7 @@ if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
     ${CMAKE_SOURCE_DIR}/src/nlu/model.c ${CMAKE_SOURCE_DIR}/src/nlu/train.c
     PROPERTIES COMPILE_OPTIONS "-O3")
 endif()
+# Where training looks for the sentiment lexicon packages (installed by scripts/deps.sh with
+# npm ci in third_party/lexicons; SB_NLU_LEXICON_DIR in the environment overrides it).
+set_property(SOURCE ${CMAKE_SOURCE_DIR}/src/nlu/lexicon.c APPEND PROPERTY COMPILE_DEFINITIONS
+  "SB_NLU_LEXICON_DIR=\"${CMAKE_SOURCE_DIR}/third_party/lexicons/node_modules\"")

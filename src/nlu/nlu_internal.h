@@ -26,6 +26,10 @@ struct sb__nlu_feat_cfg {
                             (cross & 15) over the text with blank runs as one space; 0 none */
     float word_weight;   /* each block is L2-normalised, then scaled by its weight */
     float char_weight;
+    /* sentiment lexicon features (model v3): borrowed from the model, which owns it; NULL or
+       lexopts 0 = none */
+    const struct sb__nlu_lex *lex;
+    uint32_t lexopts; /* SB__NLU_LEX_* bits */
 };
 
 void sb__nlu_feat_cfg_default(struct sb__nlu_feat_cfg *c);
@@ -38,6 +42,63 @@ struct sb__nlu_hvec {
 };
 
 void sb__nlu_hvec_cleanup(struct sb__nlu_hvec *v);
+void sb__nlu_hvec_push(struct sb__nlu_hvec *v, uint64_t h);
+
+/*
+ * Sentiment lexicon (lexicon.c): normalised words (English words, Chinese words of Han
+ * characters) with a valence (VADER scale, -4..4). Immutable once built.
+ */
+#define SB__NLU_LEX_WORD_MAX 64   /* bytes of one entry */
+#define SB__NLU_LEX_MAX 200000    /* entries a model file may hold */
+#define SB__NLU_LEX_TOK 1u        /* a feature per lexicon hit: its valence bucket */
+#define SB__NLU_LEX_DOC 2u        /* document score bins, counts of positive/negative hits */
+#define SB__NLU_LEX_RAW 4u        /* no negation/intensifier/contrast rules */
+#define SB__NLU_LEX_ALL (SB__NLU_LEX_TOK | SB__NLU_LEX_DOC | SB__NLU_LEX_RAW)
+
+struct sb__nlu_lex {
+    uint32_t n;      /* entries */
+    char *words;     /* the entries, NUL-terminated, back to back */
+    uint32_t *off;   /* n + 1 offsets into words */
+    float *val;      /* n valences */
+    uint32_t *slot;  /* open addressing: entry index + 1, 0 = empty */
+    size_t mask;
+    uint32_t maxhan; /* longest Han entry, in characters */
+};
+
+/* A token as the lexicon scan sees it: normalised, unstemmed text. */
+enum { SB__NLU_LT_WORD = 1, SB__NLU_LT_HAN = 2, SB__NLU_LT_BREAK = 3, SB__NLU_LT_OTHER = 4 };
+struct sb__nlu_ltok {
+    const char *s;
+    uint32_t len;
+    uint8_t type;
+};
+
+/* Where the lexicon packages are looked for: $SB_NLU_LEXICON_DIR, else the build's
+ * third_party/lexicons/node_modules. Static or environment string. */
+const char *sb__nlu_lex_dir(void);
+/*
+ * Loads VADER from `dir` (NULL: sb__nlu_lex_dir()) and, with want_zh, the Chinese words
+ * projected through CC-CEDICT; with want_en 0 the English entries only serve the projection.
+ * On success *out is a new lexicon (sb__nlu_lex_free). SB_ENOTFOUND when VADER is missing
+ * (nothing loaded); `notice` (may be NULL) then says which file is missing and that the
+ * features are off; a missing CC-CEDICT alone loads English and leaves a notice too.
+ */
+int sb__nlu_lex_load(const char *dir, int want_en, int want_zh, struct sb__nlu_lex **out,
+                     char *notice, size_t notice_cap);
+/* A lexicon from given words and valences (model loading, tests); `normalize` 1 normalises
+ * the words first (sb_nlu_normalize), 0 takes them as they are. A repeated word keeps its
+ * first valence. Free with sb__nlu_lex_free. */
+struct sb__nlu_lex *sb__nlu_lex_from_entries(const char *const *words, const float *val, size_t n,
+                                             int normalize);
+void sb__nlu_lex_free(struct sb__nlu_lex *lx);
+/* Entry index of a normalised word or -1. */
+int64_t sb__nlu_lex_find(const struct sb__nlu_lex *lx, const char *w, size_t n);
+/* Pushes the lexicon features (opts: SB__NLU_LEX_*) of tokens `t` to `out` (may be NULL) and
+ * returns the text's valence after the rules (the sum over hits). */
+double sb__nlu_lex_features(const struct sb__nlu_lex *lx, unsigned opts,
+                            const struct sb__nlu_ltok *t, size_t n, struct sb__nlu_hvec *out);
+/* The valence of a text after the rules (tests and tools). */
+double sb__nlu_lex_score(const struct sb__nlu_lex *lx, const char *text, size_t len);
 
 /* Appends the hashed features of `text` (with repeats) to `out`. Text beyond SB_NLU_TEXT_MAX
  * is ignored. Thread-safe (the stemmer is per thread). */
@@ -109,6 +170,7 @@ struct sb_nlu_model {
     uint32_t nmembers;
     struct sb__nlu_member member[SB__NLU_MAX_MEMBERS];
     struct sb__nlu_table table;
+    struct sb__nlu_lex *lex; /* owned; cfg.lex points to it (NULL: no lexicon features) */
     /*
      * Everything scoring needs about feature f in one place (one or two cache lines): record
      * f at rec + f * stride is f32 idf, f32 scale[nmembers], then each member's int8 row.

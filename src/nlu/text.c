@@ -29,6 +29,8 @@ void sb__nlu_feat_cfg_default(struct sb__nlu_feat_cfg *c)
     c->cross = 2 << 4 | 4;
     c->word_weight = 1.0f;
     c->char_weight = 1.0f;
+    c->lex = NULL;
+    c->lexopts = 0;
 }
 
 void sb__nlu_hvec_cleanup(struct sb__nlu_hvec *v)
@@ -55,6 +57,11 @@ static void hvec_push(struct sb__nlu_hvec *v, uint64_t h)
         v->cap = cap;
     }
     v->h[v->n++] = h;
+}
+
+void sb__nlu_hvec_push(struct sb__nlu_hvec *v, uint64_t h)
+{
+    hvec_push(v, h);
 }
 
 /* ---- normalisation ---------------------------------------------------------------------- */
@@ -520,6 +527,65 @@ static void chat_marks(const char *s, size_t n, struct sb__nlu_hvec *out)
     }
 }
 
+/*
+ * The tokens as the lexicon scan sees them (unstemmed, normalised), with a clause break where
+ * a sentence ends or punctuation stands between two tokens; then the lexicon features.
+ */
+static double lexicon_pass(const struct sb__nlu_lex *lx, unsigned opts, const char *norm,
+                           const struct toks *ts, struct sb__nlu_hvec *out)
+{
+    struct sb__nlu_ltok stack[512];
+    stack[0] = (struct sb__nlu_ltok){0}; /* the rest is written before it is read */
+    size_t cap = ts->n * 2 + 1;
+    struct sb__nlu_ltok *lt = cap <= 512 ? stack : sb_malloc(cap * sizeof(*lt));
+    size_t n = 0, prev_end = 0;
+    for (size_t i = 0; i < ts->n; i++) {
+        const struct tok *t = &ts->t[i];
+        /* a break of len 1 ends a sentence, of len 0 a clause (punctuation) */
+        int sent = i > 0 && t->sent != ts->t[i - 1].sent, brk = sent;
+        for (size_t b = prev_end; !brk && b < t->raw_off; b++)
+            brk = (unsigned char)norm[b] > ' ';
+        if (brk && n && lt[n - 1].type == SB__NLU_LT_BREAK && sent)
+            lt[n - 1].len = 1;
+        else if (brk && n) {
+            lt[n].s = norm + t->raw_off;
+            lt[n].len = (uint32_t)sent;
+            lt[n++].type = SB__NLU_LT_BREAK;
+        }
+        lt[n].s = norm + t->raw_off;
+        lt[n].len = t->raw_len;
+        lt[n].type = t->type == TOK_WORD  ? SB__NLU_LT_WORD
+                     : t->type == TOK_HAN ? SB__NLU_LT_HAN
+                     : (t->type == TOK_SYM && (norm[t->raw_off] == '!' || norm[t->raw_off] == '?'))
+                         ? SB__NLU_LT_BREAK
+                         : SB__NLU_LT_OTHER;
+        n++;
+        if (t->raw_len)
+            prev_end = t->raw_off + t->raw_len;
+    }
+    double v = sb__nlu_lex_features(lx, opts, lt, n, out);
+    if (lt != stack)
+        free(lt);
+    return v;
+}
+
+double sb__nlu_lex_score(const struct sb__nlu_lex *lx, const char *text, size_t len)
+{
+    if (len > SB_NLU_TEXT_MAX)
+        len = SB_NLU_TEXT_MAX;
+    char *norm = sb_nlu_normalize(text, len);
+    if (!norm)
+        return 0;
+    struct toks ts = {0};
+    sb_buf_init(&ts.s, 0);
+    tokenize(norm, strlen(norm), 0, &ts);
+    double v = lexicon_pass(lx, 0, norm, &ts, NULL);
+    free(ts.t);
+    sb_buf_cleanup(&ts.s);
+    free(norm);
+    return v;
+}
+
 void sb__nlu_features(const char *text, size_t len, const struct sb__nlu_feat_cfg *cfg,
                       struct sb__nlu_hvec *out)
 {
@@ -538,6 +604,8 @@ void sb__nlu_features(const char *text, size_t len, const struct sb__nlu_feat_cf
         for (uint32_t e = 0; e < ts.elong; e++)
             hvec_push(out, finish(fnv(FNV_OFF, "<elong>", 7), 0));
     }
+    if (cfg->lex && (cfg->lexopts & (SB__NLU_LEX_TOK | SB__NLU_LEX_DOC)))
+        (void)lexicon_pass(cfg->lex, cfg->lexopts, norm, &ts, out);
     if ((cfg->extra & SB__NLU_F_ENDS) && ts.n && ts.t[ts.n - 1].sent > 0) {
         /* the first and the last sentence again, as their own features: reviews open with
            the topic and close with the verdict */

@@ -67,6 +67,7 @@ struct plan {
     int nm;
     int type[SB__NLU_MAX_MEMBERS];
     struct mlp_params mlp;
+    int lexlang; /* 0 the languages of the data, 1 English entries only, 2 Chinese only */
 };
 
 /* How many MLP members come before member mi (each MLP copy gets its own seeds). */
@@ -129,6 +130,7 @@ static int parse_features(const char *spec, enum sb_nlu_kind kind, struct sb__nl
     pl->mlp.epochs = 10;
     pl->mlp.lr = 0.1;
     pl->mlp.drop = 0;
+    pl->lexlang = 0;
     if (getenv("SB_MLP_INIT"))
         mlp_init = strtod(getenv("SB_MLP_INIT"), NULL);
     int rc = parse_ensemble(
@@ -192,6 +194,18 @@ static int parse_features(const char *spec, enum sb_nlu_kind kind, struct sb__nl
             c->extra |= SB__NLU_F_ENDS;
         } else if (strcmp(tok, "neg") == 0) {
             c->extra |= SB__NLU_F_NEG;
+        } else if (strcmp(tok, "lex") == 0) {
+            c->lexopts |= SB__NLU_LEX_TOK | SB__NLU_LEX_DOC;
+        } else if (strcmp(tok, "lextok") == 0) {
+            c->lexopts = (c->lexopts & ~SB__NLU_LEX_DOC) | SB__NLU_LEX_TOK;
+        } else if (strcmp(tok, "lexdoc") == 0) {
+            c->lexopts = (c->lexopts & ~SB__NLU_LEX_TOK) | SB__NLU_LEX_DOC;
+        } else if (strcmp(tok, "lexraw") == 0) {
+            c->lexopts |= SB__NLU_LEX_RAW;
+        } else if (strcmp(tok, "lexzh") == 0 || strcmp(tok, "lexen") == 0) {
+            pl->lexlang = tok[3] == 'z' ? 2 : 1; /* only one language's entries */
+        } else if (strcmp(tok, "nolex") == 0) {
+            c->lexopts = 0;
         } else if (tok[0] == 'p' && tok[1] >= '0' && tok[1] <= '9') {
             a = strtol(tok + 1, &end, 10);
             if (*end || a < 0 || a > 8)
@@ -859,6 +873,42 @@ static double tune_threshold(const double *P, const int *y, size_t n, size_t K, 
 
 /* ---- the training driver ------------------------------------------------------------------ */
 
+/*
+ * The sentiment lexicon for these rows: English entries when a row holds a Latin letter,
+ * Chinese ones when a row holds a Han character (lang 1/2 keeps one of them). NULL, with a
+ * notice on stderr, when the lexicon packages are not installed: training goes on without.
+ */
+static struct sb__nlu_lex *load_lexicon(char *const *texts, size_t n, int lang, int verbose)
+{
+    int en = 0, zh = 0;
+    for (size_t i = 0; i < n && !(en && zh); i++)
+        for (const unsigned char *p = (const unsigned char *)texts[i]; *p && !(en && zh); p++) {
+            if ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')
+                en = 1;
+            else if (*p >= 0xE3 && *p <= 0xE9) /* U+3000..U+9FFF lead bytes: CJK */
+                zh = 1;
+        }
+    if (lang == 1)
+        zh = 0;
+    if (lang == 2)
+        en = 0;
+    struct sb__nlu_lex *lx = NULL;
+    char notice[512];
+    int rc = sb__nlu_lex_load(NULL, en, zh, &lx, notice, sizeof(notice));
+    if (notice[0])
+        fprintf(stderr, "train: notice: %s\n", notice);
+    if (rc || !lx) {
+        if (!notice[0])
+            fprintf(stderr, "train: notice: no sentiment lexicon entries for this data; "
+                            "lexicon features are off\n");
+        return NULL;
+    }
+    if (verbose)
+        fprintf(stderr, "train: sentiment lexicon: %u entries (max Han length %u)\n", lx->n,
+                lx->maxhan);
+    return lx;
+}
+
 static int label_index(char **labels, size_t K, const char *l)
 {
     char *const *p = bsearch(&l, labels, K, sizeof(char *), cmp_str);
@@ -1017,8 +1067,17 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
             y[i] = -2;
     }
     struct rowfeat *rows = sb_calloc(N, sizeof(*rows));
-    extract_rows(texts, N, &cfg, rows);
+    struct sb__nlu_lex *lex = NULL; /* the model takes it */
     struct counter xset = {0};
+    if (cfg.lexopts & (SB__NLU_LEX_TOK | SB__NLU_LEX_DOC)) {
+        lex = load_lexicon(texts, N, plan.lexlang, opts->verbose);
+        cfg.lex = lex;
+        if (!lex)
+            cfg.lexopts = 0;
+    } else {
+        cfg.lexopts = 0;
+    }
+    extract_rows(texts, N, &cfg, rows);
     if (cfg.cross && mindf.cross > 1) {
         counter_grow(&xset);
         struct sb__nlu_hvec f = {0};
@@ -1310,6 +1369,7 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
     atomic_init(&m->refs, 1);
     m->kind = opts->kind;
     m->cfg = cfg;
+    m->lex = lex;
     m->nlabels = (uint32_t)K;
     m->labels = labels;
     m->oos_index = oos;

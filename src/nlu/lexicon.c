@@ -1,0 +1,780 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sentiment lexicons as prior knowledge for sentiment models: loading them at training time
+ * from installed data packages (never from files in this repository), and the lexicon features
+ * of a text. English valences come from the VADER lexicon (npm `vader-sentiment`,
+ * vader_lexicon.txt: word, mean valence -4..4, ...). Chinese valences are projected from
+ * English: each simplified headword of CC-CEDICT (npm `@nlpjs/lang-zh`, src/cedict_ts.u8.js)
+ * gets the mean English valence of its glosses, each gloss scored with the same rules as an
+ * English text. A model stores the entries it was trained with (model file v3), so it needs
+ * no lexicon file at inference time.
+ *
+ * The rules applied to a text are this file's own: a negation cue in the three tokens before a
+ * lexicon word (same clause) flips and damps its valence, an intensifier before it scales it
+ * up and a softener down, and in a sentence split by a contrast word ("but", 但是) the part
+ * before it counts half and the part after it 1.5 times. Lexicon words in a Han run are found
+ * by forward maximum matching (longest entry first).
+ */
+#include "nlu_internal.h"
+#include "sb/mem.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#ifndef SB_NLU_LEXICON_DIR
+#define SB_NLU_LEXICON_DIR "third_party/lexicons/node_modules"
+#endif
+
+#define VADER_PATH "vader-sentiment/vader_lexicon.txt"
+#define CEDICT_PATH "@nlpjs/lang-zh/src/cedict_ts.u8.js"
+#define LEX_MAX_FILE ((size_t)64 << 20)
+
+/* ---- the table ---------------------------------------------------------------------------- */
+
+static uint64_t key_hash(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 32;
+    return h ? h : 1;
+}
+
+void sb__nlu_lex_free(struct sb__nlu_lex *lx)
+{
+    if (!lx)
+        return;
+    free(lx->words);
+    free(lx->off);
+    free(lx->val);
+    free(lx->slot);
+    free(lx);
+}
+
+static void lex_index(struct sb__nlu_lex *lx)
+{
+    size_t cap = 64;
+    while (cap < (size_t)lx->n * 2)
+        cap <<= 1;
+    free(lx->slot);
+    lx->slot = sb_calloc(cap, sizeof(uint32_t));
+    lx->mask = cap - 1;
+    lx->maxhan = 0;
+    for (uint32_t i = 0; i < lx->n; i++) {
+        const char *w = lx->words + lx->off[i];
+        size_t n = lx->off[i + 1] - lx->off[i] - 1;
+        size_t s = key_hash(w, n) & lx->mask;
+        while (lx->slot[s])
+            s = (s + 1) & lx->mask;
+        lx->slot[s] = i + 1;
+        unsigned char c = (unsigned char)w[0];
+        if (c >= 0xE0 && n / 3 > lx->maxhan)
+            lx->maxhan = (uint32_t)(n / 3);
+    }
+}
+
+int64_t sb__nlu_lex_find(const struct sb__nlu_lex *lx, const char *w, size_t n)
+{
+    if (!lx || !lx->n)
+        return -1;
+    size_t s = key_hash(w, n) & lx->mask;
+    for (;;) {
+        uint32_t e = lx->slot[s];
+        if (!e)
+            return -1;
+        uint32_t i = e - 1;
+        if (lx->off[i + 1] - lx->off[i] - 1 == n && memcmp(lx->words + lx->off[i], w, n) == 0)
+            return i;
+        s = (s + 1) & lx->mask;
+    }
+}
+
+/* Entries are appended while loading and frozen by build_finish. */
+struct lex_build {
+    struct sb_buf words;
+    uint32_t *off;
+    float *val;
+    size_t n, cap;
+};
+
+static void build_add(struct lex_build *b, const char *w, size_t n, float v)
+{
+    if (n == 0 || n > SB__NLU_LEX_WORD_MAX || !(v >= -8 && v <= 8))
+        return;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 1024;
+        b->off = sb_realloc(b->off, (b->cap + 1) * sizeof(uint32_t));
+        b->val = sb_realloc(b->val, b->cap * sizeof(float));
+    }
+    b->off[b->n] = (uint32_t)b->words.len;
+    b->val[b->n++] = v;
+    (void)sb_buf_append(&b->words, w, n);
+    (void)sb_buf_append(&b->words, "", 1);
+}
+
+/* Freezes `b` into a lexicon; a word given twice keeps its first valence. */
+static struct sb__nlu_lex *build_finish(struct lex_build *b)
+{
+    struct sb__nlu_lex *lx = sb_calloc(1, sizeof(*lx));
+    lx->off = sb_malloc((b->n + 1) * sizeof(uint32_t));
+    lx->val = sb_malloc((b->n ? b->n : 1) * sizeof(float));
+    struct sb_buf words;
+    sb_buf_init(&words, 0);
+    for (size_t i = 0; i < b->n; i++) {
+        const char *w = b->words.data + b->off[i];
+        size_t n = strlen(w);
+        lx->off[lx->n] = (uint32_t)words.len;
+        lx->val[lx->n] = b->val[i];
+        (void)sb_buf_append(&words, w, n);
+        (void)sb_buf_append(&words, "", 1);
+        lx->n++;
+    }
+    lx->off[lx->n] = (uint32_t)words.len;
+    lx->words = sb_buf_steal(&words, NULL);
+    if (!lx->words)
+        lx->words = sb_calloc(1, 1);
+    lex_index(lx);
+    /* drop later duplicates: linear probing finds the earliest entry of a word first */
+    size_t keep = 0;
+    for (uint32_t i = 0; i < lx->n; i++) {
+        const char *w = lx->words + lx->off[i];
+        size_t n = lx->off[i + 1] - lx->off[i] - 1;
+        if (sb__nlu_lex_find(lx, w, n) == (int64_t)i)
+            keep++;
+    }
+    if (keep != lx->n) {
+        struct lex_build nb = {0};
+        sb_buf_init(&nb.words, 0);
+        for (uint32_t i = 0; i < lx->n; i++) {
+            const char *w = lx->words + lx->off[i];
+            size_t n = lx->off[i + 1] - lx->off[i] - 1;
+            if (sb__nlu_lex_find(lx, w, n) == (int64_t)i)
+                build_add(&nb, w, n, lx->val[i]);
+        }
+        sb__nlu_lex_free(lx);
+        lx = build_finish(&nb);
+        sb_buf_cleanup(&nb.words);
+        free(nb.off);
+        free(nb.val);
+    }
+    return lx;
+}
+
+struct sb__nlu_lex *sb__nlu_lex_from_entries(const char *const *words, const float *val, size_t n,
+                                             int normalize)
+{
+    struct lex_build b = {0};
+    sb_buf_init(&b.words, 0);
+    for (size_t i = 0; i < n; i++) {
+        if (!normalize) {
+            build_add(&b, words[i], strlen(words[i]), val[i]);
+            continue;
+        }
+        char *norm = sb_nlu_normalize(words[i], strlen(words[i]));
+        if (norm) {
+            build_add(&b, norm, strlen(norm), val[i]);
+            free(norm);
+        }
+    }
+    struct sb__nlu_lex *lx = build_finish(&b);
+    sb_buf_cleanup(&b.words);
+    free(b.off);
+    free(b.val);
+    return lx;
+}
+
+/* ---- the rules ------------------------------------------------------------------------------ */
+
+static int in_words(const char *w, size_t n, const char *const *list)
+{
+    for (; *list; list++)
+        if (strlen(*list) == n && memcmp(*list, w, n) == 0)
+            return 1;
+    return 0;
+}
+
+static const char *const en_neg[] = {"not", "no", "never", "cannot", "nothing", "nobody", "none",
+                                     "nor", "without", "dont", "cant", "wont", "didnt", "doesnt",
+                                     "isnt", "wasnt", "arent", "werent", "aint", "neither",
+                                     "hardly", "havent", "hasnt", "shouldnt", "wouldnt",
+                                     "couldnt", NULL};
+static const char *const en_up[] = {"very", "really", "so", "extremely", "totally", "absolutely",
+                                    "incredibly", "super", "too", "most", "completely", "highly",
+                                    "truly", "utterly", "especially", "seriously", "such", NULL};
+static const char *const en_down[] = {"slightly", "somewhat", "kinda", "kind", "sort", "sorta",
+                                      "barely", "little", "bit", "fairly", "pretty", NULL};
+static const char *const en_but[] = {"but", "however", "though", "although", "yet", NULL};
+/* Chinese cues, matched as the Han characters right before a lexicon word */
+static const char *const zh_neg[] = {"不", "没", "没有", "无", "别", "未", "非", "勿", "莫", "不是",
+                                     "不太", "不够", "不怎么", NULL};
+static const char *const zh_up[] = {"很", "非常", "太", "特别", "超", "真", "十分", "极", "最",
+                                    "挺", "超级", "相当", "巨", "更", "实在", NULL};
+static const char *const zh_down[] = {"有点", "有些", "稍微", "略", "一点", "比较", NULL};
+static const char *const zh_but[] = {"但", "但是", "可是", "不过", "然而", "却", "可惜", NULL};
+
+static int is_en_neg(const char *w, size_t n)
+{
+    if (n >= 3 && memcmp(w + n - 3, "n't", 3) == 0)
+        return 1;
+    return in_words(w, n, en_neg);
+}
+
+#define NEG_SCALE (-0.6)
+#define UP_SCALE 1.3
+#define DOWN_SCALE 0.7
+#define BEFORE_BUT 0.5
+#define AFTER_BUT 1.5
+
+/* Does a cue of `list` end right before byte `at` of a Han run starting at `run`? Returns its
+ * length in bytes (the longest) or 0. */
+static size_t zh_cue_before(const char *s, size_t run, size_t at, const char *const *list)
+{
+    size_t best = 0;
+    for (; *list; list++) {
+        size_t n = strlen(*list);
+        if (n <= at - run && n > best && memcmp(s + at - n, *list, n) == 0)
+            best = n;
+    }
+    return best;
+}
+
+/* Lexicon hits with their valences after the rules. */
+struct hit {
+    float v;
+    uint32_t sent;
+};
+
+struct hits {
+    struct hit *h;
+    size_t n, cap;
+};
+
+static void hits_add(struct hits *hs, float v, uint32_t sent)
+{
+    if (hs->n == hs->cap) {
+        hs->cap = hs->cap ? hs->cap * 2 : 32;
+        hs->h = sb_realloc(hs->h, hs->cap * sizeof(*hs->h));
+    }
+    hs->h[hs->n].v = v;
+    hs->h[hs->n].sent = sent;
+    hs->n++;
+}
+
+static int han_start(const char *s)
+{
+    unsigned char c = (unsigned char)s[0];
+    if (c < 0xE0)
+        return 0;
+    int32_t cp;
+    if (utf8proc_iterate((const utf8proc_uint8_t *)s, 4, &cp) <= 0)
+        return 0;
+    return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF);
+}
+
+/* In a sentence (its hits from `first` on) with a contrast word before hit `but`, hits before
+ * it count less and hits after it more: the verdict usually follows "but". */
+static void contrast(struct hits *hs, size_t first, size_t but)
+{
+    if (but == (size_t)-1)
+        return;
+    for (size_t h = first; h < hs->n; h++)
+        hs->h[h].v *= (float)(h < but ? BEFORE_BUT : AFTER_BUT);
+}
+
+/* The hits of `toks` with rule-adjusted valences; returns their sum. */
+static double lex_scan(const struct sb__nlu_lex *lx, const struct sb__nlu_ltok *t, size_t n,
+                       unsigned opts, struct hits *hs)
+{
+    int rules = (opts & SB__NLU_LEX_RAW) == 0;
+    uint32_t sent = 0; /* sentence number: a contrast word reweighs its sentence */
+    size_t last_neg = (size_t)-1, last_up = (size_t)-1, last_down = (size_t)-1;
+    size_t word_i = 0; /* index among non-Han word tokens of the clause, for the cue window */
+    /* the hit index where the sentence's last contrast word came, and the sentence's first */
+    size_t but_hit = (size_t)-1, sent_hit = 0;
+    for (size_t i = 0; i < n;) {
+        const struct sb__nlu_ltok *k = &t[i];
+        if (k->type == SB__NLU_LT_BREAK) {
+            if (k->len) { /* len 1: a sentence ends; 0: a clause */
+                contrast(hs, sent_hit, but_hit);
+                but_hit = (size_t)-1;
+                sent_hit = hs->n;
+                sent++;
+            }
+            last_neg = last_up = last_down = (size_t)-1;
+            i++;
+            continue;
+        }
+        if (k->type == SB__NLU_LT_WORD) {
+            int64_t e = sb__nlu_lex_find(lx, k->s, k->len);
+            if (rules && is_en_neg(k->s, k->len)) {
+                last_neg = word_i;
+            } else if (rules && in_words(k->s, k->len, en_up)) {
+                last_up = word_i;
+            } else if (rules && in_words(k->s, k->len, en_down)) {
+                last_down = word_i;
+            } else if (rules && in_words(k->s, k->len, en_but)) {
+                but_hit = hs->n;
+                last_neg = last_up = last_down = (size_t)-1;
+            } else if (e >= 0) {
+                double v = lx->val[e];
+                if (rules) {
+                    if (last_up != (size_t)-1 && word_i - last_up <= 2)
+                        v *= UP_SCALE;
+                    if (last_down != (size_t)-1 && word_i - last_down <= 2)
+                        v *= DOWN_SCALE;
+                    if (last_neg != (size_t)-1 && word_i - last_neg <= 3)
+                        v *= NEG_SCALE;
+                }
+                hits_add(hs, (float)v, sent);
+            }
+            word_i++;
+            i++;
+            continue;
+        }
+        if (k->type != SB__NLU_LT_HAN) {
+            i++;
+            continue;
+        }
+        /* a run of Han tokens: contiguous bytes in the normalised text */
+        size_t j = i;
+        while (j < n && t[j].type == SB__NLU_LT_HAN &&
+               (j == i || t[j].s == t[j - 1].s + t[j - 1].len))
+            j++;
+        const char *base = k->s;
+        size_t p = i;
+        while (p < j) {
+            size_t best = 0;
+            int64_t be = -1;
+            size_t maxg = lx->maxhan < j - p ? lx->maxhan : j - p;
+            for (size_t g = maxg; g >= 1; g--) {
+                size_t len = (size_t)(t[p + g - 1].s + t[p + g - 1].len - t[p].s);
+                int64_t e = sb__nlu_lex_find(lx, t[p].s, len);
+                if (e >= 0) {
+                    best = g;
+                    be = e;
+                    break;
+                }
+            }
+            size_t at = (size_t)(t[p].s - base);
+            if (be >= 0) {
+                /* a contrast word found by the lexicon scan is not a sentiment hit */
+                size_t blen = (size_t)(t[p + best - 1].s + t[p + best - 1].len - t[p].s);
+                int contrast = rules && in_words(t[p].s, blen, zh_but);
+                int cue = rules && (in_words(t[p].s, blen, zh_neg) || in_words(t[p].s, blen, zh_up) ||
+                                    in_words(t[p].s, blen, zh_down));
+                if (!contrast && !cue) {
+                    double v = lx->val[be];
+                    if (rules) {
+                        size_t nb = zh_cue_before(base, 0, at, zh_neg);
+                        size_t ub = zh_cue_before(base, 0, at, zh_up);
+                        size_t db = zh_cue_before(base, 0, at, zh_down);
+                        /* "不很好" / "很不好": a cue right before, or one more character back */
+                        if (!nb && ub)
+                            nb = zh_cue_before(base, 0, at - ub, zh_neg);
+                        if (!ub && nb)
+                            ub = zh_cue_before(base, 0, at - nb, zh_up);
+                        if (ub)
+                            v *= UP_SCALE;
+                        if (db)
+                            v *= DOWN_SCALE;
+                        if (nb)
+                            v *= NEG_SCALE;
+                    }
+                    hits_add(hs, (float)v, sent);
+                }
+            }
+            /* a contrast word anywhere in the run (whether or not it is a lexicon word) */
+            if (rules) {
+                size_t cl = 0;
+                for (const char *const *c = zh_but; *c; c++) {
+                    size_t cn = strlen(*c);
+                    if (cn > cl && at + cn <= (size_t)(t[j - 1].s + t[j - 1].len - base) &&
+                        memcmp(base + at, *c, cn) == 0)
+                        cl = cn;
+                }
+                if (cl && !(be >= 0 && best * 3 > cl))
+                    but_hit = hs->n;
+            }
+            p += best ? best : 1;
+        }
+        i = j;
+    }
+    contrast(hs, sent_hit, but_hit);
+    double sum = 0;
+    for (size_t h = 0; h < hs->n; h++)
+        sum += hs->h[h].v;
+    return sum;
+}
+
+/* ---- features ------------------------------------------------------------------------------- */
+
+static uint64_t feat_hash(const char *tag, long v)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const char *p = "\x1eL"; *p; p++)
+        h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+    for (const char *p = tag; *p; p++)
+        h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+    for (int i = 0; i < 8; i++)
+        h = (h ^ (unsigned char)((unsigned long)v >> (8 * i))) * 0x100000001b3ull;
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 31;
+    h &= ~SB__NLU_CHAR_BIT; /* the word block */
+    return h ? h : 1;
+}
+
+static long bin_count(size_t c)
+{
+    long b = 0;
+    while (c && b < 6) {
+        b++;
+        c >>= 1;
+    }
+    return b; /* 0, 1, 2-3, 4-7, 8-15, 16-31, 32+ */
+}
+
+double sb__nlu_lex_features(const struct sb__nlu_lex *lx, unsigned opts,
+                            const struct sb__nlu_ltok *t, size_t n, struct sb__nlu_hvec *out)
+{
+    if (!lx || !lx->n)
+        return 0;
+    struct hits hs = {0};
+    double sum = lex_scan(lx, t, n, opts, &hs);
+    if (out) {
+        size_t pos = 0, neg = 0;
+        for (size_t h = 0; h < hs.n; h++) {
+            double v = hs.h[h].v;
+            if (v > 0.05)
+                pos++;
+            else if (v < -0.05)
+                neg++;
+            if (opts & SB__NLU_LEX_TOK) {
+                long b = lrint(v);
+                if (b > 4)
+                    b = 4;
+                if (b < -4)
+                    b = -4;
+                if (b == 0)
+                    b = v > 0 ? 10 : -10; /* weak but signed */
+                sb__nlu_hvec_push(out, feat_hash("t", b));
+            }
+        }
+        if (opts & SB__NLU_LEX_DOC) {
+            /* a squashed document score in 11 bins, and the counts of each sign */
+            double c = sum / sqrt(sum * sum + 12.0);
+            sb__nlu_hvec_push(out, feat_hash("d", lrint(c * 5)));
+            sb__nlu_hvec_push(out, feat_hash("p", bin_count(pos)));
+            sb__nlu_hvec_push(out, feat_hash("n", bin_count(neg)));
+            long bal = pos > neg ? 1 : pos < neg ? -1 : 0;
+            sb__nlu_hvec_push(out, feat_hash("b", bal));
+        }
+    }
+    free(hs.h);
+    return sum;
+}
+
+/* ---- loading -------------------------------------------------------------------------------- */
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    struct sb_buf b;
+    sb_buf_init(&b, LEX_MAX_FILE);
+    char chunk[1 << 16];
+    size_t k;
+    int bad = 0;
+    while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if (sb_buf_append(&b, chunk, k)) {
+            bad = 1;
+            break;
+        }
+    bad |= ferror(f);
+    fclose(f);
+    if (bad) {
+        sb_buf_cleanup(&b);
+        return NULL;
+    }
+    (void)sb_buf_append(&b, "", 1);
+    *len = b.len - 1;
+    return sb_buf_steal(&b, NULL);
+}
+
+/* VADER: `token<TAB>mean<TAB>sd<TAB>[ratings]` per line. Returns the entries read. */
+static size_t load_vader(const char *data, size_t len, struct lex_build *b)
+{
+    size_t count = 0;
+    const char *p = data, *end = data + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        const char *tab = memchr(p, '\t', (size_t)(le - p));
+        if (tab && tab > p && (size_t)(tab - p) <= SB__NLU_LEX_WORD_MAX) {
+            char num[32];
+            const char *t2 = memchr(tab + 1, '\t', (size_t)(le - tab - 1));
+            size_t nn = (size_t)((t2 ? t2 : le) - tab - 1);
+            if (nn < sizeof(num)) {
+                memcpy(num, tab + 1, nn);
+                num[nn] = '\0';
+                char *e;
+                double v = strtod(num, &e);
+                if (e != num && *e == '\0') {
+                    char *norm = sb_nlu_normalize(p, (size_t)(tab - p));
+                    if (norm) {
+                        build_add(b, norm, strlen(norm), (float)v);
+                        count++;
+                        free(norm);
+                    }
+                }
+            }
+        }
+        p = le + 1;
+    }
+    return count;
+}
+
+/* Splits an English gloss into lower-case ASCII word tokens (dropping parenthesised parts). */
+static size_t gloss_tokens(const char *g, size_t n, struct sb__nlu_ltok *t, size_t max,
+                           char *buf, size_t bufcap)
+{
+    size_t nt = 0, bl = 0;
+    int paren = 0;
+    for (size_t i = 0; i < n && nt < max;) {
+        char c = g[i];
+        if (c == '(') {
+            paren++;
+            i++;
+            continue;
+        }
+        if (c == ')') {
+            if (paren)
+                paren--;
+            i++;
+            continue;
+        }
+        int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        if (!alpha) {
+            if (!paren && (c == ',' || c == ';') && nt && t[nt - 1].type != SB__NLU_LT_BREAK) {
+                t[nt].s = buf + bl;
+                t[nt].len = 0;
+                t[nt++].type = SB__NLU_LT_BREAK;
+            }
+            i++;
+            continue;
+        }
+        size_t s = i;
+        while (i < n && (((g[i] | 0x20) >= 'a' && (g[i] | 0x20) <= 'z') || g[i] == '\''))
+            i++;
+        if (paren || i - s > 40 || bl + (i - s) > bufcap)
+            continue;
+        char *w = buf + bl;
+        size_t wl = 0;
+        for (size_t k = s; k < i; k++)
+            if (g[k] != '\'') /* "don't" -> "dont", as the cue lists spell it */
+                w[wl++] = (char)(g[k] | 0x20);
+        bl += wl;
+        t[nt].s = w;
+        t[nt].len = (uint32_t)wl;
+        t[nt++].type = SB__NLU_LT_WORD;
+    }
+    return nt;
+}
+
+static int gloss_skipped(const char *g, size_t n)
+{
+    static const char *const skip[] = {"surname ", "variant of", "see ", "old variant",
+                                       "abbr. for", "used in", "CL:", "Taiwan pr."};
+    for (size_t i = 0; i < sizeof(skip) / sizeof(*skip); i++) {
+        size_t k = strlen(skip[i]);
+        if (n >= k && memcmp(g, skip[i], k) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * CC-CEDICT: lines `trad simp [pinyin] /gloss/gloss/`. A simplified headword of 1..6 Han
+ * characters gets the mean valence of its glosses that hold a lexicon word (entries of one
+ * headword pooled); kept when at least a third of its glosses carry valence and |mean| >= 0.5
+ * (a single character: half of them, and |mean| >= 1).
+ */
+static size_t load_cedict(const char *data, size_t len, const struct sb__nlu_lex *en,
+                          struct lex_build *b)
+{
+    struct acc {
+        double sum;
+        uint32_t hit, all;
+    };
+    /* headwords in a small open-addressing map: hash -> index into parallel arrays */
+    size_t cap = 1 << 18, nw = 0;
+    uint32_t *slot = sb_calloc(cap, sizeof(uint32_t));
+    uint32_t *woff = sb_malloc(cap / 2 * sizeof(uint32_t));
+    uint8_t *wlen = sb_malloc(cap / 2);
+    struct acc *acc = sb_calloc(cap / 2, sizeof(*acc));
+    struct sb__nlu_ltok gt[64];
+    char gbuf[512];
+    const char *p = data, *end = data + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        const char *line = p;
+        p = le + 1;
+        if (le - line < 5 || line[0] == '#')
+            continue;
+        const char *sp1 = memchr(line, ' ', (size_t)(le - line));
+        if (!sp1)
+            continue;
+        const char *simp = sp1 + 1;
+        const char *sp2 = memchr(simp, ' ', (size_t)(le - simp));
+        const char *sl = sp2 ? memchr(sp2, '/', (size_t)(le - sp2)) : NULL;
+        if (!sp2 || !sl)
+            continue;
+        size_t hn = (size_t)(sp2 - simp);
+        /* Han-only headwords of 1..6 characters (3-byte UTF-8 in the BMP) */
+        if (hn < 3 || hn > 18 || hn % 3)
+            continue;
+        int ok = 1;
+        for (size_t k = 0; k < hn && ok; k += 3)
+            ok = han_start(simp + k);
+        if (!ok)
+            continue;
+        size_t s = key_hash(simp, hn) & (cap - 1);
+        uint32_t wi = 0;
+        for (;;) {
+            uint32_t e = slot[s];
+            if (!e) {
+                if (nw >= cap / 2 - 1)
+                    break;
+                woff[nw] = (uint32_t)(simp - data);
+                wlen[nw] = (uint8_t)hn;
+                slot[s] = (uint32_t)++nw;
+                wi = (uint32_t)nw;
+                break;
+            }
+            if (wlen[e - 1] == hn && memcmp(data + woff[e - 1], simp, hn) == 0) {
+                wi = e;
+                break;
+            }
+            s = (s + 1) & (cap - 1);
+        }
+        if (!wi)
+            continue;
+        struct acc *a = &acc[wi - 1];
+        for (const char *g = sl + 1; g < le;) {
+            const char *ge = memchr(g, '/', (size_t)(le - g));
+            if (!ge)
+                break;
+            size_t gl = (size_t)(ge - g);
+            if (gl && !gloss_skipped(g, gl)) {
+                size_t nt = gloss_tokens(g, gl, gt, 64, gbuf, sizeof(gbuf));
+                struct hits hs = {0};
+                double v = lex_scan(en, gt, nt, 0, &hs);
+                a->all++;
+                if (hs.n) {
+                    a->hit++;
+                    a->sum += v / (double)hs.n;
+                }
+                free(hs.h);
+            }
+            g = ge + 1;
+        }
+    }
+    size_t count = 0;
+    for (size_t i = 0; i < nw; i++) {
+        const struct acc *a = &acc[i];
+        /* one character has many senses (了, 吃): it needs half of its glosses to agree */
+        int single = wlen[i] == 3;
+        if (!a->hit || a->hit * (single ? 2 : 3) < a->all)
+            continue;
+        double v = a->sum / a->hit;
+        if (fabs(v) < (single ? 1.0 : 0.5))
+            continue;
+        build_add(b, data + woff[i], wlen[i], (float)v);
+        count++;
+    }
+    free(slot);
+    free(woff);
+    free(wlen);
+    free(acc);
+    return count;
+}
+
+const char *sb__nlu_lex_dir(void)
+{
+    const char *e = getenv("SB_NLU_LEXICON_DIR");
+    return e && *e ? e : SB_NLU_LEXICON_DIR;
+}
+
+int sb__nlu_lex_load(const char *dir, int want_en, int want_zh, struct sb__nlu_lex **out,
+                     char *notice, size_t notice_cap)
+{
+    if (!dir)
+        dir = sb__nlu_lex_dir();
+    *out = NULL;
+    if (notice && notice_cap)
+        notice[0] = '\0';
+    char path[4096];
+    struct lex_build b = {0};
+    sb_buf_init(&b.words, 0);
+    size_t len = 0, nen = 0, nzh = 0;
+    snprintf(path, sizeof(path), "%s/%s", dir, VADER_PATH);
+    char *vader = read_file(path, &len);
+    if (vader) {
+        nen = load_vader(vader, len, &b);
+        free(vader);
+    }
+    if (!nen) {
+        if (notice)
+            snprintf(notice, notice_cap,
+                     "%s: not found or empty; sentiment lexicon features are off "
+                     "(scripts/deps.sh installs it)",
+                     path);
+        sb_buf_cleanup(&b.words);
+        free(b.off);
+        free(b.val);
+        return SB_ENOTFOUND;
+    }
+    struct sb__nlu_lex *en = build_finish(&b);
+    sb_buf_cleanup(&b.words);
+    free(b.off);
+    free(b.val);
+    memset(&b, 0, sizeof(b));
+    sb_buf_init(&b.words, 0);
+    if (want_en)
+        for (uint32_t i = 0; i < en->n; i++)
+            build_add(&b, en->words + en->off[i], en->off[i + 1] - en->off[i] - 1, en->val[i]);
+    if (want_zh) {
+        snprintf(path, sizeof(path), "%s/%s", dir, CEDICT_PATH);
+        char *ced = read_file(path, &len);
+        if (ced) {
+            nzh = load_cedict(ced, len, en, &b);
+            free(ced);
+        }
+        if (!nzh && notice)
+            snprintf(notice, notice_cap,
+                     "%s: not found or empty; Chinese lexicon features are off "
+                     "(scripts/deps.sh installs it)",
+                     path);
+    }
+    sb__nlu_lex_free(en);
+    struct sb__nlu_lex *lx = build_finish(&b);
+    sb_buf_cleanup(&b.words);
+    free(b.off);
+    free(b.val);
+    if (!lx->n) {
+        sb__nlu_lex_free(lx);
+        return SB_ENOTFOUND;
+    }
+    *out = lx;
+    return 0;
+}
