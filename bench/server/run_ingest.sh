@@ -23,6 +23,7 @@ for run in $(seq "$runs"); do
   export SB_KEY=$SWITCHBOARD_ADMIN_KEY
   "$bin" serve --listen 127.0.0.1:0 --data "$data" --log-level warn > "$data/out" 2>&1 &
   pid=$!
+  trap 'kill -TERM $pid 2>/dev/null || true' EXIT # a failed run leaves no daemon behind
   for _ in $(seq 100); do grep -q listening "$data/out" && break; sleep 0.1; done
   port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$data/out" | head -1)
   echo "== run $run: $conns connections, ${secs}s, port $port${CONSOLE:+, one console open}"

@@ -419,6 +419,11 @@ const char *sb_routing_trigger_name(enum sb_routing_trigger t);
  */
 void sb_routing_summary_from_messages(const struct sb_message *msgs, size_t n, double min_conf,
                                       struct sb_routing_summary *s);
+/* Folds one more message, newer than those already in `s`, into `s` (what
+ * sb_routing_summary_from_messages does for each message): a summary kept up to date message
+ * by message equals one built from all of them. `s->last_text` borrows from `m`. */
+void sb_routing_summary_add(struct sb_routing_summary *s, const struct sb_message *m,
+                            double min_conf);
 /* Share of the newest `window` sentiments that are negative, in [0, 1] (0 when none): a
  * negative_trend for sb_routing_conv_spec. */
 double sb_routing_negative_trend(const struct sb_routing_summary *s, size_t window);

@@ -27,6 +27,9 @@
 #define DEFAULT_GRACE_MS 30000
 #define GRACE_MAX_S 86400
 #define TICK_MS 100
+/* Message summaries of waiting conversations kept between refreshes, per tenant (direct
+ * mapped by conversation id: two conversations that share a slot cost a full re-read). */
+#define FOLD_SLOTS 1024
 
 struct agent_conn {
     sb_id id;
@@ -46,6 +49,7 @@ struct tenant_router {
     int64_t grace_ms;
     struct agent_conn *conns;
     size_t n_conns, cap_conns;
+    struct sb__fold *folds; /* FOLD_SLOTS, by conversation id; allocated on first refresh */
 };
 
 struct sock_ev {
@@ -226,12 +230,20 @@ struct spec_buf {
     char group[64];
 };
 
+/* The routing spec of conversation c. `through` > 0: a message of c whose annotations were
+ * just stored — the signals come from the tenant's fold of c up to it (sb__routing_signals_fold)
+ * instead of all of c's messages. */
 static int conv_spec(struct sb_engine *e, struct tenant_router *tr,
-                     const struct sb_conversation *c, struct spec_buf *b)
+                     const struct sb_conversation *c, sb_id through, struct spec_buf *b)
 {
     memset(b, 0, sizeof(*b));
     struct sb__signals sig;
-    int rc = sb__routing_signals(e, c, NULL, sb_routing_config(tr->r)->esc_intent_min_conf, &sig);
+    double min_conf = sb_routing_config(tr->r)->esc_intent_min_conf;
+    if (through && !tr->folds)
+        tr->folds = sb_calloc(FOLD_SLOTS, sizeof(*tr->folds));
+    int rc = through ? sb__routing_signals_fold(e, c, through, min_conf,
+                                                &tr->folds[(uint64_t)c->id % FOLD_SLOTS], &sig)
+                     : sb__routing_signals(e, c, NULL, min_conf, &sig);
     if (rc)
         return rc;
     b->s.id = c->id;
@@ -313,7 +325,7 @@ static int load_status(struct sb_engine *e, struct tenant_router *tr, const char
             return rc;
         for (size_t i = 0; i < n; i++) {
             struct spec_buf b;
-            if (conv_spec(e, tr, &cs[i], &b))
+            if (conv_spec(e, tr, &cs[i], 0, &b))
                 continue;
             if (!b.s.enqueue_ms)
                 b.s.enqueue_ms = cs[i].updated_ms;
@@ -451,7 +463,7 @@ static void sync_locked(struct sb_engine *e, struct tenant_router *tr, sb_id con
     } else if (!strcmp(c.status, SB_CONV_QUEUED)) {
         if (!known) {
             struct spec_buf b;
-            if (conv_spec(e, tr, &c, &b) == 0) {
+            if (conv_spec(e, tr, &c, 0, &b) == 0) {
                 if (!b.s.enqueue_ms) {
                     b.s.enqueue_ms = now;
                     queued_conv = conv;
@@ -469,7 +481,7 @@ static void sync_locked(struct sb_engine *e, struct tenant_router *tr, sb_id con
         ensure_agent(e, tr, c.assignee_id, now, &ch);
         if (!known) {
             struct spec_buf b;
-            if (conv_spec(e, tr, &c, &b) == 0) {
+            if (conv_spec(e, tr, &c, 0, &b) == 0) {
                 if (!b.s.enqueue_ms)
                     b.s.enqueue_ms = now;
                 sb_routing_restore_assigned(tr->r, &b.s, c.assignee_id, NULL);
@@ -479,7 +491,7 @@ static void sync_locked(struct sb_engine *e, struct tenant_router *tr, sb_id con
             if (sb_routing_transfer_to_agent(tr->r, conv, c.assignee_id, 1, now, &ch, NULL)) {
                 struct spec_buf b;
                 sb_routing_release(tr->r, conv, now, &ch);
-                if (conv_spec(e, tr, &c, &b) == 0) {
+                if (conv_spec(e, tr, &c, 0, &b) == 0) {
                     b.s.enqueue_ms = info.enqueue_ms;
                     sb_routing_restore_assigned(tr->r, &b.s, c.assignee_id, NULL);
                 }
@@ -504,7 +516,8 @@ void sb__routing_sync(struct sb_engine *e, sb_id tenant, sb_id conversation)
     tr_unlock(tr);
 }
 
-void sb__routing_refresh(struct sb_engine *e, sb_id tenant, sb_id conversation)
+void sb__routing_refresh(struct sb_engine *e, sb_id tenant, sb_id conversation,
+                         sb_id message)
 {
     struct tenant_router *tr = tr_get(e, tenant, 1, NULL);
     if (!tr)
@@ -516,7 +529,7 @@ void sb__routing_refresh(struct sb_engine *e, sb_id tenant, sb_id conversation)
         sb_store_conversation_get(e->opt.store, tenant, conversation, &c, NULL) == 0) {
         struct spec_buf b;
         struct sb_routing_changes ch = {0};
-        if (conv_spec(e, tr, &c, &b) == 0 &&
+        if (conv_spec(e, tr, &c, message, &b) == 0 &&
             sb_routing_conv_update(tr->r, &b.s, now, &ch, NULL) == 0)
             apply(e, tr, &ch, 0, 0, 0);
         sb_routing_changes_cleanup(&ch);
@@ -719,6 +732,7 @@ void sb__routing_hub_free(struct sb__routing_hub *h)
         sb_routing_free(tr->r);
         json_decref(tr->intent_groups);
         free(tr->conns);
+        free(tr->folds);
         pthread_mutex_destroy(&tr->mu);
         free(tr);
     }

@@ -22,9 +22,11 @@ void sb__routing_hub_stop(struct sb__routing_hub *h);
 /* After a conversation changed through sb_engine_update: brings the tenant's router in step
  * with the stored state (enqueue, transfer, release...) and persists what that caused. */
 void sb__routing_sync(struct sb_engine *e, sb_id tenant, sb_id conversation);
-/* New annotations on a message of a waiting conversation: re-reads its signals. Does
- * nothing for a tenant whose router is not loaded or a conversation it does not hold. */
-void sb__routing_refresh(struct sb_engine *e, sb_id tenant, sb_id conversation);
+/* New annotations on `message` of a waiting conversation (stored, so every message before it
+ * is final): brings its signals up to date. Does nothing for a tenant whose router is not
+ * loaded or a conversation it does not hold. */
+void sb__routing_refresh(struct sb_engine *e, sb_id tenant, sb_id conversation,
+                         sb_id message);
 
 /* The bot turn's escalation check (before the policy). Returns 1 and fills `d` with a
  * hand-off (text in the customer's language, annotations naming the trigger and why) when a
@@ -49,6 +51,24 @@ int sb__routing_messages(struct sb_engine *e, sb_id tenant, sb_id conversation,
                          const struct sb_message *fresh, struct sb_message **out, size_t *n);
 int sb__routing_signals(struct sb_engine *e, const struct sb_conversation *c,
                         const struct sb_message *fresh, double min_conf, struct sb__signals *out);
+
+/* A conversation's message summary kept up to date message by message, so that refreshing
+ * the signals of a waiting conversation after each new message reads and parses that message
+ * only — not the conversation's whole history again. */
+struct sb__fold {
+    sb_id conversation;            /* 0: empty */
+    sb_id upto;                    /* the newest message folded in */
+    struct sb_routing_summary sum; /* last_text NULL */
+    char language[16];
+};
+/* sb__routing_signals from the fold `f` (of c, or reset to c): folds in the stored messages
+ * after f->upto up to and including `through` (a message whose annotations are stored, so
+ * every message before it is final), then reads the contact. Equal to sb__routing_signals
+ * over the same messages; past 500 messages the fold remembers more of the conversation than
+ * sb__routing_signals' window of the newest 500. */
+int sb__routing_signals_fold(struct sb_engine *e, const struct sb_conversation *c,
+                             sb_id through, double min_conf, struct sb__fold *f,
+                             struct sb__signals *out);
 
 /* sb_engine_update without the routing step (what routing itself uses to persist). */
 int sb__engine_update_raw(struct sb_engine *e, sb_id tenant, sb_id conversation,

@@ -87,31 +87,24 @@ static void contact_value(const char *attributes, int *vip, double *ltv)
     json_decref(a);
 }
 
-int sb__routing_signals(struct sb_engine *e, const struct sb_conversation *c,
-                        const struct sb_message *fresh, double min_conf, struct sb__signals *out)
+/* The message's language when its annotations name one ("und" is none). */
+static int language_of(const struct sb_message *m, char out[16])
 {
-    memset(out, 0, sizeof(*out));
-    struct sb_message *ms = NULL;
-    size_t n = 0;
-    int rc = sb__routing_messages(e, c->tenant_id, c->id, fresh, &ms, &n);
-    if (rc)
-        return rc;
-    sb_routing_summary_from_messages(ms, n, min_conf, &out->sum);
-    out->sum.last_text = NULL;
-    for (size_t i = n; i-- > 0;) {
-        if (strcmp(ms[i].sender_kind, SB_SENDER_CUSTOMER) != 0)
-            continue;
-        json_t *a = ms[i].annotations_json ? json_loads(ms[i].annotations_json, 0, NULL) : NULL;
-        const char *lang = json_string_value(json_object_get(a, "language"));
-        int ok = lang && strlen(lang) >= 2 && strlen(lang) < sizeof(out->language) &&
-                 strcmp(lang, "und") != 0;
-        if (ok)
-            memcpy(out->language, lang, strlen(lang) + 1);
-        json_decref(a);
-        if (ok)
-            break;
-    }
-    sb_message_list_free(ms, n);
+    if (strcmp(m->sender_kind, SB_SENDER_CUSTOMER) != 0 || !m->annotations_json)
+        return 0;
+    json_t *a = json_loads(m->annotations_json, 0, NULL);
+    const char *lang = json_string_value(json_object_get(a, "language"));
+    int ok = lang && strlen(lang) >= 2 && strlen(lang) < 16 && strcmp(lang, "und") != 0;
+    if (ok)
+        memcpy(out, lang, strlen(lang) + 1);
+    json_decref(a);
+    return ok;
+}
+
+/* The contact's value and previous conversation. */
+static void contact_signals(struct sb_engine *e, const struct sb_conversation *c,
+                            struct sb__signals *out)
+{
     struct sb_contact k = {0};
     if (sb_store_contact_get(e->opt.store, c->tenant_id, c->contact_id, &k, NULL, NULL, NULL) ==
         0) {
@@ -129,6 +122,65 @@ int sb__routing_signals(struct sb_engine *e, const struct sb_conversation *c,
                                                            : prev[0].created_ms;
         sb_conversation_list_free(prev, np);
     }
+}
+
+int sb__routing_signals(struct sb_engine *e, const struct sb_conversation *c,
+                        const struct sb_message *fresh, double min_conf, struct sb__signals *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct sb_message *ms = NULL;
+    size_t n = 0;
+    int rc = sb__routing_messages(e, c->tenant_id, c->id, fresh, &ms, &n);
+    if (rc)
+        return rc;
+    sb_routing_summary_from_messages(ms, n, min_conf, &out->sum);
+    out->sum.last_text = NULL;
+    for (size_t i = n; i-- > 0;)
+        if (language_of(&ms[i], out->language))
+            break;
+    sb_message_list_free(ms, n);
+    contact_signals(e, c, out);
+    return 0;
+}
+
+int sb__routing_signals_fold(struct sb_engine *e, const struct sb_conversation *c,
+                             sb_id through, double min_conf, struct sb__fold *f,
+                             struct sb__signals *out)
+{
+    /* a message already folded in has new annotations (a later OCR or transcript): again */
+    if (f->conversation != c->id || through <= f->upto) {
+        memset(f, 0, sizeof(*f));
+        f->conversation = c->id;
+    }
+    for (;;) {
+        struct sb_message *ms = NULL;
+        size_t n = 0;
+        /* the first fold reads the newest MESSAGES_MAX, as sb__routing_signals does */
+        int initial = f->upto == 0;
+        int rc = initial ? sb__routing_messages(e, c->tenant_id, c->id, NULL, &ms, &n)
+                         : sb_store_message_list(e->opt.store, c->tenant_id, c->id, f->upto,
+                                                 MESSAGES_MAX, &ms, &n, NULL);
+        if (rc) {
+            f->conversation = 0; /* start again next time */
+            return rc;
+        }
+        size_t i = 0;
+        for (; i < n && ms[i].id <= through; i++) {
+            sb_routing_summary_add(&f->sum, &ms[i], min_conf);
+            language_of(&ms[i], f->language);
+            f->upto = ms[i].id;
+        }
+        f->sum.last_text = NULL;
+        sb_message_list_free(ms, n);
+        if (initial || i < n || n < MESSAGES_MAX)
+            break;
+    }
+    memset(out, 0, sizeof(*out));
+    out->sum = f->sum;
+    if (out->sum.intent) /* it pointed into f's copy of the buffer */
+        out->sum.intent = out->sum.intent_buf;
+    memcpy(out->language, f->language, sizeof(out->language));
+    contact_signals(e, c, out);
     return 0;
 }
 

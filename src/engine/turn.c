@@ -67,7 +67,7 @@ static void publish_annotated(void *arg)
             e->opt.publish(e->opt.publish_ud, &pe);
         }
         free(text);
-        sb__routing_refresh(e, j->note.tenant_id, j->conversation_id); /* new signals */
+        sb__routing_refresh(e, j->note.tenant_id, j->conversation_id, j->note.message_id);
     } else if (j->it.rc) {
         SB_LOG(SB_LOG_WARN, "engine", "annotating message %lld failed: %s",
                (long long)j->note.message_id, sb_strerror(j->it.rc));

@@ -156,17 +156,21 @@ static void bot_message(struct sb_routing_summary *s, const struct sb_message *m
     json_decref(root);
 }
 
+void sb_routing_summary_add(struct sb_routing_summary *s, const struct sb_message *m,
+                            double min_conf)
+{
+    if (!strcmp(m->sender_kind, SB_SENDER_CUSTOMER) && !strcmp(m->direction, SB_DIR_IN))
+        customer_message(s, m, min_conf);
+    else if (!strcmp(m->sender_kind, SB_SENDER_BOT))
+        bot_message(s, m);
+}
+
 void sb_routing_summary_from_messages(const struct sb_message *msgs, size_t n, double min_conf,
                                       struct sb_routing_summary *s)
 {
     memset(s, 0, sizeof(*s));
-    for (size_t i = 0; i < n; i++) {
-        const struct sb_message *m = &msgs[i];
-        if (!strcmp(m->sender_kind, SB_SENDER_CUSTOMER) && !strcmp(m->direction, SB_DIR_IN))
-            customer_message(s, m, min_conf);
-        else if (!strcmp(m->sender_kind, SB_SENDER_BOT))
-            bot_message(s, m);
-    }
+    for (size_t i = 0; i < n; i++)
+        sb_routing_summary_add(s, &msgs[i], min_conf);
 }
 
 double sb_routing_negative_trend(const struct sb_routing_summary *s, size_t window)

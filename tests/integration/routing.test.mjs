@@ -227,6 +227,15 @@ test('nobody with the skill online: it waits, and the explanation says why', asy
   const x = await api(d, 'GET', `/api/v1/conversations/${third}/routing`, { token: agents.alice.token });
   assert.equal(x.json.if_offered_now.reason, 'no_agent');
 
+  // while it waits, the customer's new messages move its priority (the signals are brought
+  // up to date message by message)
+  const termsOf = async () => (await api(d, 'GET', '/api/v1/queue', { token: agents.bob.token }))
+    .json.items.find((i) => i.id === third).routing_priority.terms;
+  assert.equal((await termsOf()).negative_trend, 0);
+  await customerSays('cust-zh-3', '太差劲了，非常失望，我很生气');
+  await customerSays('cust-zh-3', '垃圾服务，气死我了，太糟糕了');
+  await until('negative trend', async () => (await termsOf()).negative_trend > 0);
+
   // carol comes online (explicit presence): she pulls the waiting one at once
   const r = await api(d, 'PUT', '/api/v1/agents/me/presence', { token: agents.carol.token, body: { presence: 'online' } });
   assert.equal(r.status, 200, r.text);

@@ -874,6 +874,25 @@ static void test_summary_from_messages(void **state)
     /* a low-confidence complaint does not set the flag */
     sb_routing_summary_from_messages(m, 1, 0.85, &s);
     assert_false(s.complaint);
+    /* folded one message at a time (what a refresh after each message does), the summary is
+     * the same after every prefix, over more messages than the sentiment window keeps */
+    struct sb_message many[80];
+    for (int i = 0; i < 80; i++)
+        many[i] = m[(i * 7) % 6];
+    struct sb_routing_summary inc, all;
+    memset(&inc, 0, sizeof(inc));
+    for (size_t n = 1; n <= 80; n++) {
+        sb_routing_summary_add(&inc, &many[n - 1], 0.6);
+        sb_routing_summary_from_messages(many, n, 0.6, &all);
+        assert_int_equal(inc.complaint, all.complaint);
+        assert_int_equal(inc.abstentions, all.abstentions);
+        assert_int_equal(inc.failed_turns, all.failed_turns);
+        assert_int_equal(inc.n_sentiments, all.n_sentiments);
+        assert_memory_equal(inc.sentiments, all.sentiments, sizeof(inc.sentiments));
+        assert_true(inc.intent == NULL ? all.intent == NULL : !strcmp(inc.intent, all.intent));
+        assert_true(inc.last_text == all.last_text);
+    }
+    assert_int_equal(inc.n_sentiments, SB_ROUTING_SUMMARY_SENTIMENTS);
 }
 
 int main(void)
