@@ -154,7 +154,9 @@ static int write_response(struct lws *wsi, struct sb_http_req *r)
         if (lws_finalize_write_http_header(wsi, start, &p, end))
             return -1;
         r->headers_sent = 1;
-        if (r->resp_len) {
+        /* the body in the same callback while the socket takes more: a second writable
+         * round trip cost two epoll_ctl calls and a loop pass per response */
+        if (r->resp_len && lws_send_pipe_choked(wsi)) {
             lws_callback_on_writable(wsi);
             return 0;
         }
