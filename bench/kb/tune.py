@@ -28,6 +28,12 @@ GRIDS = {
     'wn': dict(wn=[0, 0.1, 0.15, 0.2, 0.3, 0.5]),
     'wnprf': dict(wn=[0.15, 0.2], prfd=[0, 3, 5], prft=[3, 5], prfw=[0.1, 0.2]),
     'wnk': dict(wn=[0.15, 0.2], k1=[3.0, 4.0, 6.0], wt=[3, 4, 5], group=[0.7, 1.0]),
+    # session 5: WordNet relations besides synonyms
+    'wnrel': dict(wnd=[0, 0.05, 0.1, 0.2], wns=[0, 0.05, 0.1], wng=[0, 0.03, 0.06, 0.1]),
+    'wnrel2': dict(wnd=[0, 0.1, 0.2, 0.3, 0.4, 0.6], wns=[0, 0.05], wng=[0, 0.03]),
+    'wnc': dict(wnc=[0, 0.05, 0.1, 0.2, 0.3], sjoin=[0, 0.25, 0.5, 1, 1.5]),
+    's5b': dict(wnd=[0.3, 0.4, 0.6], wns=[0.05, 0.1], sjoin=[1, 1.5, 2, 3]),
+    's5': dict(wnd=[0, 0.2, 0.4], wns=[0, 0.05], sjoin=[0, 0.5, 1, 1.5]),
 }
 
 def qrels():

@@ -210,7 +210,8 @@ static uint8_t *sanitize(const char *text, size_t len)
     return out;
 }
 
-static void emit_word(struct sb__kb_tokens *t, const char *w, size_t n, const char *lang)
+static void emit_word(struct sb__kb_tokens *t, const char *w, size_t n, const char *lang,
+                      int keep_stop)
 {
     if (n > WORD_MAX)
         n = WORD_MAX; /* may cut a UTF-8 sequence; the term is still a stable key */
@@ -221,7 +222,7 @@ static void emit_word(struct sb__kb_tokens *t, const char *w, size_t n, const ch
     }
     while (n && w[n - 1] == '\'')
         n--;
-    if (n == 0 || sb__kb_is_stopword(w, n))
+    if (n == 0 || (!keep_stop && sb__kb_is_stopword(w, n)))
         return;
     int digits = 1;
     for (size_t i = 0; i < n && digits; i++)
@@ -242,7 +243,8 @@ static void emit_word(struct sb__kb_tokens *t, const char *w, size_t n, const ch
     push_term(t, w, n);
 }
 
-void sb__kb_analyze(const char *text, size_t len, const char *lang, struct sb__kb_tokens *t)
+static void analyze(const char *text, size_t len, const char *lang, struct sb__kb_tokens *t,
+                    int keep_stop)
 {
     if (!text || len == 0)
         return;
@@ -283,7 +285,7 @@ void sb__kb_analyze(const char *text, size_t len, const char *lang, struct sb__k
             }
             word_len = i + (size_t)k - word_start;
         } else if (in_word) {
-            emit_word(t, (const char *)s + word_start, word_len, lang);
+            emit_word(t, (const char *)s + word_start, word_len, lang, keep_stop);
             in_word = 0;
         }
         if (cjk) {
@@ -306,4 +308,14 @@ void sb__kb_analyze(const char *text, size_t len, const char *lang, struct sb__k
     }
     free(norm);
     free(clean);
+}
+
+void sb__kb_analyze(const char *text, size_t len, const char *lang, struct sb__kb_tokens *t)
+{
+    analyze(text, len, lang, t, 0);
+}
+
+void sb__kb_analyze_all(const char *text, size_t len, const char *lang, struct sb__kb_tokens *t)
+{
+    analyze(text, len, lang, t, 1);
 }

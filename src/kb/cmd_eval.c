@@ -269,7 +269,7 @@ int sb_kb_cmd_eval(int argc, char **argv)
         status = 2;
         goto out;
     }
-    if (p->wn > 0)
+    if (p->wn > 0 || p->wnd > 0 || p->wns > 0)
         sb__kb_wordnet_load();
     if (threshold >= 0)
         sb_kb_set_threshold(kb, threshold);

@@ -516,6 +516,11 @@ void sb__kb_params_default(struct sb__kb_params *p)
     p->fuzzy = 0.5;
     p->join = 1.0;
     p->wn = 0.2; /* CV on train: NDCG@10 +0.006; 0 when WordNet is not installed */
+    /* session 5, CV on train (docs/kb.md): derivations/attributes, similar-to/also-see, and
+     * words joined across a stop word; together MRR@10 +0.004, NDCG@10 +0.006 */
+    p->wnd = 0.4;
+    p->wns = 0.05;
+    p->sjoin = 1.5;
 }
 
 int sb__kb_params_parse(struct sb__kb_params *p, const char *spec, struct sb_error *err)
@@ -540,6 +545,9 @@ int sb__kb_params_parse(struct sb__kb_params *p, const char *spec, struct sb_err
         {"join", offsetof(struct sb__kb_params, join), 0},
         {"gsum", offsetof(struct sb__kb_params, gsum), 0},
         {"wn", offsetof(struct sb__kb_params, wn), 0},
+        {"wnd", offsetof(struct sb__kb_params, wnd), 0},
+        {"wns", offsetof(struct sb__kb_params, wns), 0},
+        {"sjoin", offsetof(struct sb__kb_params, sjoin), 0},
         {"sub", offsetof(struct sb__kb_params, sub), 0},
         {"rerank", offsetof(struct sb__kb_params, rerank), 1},
         {"phrase", offsetof(struct sb__kb_params, phrase), 0},
@@ -791,6 +799,25 @@ static void add_synonyms(const struct sb__kb_index *ix, const char *w, double we
     }
 }
 
+/* WordNet relatives of the stemmed word `w` (by kind, each with its own weight) that occur in
+ * the index. */
+static void add_related(const struct sb__kb_index *ix, const char *w,
+                        const struct sb__kb_params *p, struct qterm *extra, size_t *n)
+{
+    const double weight[SB__KB_WN_NREL] = {p->wnd, p->wns};
+    for (int k = 0; k < SB__KB_WN_NREL; k++) {
+        if (weight[k] <= 0)
+            continue;
+        const char *rel[16];
+        size_t nr = sb__kb_wordnet_related(w, k, rel, 16);
+        for (size_t i = 0; i < nr; i++) {
+            uint32_t id;
+            if (smap_get(&ix->term_ids, rel[i], &id) && ix->terms[id].n)
+                add_extra(ix, extra, n, id, weight[k]);
+        }
+    }
+}
+
 /* Index terms that are other instances of the class of an unknown proper noun ("Germany" ->
  * "Norway", "Sweden"): an answer about them is likely the answer about it. Returns how many. */
 static size_t add_siblings(const struct sb__kb_index *ix, const char *w, double weight,
@@ -853,11 +880,37 @@ static void add_containing(const struct sb__kb_index *ix, const struct sb__kb_to
 }
 
 /*
+ * Two words joined across a stop word, which the analysed query no longer has side by side
+ * ("back up" -> backup, "log in" -> login, "set up" -> setup), when the KB has the joined term.
+ */
+static void add_joins(const struct sb__kb_index *ix, const char *query, const char *lang,
+                      double weight, struct qterm *extra, size_t *n)
+{
+    struct sb__kb_tokens all = {0};
+    sb__kb_analyze_all(query, strlen(query), lang, &all);
+    for (size_t i = 0; i + 1 < all.n; i++) {
+        const char *w1 = all.buf + all.off[i], *w2 = all.buf + all.off[i + 1];
+        size_t l1 = strlen(w1), l2 = strlen(w2);
+        if (is_cjk_term(w1) || is_cjk_term(w2) || l1 + l2 >= 64 ||
+            !(sb__kb_is_stopword(w1, l1) || sb__kb_is_stopword(w2, l2)))
+            continue; /* pairs without a stop word are joined by p->join already */
+        char key[64];
+        memcpy(key, w1, l1);
+        memcpy(key + l1, w2, l2 + 1);
+        uint32_t id;
+        if (smap_get(&ix->term_ids, key, &id) && ix->terms[id].n)
+            add_extra(ix, extra, n, id, weight);
+    }
+    sb__kb_tokens_cleanup(&all);
+}
+
+/*
  * The weighted query terms of `tok` (the analysed query): its known terms, then expansion terms
  * (flagged `extra`), sorted by term id. Returns the array (free with free()) and its length in
  * *nq; `qi` (may be NULL) receives query-level evidence.
  */
 static struct qterm *build_query(const struct sb__kb_index *ix, const struct sb__kb_tokens *tokp,
+                                 const char *query, const char *lang,
                                  const struct sb__kb_params *p, size_t *nq_out,
                                  struct sb__kb_qinfo *qi)
 {
@@ -892,6 +945,8 @@ static struct qterm *build_query(const struct sb__kb_index *ix, const struct sb_
             dup = strcmp(tok.buf + tok.off[j], w) == 0;
         if (!dup && p->wn > 0 && !is_cjk_term(w))
             add_synonyms(ix, w, p->wn, extra, &nextra);
+        if (!dup && (p->wnd > 0 || p->wns > 0) && !is_cjk_term(w))
+            add_related(ix, w, p, extra, &nextra);
         if (!smap_get(&ix->term_ids, w, &id) || ix->terms[id].n == 0) {
             /* unknown term: counts for coverage; a close spelling may stand in for it */
             /* an unknown CJK bigram usually spans a word boundary: not evidence of a gap */
@@ -908,6 +963,8 @@ static struct qterm *build_query(const struct sb__kb_index *ix, const struct sb_
     }
     if (p->sub > 0)
         add_containing(ix, &tok, p->sub, extra, &nextra);
+    if (p->sjoin > 0)
+        add_joins(ix, query, lang, p->sjoin, extra, &nextra);
     qsort(ids, nids, sizeof(uint32_t), cmp_u32);
     for (size_t i = 0; i < nids; i++) {
         if (nq && q[nq - 1].id == ids[i]) {
@@ -959,7 +1016,7 @@ size_t sb__kb_index_search(const struct sb__kb_index *ix, const char *query, con
     struct sb__kb_tokens tok = {0};
     sb__kb_analyze(query, strlen(query), lang, &tok);
     size_t nq = 0;
-    struct qterm *q = build_query(ix, &tok, p, &nq, qi);
+    struct qterm *q = build_query(ix, &tok, query, lang, p, &nq, qi);
     sb__kb_tokens_cleanup(&tok);
     if (nq == 0) {
         free(q);
@@ -1164,7 +1221,7 @@ void sb__kb_index_features(const struct sb__kb_index *ix, const char *query, con
     sb__kb_analyze(query, strlen(query), lang, &tok);
     size_t nq = 0;
     struct sb__kb_qinfo qi;
-    struct qterm *q = build_query(ix, &tok, p, &nq, &qi);
+    struct qterm *q = build_query(ix, &tok, query, lang, p, &nq, &qi);
     double qmax = qi.qmax > 0 ? qi.qmax : 1.0;
     double total = 0;
     for (size_t j = 0; j < nq; j++)

@@ -369,7 +369,7 @@ int sb_kb_open(const char *data_dir, struct sb_kb **out, struct sb_error *err)
     pthread_rwlock_init(&kb->lock, NULL);
     pthread_mutex_init(&kb->wmu, NULL);
     sb__kb_params_default(&kb->params);
-    if (kb->params.wn > 0)
+    if (kb->params.wn > 0 || kb->params.wnd > 0 || kb->params.wns > 0)
         sb__kb_wordnet_load(); /* once per process; queries never wait for it */
     kb->threshold = SB__KB_DEFAULT_THRESHOLD;
     int rc = 0;

@@ -31,6 +31,9 @@ void sb__kb_tokens_cleanup(struct sb__kb_tokens *t);
  * per thread and language).
  */
 void sb__kb_analyze(const char *text, size_t len, const char *lang, struct sb__kb_tokens *t);
+/* Same terms with the stop words kept (stemmed like the others): for word sequences such as
+ * "back up" or "cross out" that the stop list would cut. */
+void sb__kb_analyze_all(const char *text, size_t len, const char *lang, struct sb__kb_tokens *t);
 /* 1 if `w` (case-folded) is an English stop word. */
 int sb__kb_is_stopword(const char *w, size_t len);
 /* 1 for the English question words the analyser keeps (what, when, where, which, who, why):
@@ -48,6 +51,16 @@ int sb__kb_wordnet_load(void);
 int sb__kb_wordnet_ready(void);
 /* Synonyms of a stemmed English term (stemmed, borrowed for the process lifetime). */
 size_t sb__kb_wordnet_synonyms(const char *stem, const char **out, size_t max);
+/* Kinds of WordNet relations kept besides synonyms (wordnet.c). */
+enum {
+    SB__KB_WN_DERIV = 0,   /* derivationally related forms of the lemma, attributes (far ->
+                            * distance) */
+    SB__KB_WN_SIMILAR = 1, /* similar-to and also-see (adjectives, some verbs) */
+    SB__KB_WN_NREL
+};
+/* Stems related to a stemmed English term by relation `kind` (borrowed for the process
+ * lifetime); 0 when none or WordNet is not loaded. */
+size_t sb__kb_wordnet_related(const char *stem, int kind, const char **out, size_t max);
 /* Other instances of the class of a stemmed proper noun (Germany -> Norway, Sweden, ...: the
  * instances of "European country"); borrowed for the process lifetime. */
 size_t sb__kb_wordnet_siblings(const char *stem, const char **out, size_t max);
@@ -70,6 +83,10 @@ struct sb__kb_params {
                       * (1 = plain mean; between 0 and 1 leans towards the sum) */
     double join;     /* query weight of two adjacent words joined ("git hub") (0 = off) */
     double wn;       /* query weight of WordNet synonyms of English query terms (0 = off) */
+    double wnd;      /* ... of their derivationally related forms and attributes (0 = off) */
+    double wns;      /* ... of similar-to / also-see words (0 = off) */
+    double sjoin;    /* query weight of two words joined across a stop word ("back up" ->
+                      * backup) (0 = off) */
     double phrase;   /* weight of the best phrasing's word share (SB__KB_RF_LRC) added to the
                       * scaled first-stage score of the top candidates (0 = off) */
     int rerank;      /* 1: reorder the first stage with the learned reranker (rerank.c) */
