@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,15 +36,26 @@
 
 /* ---- the table ---------------------------------------------------------------------------- */
 
-static uint64_t key_hash(const char *s, size_t n)
+#define FNV0 0xcbf29ce484222325ull
+
+static uint64_t fnv_more(uint64_t h, const char *s, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static uint64_t key_mix(uint64_t h)
+{
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ull;
     h ^= h >> 32;
     return h ? h : 1;
+}
+
+static uint64_t key_hash(const char *s, size_t n)
+{
+    return key_mix(fnv_more(FNV0, s, n));
 }
 
 void sb__nlu_lex_free(struct sb__nlu_lex *lx)
@@ -54,28 +66,104 @@ void sb__nlu_lex_free(struct sb__nlu_lex *lx)
     free(lx->off);
     free(lx->val);
     free(lx->slot);
+    free(lx->pfx);
     free(lx);
+}
+
+static size_t han_chars(const char *w, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; c++) {
+        unsigned char b = (unsigned char)w[i];
+        i += b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+    }
+    return c;
+}
+
+static void pfx_add(struct sb__nlu_lex *lx, uint64_t h)
+{
+    size_t s = h & lx->pmask;
+    while (lx->pfx[s] && lx->pfx[s] != h)
+        s = (s + 1) & lx->pmask;
+    lx->pfx[s] = h;
+}
+
+static int pfx_has(const struct sb__nlu_lex *lx, uint64_t h)
+{
+    for (size_t s = h & lx->pmask;; s = (s + 1) & lx->pmask) {
+        if (lx->pfx[s] == h)
+            return 1;
+        if (!lx->pfx[s])
+            return 0;
+    }
 }
 
 static void lex_index(struct sb__nlu_lex *lx)
 {
-    size_t cap = 64;
+    size_t cap = 64, pcap = 64, npfx = 0;
     while (cap < (size_t)lx->n * 2)
         cap <<= 1;
     free(lx->slot);
-    lx->slot = sb_calloc(cap, sizeof(uint32_t));
+    free(lx->pfx);
+    lx->slot = sb_calloc(cap, sizeof(*lx->slot));
     lx->mask = cap - 1;
     lx->maxhan = 0;
+    memset(lx->first, 0, sizeof(lx->first));
     for (uint32_t i = 0; i < lx->n; i++) {
         const char *w = lx->words + lx->off[i];
         size_t n = lx->off[i + 1] - lx->off[i] - 1;
-        size_t s = key_hash(w, n) & lx->mask;
-        while (lx->slot[s])
+        uint64_t h = key_hash(w, n);
+        size_t s = h & lx->mask;
+        while (lx->slot[s].e)
             s = (s + 1) & lx->mask;
-        lx->slot[s] = i + 1;
-        unsigned char c = (unsigned char)w[0];
-        if (c >= 0xE0 && n / 3 > lx->maxhan)
-            lx->maxhan = (uint32_t)(n / 3);
+        lx->slot[s].h = h;
+        lx->slot[s].e = i + 1;
+        int32_t cp = 0;
+        if ((unsigned char)w[0] >= 0xE0 &&
+            utf8proc_iterate((const utf8proc_uint8_t *)w, (utf8proc_ssize_t)n, &cp) > 0 &&
+            cp >= 0x3400 && cp < 0xA000)
+            lx->first[(cp - 0x3400) >> 3] |= (uint8_t)(1u << ((cp - 0x3400) & 7));
+        if ((unsigned char)w[0] >= 0xE0) {
+            size_t c = han_chars(w, n);
+            if (c > lx->maxhan)
+                lx->maxhan = (uint32_t)c;
+            npfx += c - 1;
+        }
+    }
+    while (pcap < npfx * 2)
+        pcap <<= 1;
+    lx->pfx = sb_calloc(pcap, sizeof(uint64_t));
+    lx->pmask = pcap - 1;
+    for (uint32_t i = 0; i < lx->n; i++) {
+        const char *w = lx->words + lx->off[i];
+        size_t n = lx->off[i + 1] - lx->off[i] - 1;
+        if ((unsigned char)w[0] < 0xE0)
+            continue;
+        uint64_t st = FNV0;
+        for (size_t b = 0; b < n;) {
+            unsigned char c = (unsigned char)w[b];
+            size_t k = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+            if (b + k > n)
+                break;
+            st = fnv_more(st, w + b, k);
+            b += k;
+            if (b < n)
+                pfx_add(lx, key_mix(st));
+        }
+    }
+}
+
+/* Entry index of `w` whose key_hash is `h`, or -1. */
+static int64_t find_h(const struct sb__nlu_lex *lx, uint64_t h, const char *w, size_t n)
+{
+    for (size_t s = h & lx->mask;; s = (s + 1) & lx->mask) {
+        const struct sb__nlu_lexslot *e = &lx->slot[s];
+        if (!e->e)
+            return -1;
+        uint32_t i = e->e - 1;
+        if (e->h == h && lx->off[i + 1] - lx->off[i] - 1 == n &&
+            memcmp(lx->words + lx->off[i], w, n) == 0)
+            return i;
     }
 }
 
@@ -83,16 +171,7 @@ int64_t sb__nlu_lex_find(const struct sb__nlu_lex *lx, const char *w, size_t n)
 {
     if (!lx || !lx->n)
         return -1;
-    size_t s = key_hash(w, n) & lx->mask;
-    for (;;) {
-        uint32_t e = lx->slot[s];
-        if (!e)
-            return -1;
-        uint32_t i = e - 1;
-        if (lx->off[i + 1] - lx->off[i] - 1 == n && memcmp(lx->words + lx->off[i], w, n) == 0)
-            return i;
-        s = (s + 1) & lx->mask;
-    }
+    return find_h(lx, key_hash(w, n), w, n);
 }
 
 /* Entries are appended while loading and frozen by build_finish. */
@@ -218,11 +297,38 @@ static const char *const zh_up[] = {"很", "非常", "太", "特别", "超", "�
 static const char *const zh_down[] = {"有点", "有些", "稍微", "略", "一点", "比较", NULL};
 static const char *const zh_but[] = {"但", "但是", "可是", "不过", "然而", "却", "可惜", NULL};
 
-static int is_en_neg(const char *w, size_t n)
+enum { CUE_NONE, CUE_NEG, CUE_UP, CUE_DOWN, CUE_BUT };
+
+/* The cue kind of an English word: the lists are checked only when the word's hash is one of
+ * theirs (a per-word cost of a few compares instead of sixty string compares). */
+static uint64_t cue_hash[128];
+static uint8_t cue_kind[128];
+static size_t ncue;
+static pthread_once_t cue_once = PTHREAD_ONCE_INIT;
+
+static void cue_init(void)
+{
+    const char *const *lists[] = {en_neg, en_up, en_down, en_but};
+    for (int k = 0; k < 4; k++)
+        for (const char *const *w = lists[k]; *w && ncue < 128; w++) {
+            cue_hash[ncue] = key_hash(*w, strlen(*w));
+            cue_kind[ncue++] = (uint8_t)(CUE_NEG + k);
+        }
+}
+
+static int en_cue(const char *w, size_t n)
 {
     if (n >= 3 && memcmp(w + n - 3, "n't", 3) == 0)
-        return 1;
-    return in_words(w, n, en_neg);
+        return CUE_NEG;
+    pthread_once(&cue_once, cue_init);
+    uint64_t h = key_hash(w, n);
+    for (size_t i = 0; i < ncue; i++)
+        if (cue_hash[i] == h) {
+            const char *const *lists[] = {en_neg, en_up, en_down, en_but};
+            if (in_words(w, n, lists[cue_kind[i] - CUE_NEG]))
+                return cue_kind[i];
+        }
+    return CUE_NONE;
 }
 
 #define NEG_SCALE (-0.6)
@@ -231,23 +337,59 @@ static int is_en_neg(const char *w, size_t n)
 #define BEFORE_BUT 0.5
 #define AFTER_BUT 1.5
 
-/* Does a cue of `list` end right before byte `at` of a Han run starting at `run`? Returns its
- * length in bytes (the longest) or 0. */
-static size_t zh_cue_before(const char *s, size_t run, size_t at, const char *const *list)
+/* The Chinese cues by hash, like the English ones: kind and length of each. */
+static uint64_t zcue_hash[64];
+static uint8_t zcue_kind[64];
+static size_t nzcue;
+static pthread_once_t zcue_once = PTHREAD_ONCE_INIT;
+
+static uint8_t zslot[128]; /* open addressing on the hash: cue index + 1 */
+
+static void zcue_init(void)
 {
-    size_t best = 0;
-    for (; *list; list++) {
-        size_t n = strlen(*list);
-        if (n <= at - run && n > best && memcmp(s + at - n, *list, n) == 0)
-            best = n;
+    const char *const *lists[] = {zh_neg, zh_up, zh_down, zh_but};
+    for (int k = 0; k < 4; k++)
+        for (const char *const *w = lists[k]; *w && nzcue < 64; w++) {
+            uint64_t h = key_hash(*w, strlen(*w));
+            size_t s = h & 127;
+            while (zslot[s])
+                s = (s + 1) & 127;
+            zcue_hash[nzcue] = h;
+            zcue_kind[nzcue++] = (uint8_t)(CUE_NEG + k);
+            zslot[s] = (uint8_t)nzcue;
+        }
+}
+
+/* The cue kind of the Han string w (n bytes) whose key_hash is h. */
+static int zh_cue_h(uint64_t h, const char *w, size_t n)
+{
+    pthread_once(&zcue_once, zcue_init);
+    for (size_t s = h & 127; zslot[s]; s = (s + 1) & 127)
+        if (zcue_hash[zslot[s] - 1] == h) {
+            const char *const *lists[] = {zh_neg, zh_up, zh_down, zh_but};
+            int k = zcue_kind[zslot[s] - 1];
+            return in_words(w, n, lists[k - CUE_NEG]) ? k : CUE_NONE;
+        }
+    return CUE_NONE;
+}
+
+/* len[kind]: length in bytes of the longest cue of each kind (1..3 characters) that ends right
+ * before byte `at` of the Han run at `s`, or 0. */
+static void zh_cues_before(const char *s, size_t at, size_t len[CUE_BUT + 1])
+{
+    memset(len, 0, (CUE_BUT + 1) * sizeof(len[0]));
+    for (size_t L = 3; L <= 9 && L <= at; L += 3) {
+        int k = zh_cue_h(key_hash(s + at - L, L), s + at - L, L);
+        if (k != CUE_NONE)
+            len[k] = L;
     }
-    return best;
 }
 
 /* Lexicon hits with their valences after the rules. */
 struct hit {
     float v;
     uint32_t sent;
+    uint32_t e; /* entry index */
 };
 
 struct hits {
@@ -255,7 +397,7 @@ struct hits {
     size_t n, cap;
 };
 
-static void hits_add(struct hits *hs, float v, uint32_t sent)
+static void hits_add(struct hits *hs, float v, uint32_t sent, int64_t e)
 {
     if (hs->n == hs->cap) {
         hs->cap = hs->cap ? hs->cap * 2 : 32;
@@ -263,6 +405,7 @@ static void hits_add(struct hits *hs, float v, uint32_t sent)
     }
     hs->h[hs->n].v = v;
     hs->h[hs->n].sent = sent;
+    hs->h[hs->n].e = (uint32_t)e;
     hs->n++;
 }
 
@@ -312,13 +455,14 @@ static double lex_scan(const struct sb__nlu_lex *lx, const struct sb__nlu_ltok *
         }
         if (k->type == SB__NLU_LT_WORD) {
             int64_t e = sb__nlu_lex_find(lx, k->s, k->len);
-            if (rules && is_en_neg(k->s, k->len)) {
+            int cue = rules ? en_cue(k->s, k->len) : CUE_NONE;
+            if (cue == CUE_NEG) {
                 last_neg = word_i;
-            } else if (rules && in_words(k->s, k->len, en_up)) {
+            } else if (cue == CUE_UP) {
                 last_up = word_i;
-            } else if (rules && in_words(k->s, k->len, en_down)) {
+            } else if (cue == CUE_DOWN) {
                 last_down = word_i;
-            } else if (rules && in_words(k->s, k->len, en_but)) {
+            } else if (cue == CUE_BUT) {
                 but_hit = hs->n;
                 last_neg = last_up = last_down = (size_t)-1;
             } else if (e >= 0) {
@@ -331,7 +475,7 @@ static double lex_scan(const struct sb__nlu_lex *lx, const struct sb__nlu_ltok *
                     if (last_neg != (size_t)-1 && word_i - last_neg <= 3)
                         v *= NEG_SCALE;
                 }
-                hits_add(hs, (float)v, sent);
+                hits_add(hs, (float)v, sent, e);
             }
             word_i++;
             i++;
@@ -352,33 +496,48 @@ static double lex_scan(const struct sb__nlu_lex *lx, const struct sb__nlu_ltok *
             size_t best = 0;
             int64_t be = -1;
             size_t maxg = lx->maxhan < j - p ? lx->maxhan : j - p;
-            for (size_t g = maxg; g >= 1; g--) {
+            /* the longest entry starting at p: extend while some entry has this prefix */
+            if (t[p].len == 3) {
+                const unsigned char *u = (const unsigned char *)t[p].s;
+                uint32_t cp = (uint32_t)(u[0] & 15) << 12 | (uint32_t)(u[1] & 63) << 6 | (u[2] & 63);
+                if (cp >= 0x3400 && cp < 0xA000 &&
+                    !(lx->first[(cp - 0x3400) >> 3] & (1u << ((cp - 0x3400) & 7))))
+                    maxg = 0; /* no entry starts with this character */
+            }
+            uint64_t st = FNV0, bh = 0;
+            for (size_t g = 1; g <= maxg; g++) {
+                st = fnv_more(st, t[p + g - 1].s, t[p + g - 1].len);
+                uint64_t h = key_mix(st);
                 size_t len = (size_t)(t[p + g - 1].s + t[p + g - 1].len - t[p].s);
-                int64_t e = sb__nlu_lex_find(lx, t[p].s, len);
+                int64_t e = find_h(lx, h, t[p].s, len);
                 if (e >= 0) {
                     best = g;
                     be = e;
-                    break;
+                    bh = h;
                 }
+                if (g < maxg && !pfx_has(lx, h))
+                    break;
             }
             size_t at = (size_t)(t[p].s - base);
             if (be >= 0) {
                 /* a contrast word found by the lexicon scan is not a sentiment hit */
                 size_t blen = (size_t)(t[p + best - 1].s + t[p + best - 1].len - t[p].s);
-                int contrast = rules && in_words(t[p].s, blen, zh_but);
-                int cue = rules && (in_words(t[p].s, blen, zh_neg) || in_words(t[p].s, blen, zh_up) ||
-                                    in_words(t[p].s, blen, zh_down));
+                int kind = rules ? zh_cue_h(bh, t[p].s, blen) : CUE_NONE;
+                int contrast = kind == CUE_BUT, cue = kind != CUE_NONE && !contrast;
                 if (!contrast && !cue) {
                     double v = lx->val[be];
                     if (rules) {
-                        size_t nb = zh_cue_before(base, 0, at, zh_neg);
-                        size_t ub = zh_cue_before(base, 0, at, zh_up);
-                        size_t db = zh_cue_before(base, 0, at, zh_down);
+                        size_t c[CUE_BUT + 1], c2[CUE_BUT + 1];
+                        zh_cues_before(base, at, c);
+                        size_t nb = c[CUE_NEG], ub = c[CUE_UP], db = c[CUE_DOWN];
                         /* "不很好" / "很不好": a cue right before, or one more character back */
-                        if (!nb && ub)
-                            nb = zh_cue_before(base, 0, at - ub, zh_neg);
-                        if (!ub && nb)
-                            ub = zh_cue_before(base, 0, at - nb, zh_up);
+                        if (!nb && ub) {
+                            zh_cues_before(base, at - ub, c2);
+                            nb = c2[CUE_NEG];
+                        } else if (!ub && nb) {
+                            zh_cues_before(base, at - nb, c2);
+                            ub = c2[CUE_UP];
+                        }
                         if (ub)
                             v *= UP_SCALE;
                         if (db)
@@ -386,11 +545,15 @@ static double lex_scan(const struct sb__nlu_lex *lx, const struct sb__nlu_ltok *
                         if (nb)
                             v *= NEG_SCALE;
                     }
-                    hits_add(hs, (float)v, sent);
+                    hits_add(hs, (float)v, sent, be);
                 }
             }
             /* a contrast word anywhere in the run (whether or not it is a lexicon word) */
-            if (rules) {
+            /* (only characters that start one: 但 可 不 然 却) */
+            if (rules && t[p].len == 3 &&
+                (memcmp(t[p].s, "但", 3) == 0 || memcmp(t[p].s, "可", 3) == 0 ||
+                 memcmp(t[p].s, "不", 3) == 0 || memcmp(t[p].s, "然", 3) == 0 ||
+                 memcmp(t[p].s, "却", 3) == 0)) {
                 size_t cl = 0;
                 for (const char *const *c = zh_but; *c; c++) {
                     size_t cn = strlen(*c);
@@ -480,6 +643,35 @@ double sb__nlu_lex_features(const struct sb__nlu_lex *lx, unsigned opts,
     }
     free(hs.h);
     return sum;
+}
+
+void sb__nlu_lex_count(const struct sb__nlu_lex *lx, const struct sb__nlu_ltok *t, size_t n,
+                       uint32_t *counts)
+{
+    if (!lx || !lx->n)
+        return;
+    struct hits hs = {0};
+    (void)lex_scan(lx, t, n, 0, &hs);
+    for (size_t h = 0; h < hs.n; h++)
+        counts[hs.h[h].e]++;
+    free(hs.h);
+}
+
+struct sb__nlu_lex *sb__nlu_lex_keep(const struct sb__nlu_lex *lx, const uint32_t *counts,
+                                     uint32_t min)
+{
+    struct lex_build b = {0};
+    sb_buf_init(&b.words, 0);
+    for (uint32_t i = 0; i < lx->n; i++) {
+        const char *w = lx->words + lx->off[i];
+        if ((unsigned char)w[0] < 0xE0 || counts[i] >= min)
+            build_add(&b, w, lx->off[i + 1] - lx->off[i] - 1, lx->val[i]);
+    }
+    struct sb__nlu_lex *out = build_finish(&b);
+    sb_buf_cleanup(&b.words);
+    free(b.off);
+    free(b.val);
+    return out;
 }
 
 /* ---- loading -------------------------------------------------------------------------------- */

@@ -55,14 +55,23 @@ void sb__nlu_hvec_push(struct sb__nlu_hvec *v, uint64_t h);
 #define SB__NLU_LEX_RAW 4u        /* no negation/intensifier/contrast rules */
 #define SB__NLU_LEX_ALL (SB__NLU_LEX_TOK | SB__NLU_LEX_DOC | SB__NLU_LEX_RAW)
 
+struct sb__nlu_lexslot {
+    uint64_t h;
+    uint32_t e; /* entry index + 1 */
+};
+
 struct sb__nlu_lex {
     uint32_t n;      /* entries */
     char *words;     /* the entries, NUL-terminated, back to back */
     uint32_t *off;   /* n + 1 offsets into words */
     float *val;      /* n valences */
-    uint32_t *slot;  /* open addressing: entry index + 1, 0 = empty */
+    struct sb__nlu_lexslot *slot; /* open addressing on the word's hash; e 0 = empty */
     size_t mask;
+    uint64_t *pfx;   /* hashes of the proper prefixes of Han entries (0 = empty), so that the
+                        longest match stops as soon as no entry can continue */
+    size_t pmask;
     uint32_t maxhan; /* longest Han entry, in characters */
+    uint8_t first[(0xA000 - 0x3400) / 8]; /* bit c - 0x3400: a Han entry starts with c */
 };
 
 /* A token as the lexicon scan sees it: normalised, unstemmed text. */
@@ -97,6 +106,15 @@ int64_t sb__nlu_lex_find(const struct sb__nlu_lex *lx, const char *w, size_t n);
  * returns the text's valence after the rules (the sum over hits). */
 double sb__nlu_lex_features(const struct sb__nlu_lex *lx, unsigned opts,
                             const struct sb__nlu_ltok *t, size_t n, struct sb__nlu_hvec *out);
+/* Adds 1 to counts[e] for each hit of entry e in tokens `t` (counts holds lx->n entries). */
+void sb__nlu_lex_count(const struct sb__nlu_lex *lx, const struct sb__nlu_ltok *t, size_t n,
+                       uint32_t *counts);
+/* A new lexicon with the English entries of `lx` and the Han entries counted >= min times. */
+struct sb__nlu_lex *sb__nlu_lex_keep(const struct sb__nlu_lex *lx, const uint32_t *counts,
+                                     uint32_t min);
+/* The hits of each entry in `text` added to counts (text.c: tokenises as the features do). */
+void sb__nlu_lex_count_text(const struct sb__nlu_lex *lx, const char *text, size_t len,
+                            uint32_t *counts);
 /* The valence of a text after the rules (tests and tools). */
 double sb__nlu_lex_score(const struct sb__nlu_lex *lx, const char *text, size_t len);
 

@@ -532,7 +532,7 @@ static void chat_marks(const char *s, size_t n, struct sb__nlu_hvec *out)
  * a sentence ends or punctuation stands between two tokens; then the lexicon features.
  */
 static double lexicon_pass(const struct sb__nlu_lex *lx, unsigned opts, const char *norm,
-                           const struct toks *ts, struct sb__nlu_hvec *out)
+                           const struct toks *ts, struct sb__nlu_hvec *out, uint32_t *counts)
 {
     struct sb__nlu_ltok stack[512];
     stack[0] = (struct sb__nlu_ltok){0}; /* the rest is written before it is read */
@@ -563,7 +563,11 @@ static double lexicon_pass(const struct sb__nlu_lex *lx, unsigned opts, const ch
         if (t->raw_len)
             prev_end = t->raw_off + t->raw_len;
     }
-    double v = sb__nlu_lex_features(lx, opts, lt, n, out);
+    double v = 0;
+    if (counts)
+        sb__nlu_lex_count(lx, lt, n, counts);
+    else
+        v = sb__nlu_lex_features(lx, opts, lt, n, out);
     if (lt != stack)
         free(lt);
     return v;
@@ -579,11 +583,28 @@ double sb__nlu_lex_score(const struct sb__nlu_lex *lx, const char *text, size_t 
     struct toks ts = {0};
     sb_buf_init(&ts.s, 0);
     tokenize(norm, strlen(norm), 0, &ts);
-    double v = lexicon_pass(lx, 0, norm, &ts, NULL);
+    double v = lexicon_pass(lx, 0, norm, &ts, NULL, NULL);
     free(ts.t);
     sb_buf_cleanup(&ts.s);
     free(norm);
     return v;
+}
+
+void sb__nlu_lex_count_text(const struct sb__nlu_lex *lx, const char *text, size_t len,
+                            uint32_t *counts)
+{
+    if (len > SB_NLU_TEXT_MAX)
+        len = SB_NLU_TEXT_MAX;
+    char *norm = sb_nlu_normalize(text, len);
+    if (!norm)
+        return;
+    struct toks ts = {0};
+    sb_buf_init(&ts.s, 0);
+    tokenize(norm, strlen(norm), 0, &ts);
+    (void)lexicon_pass(lx, 0, norm, &ts, NULL, counts);
+    free(ts.t);
+    sb_buf_cleanup(&ts.s);
+    free(norm);
 }
 
 void sb__nlu_features(const char *text, size_t len, const struct sb__nlu_feat_cfg *cfg,
@@ -605,7 +626,7 @@ void sb__nlu_features(const char *text, size_t len, const struct sb__nlu_feat_cf
             hvec_push(out, finish(fnv(FNV_OFF, "<elong>", 7), 0));
     }
     if (cfg->lex && (cfg->lexopts & (SB__NLU_LEX_TOK | SB__NLU_LEX_DOC)))
-        (void)lexicon_pass(cfg->lex, cfg->lexopts, norm, &ts, out);
+        (void)lexicon_pass(cfg->lex, cfg->lexopts, norm, &ts, out, NULL);
     if ((cfg->extra & SB__NLU_F_ENDS) && ts.n && ts.t[ts.n - 1].sent > 0) {
         /* the first and the last sentence again, as their own features: reviews open with
            the topic and close with the verdict */
