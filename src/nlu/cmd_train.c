@@ -29,8 +29,9 @@ static void train_usage(FILE *f)
             "  --oos-threshold T  fixed out-of-scope confidence threshold (default: tuned)\n"
             "  --features SPEC    features and learners; default for intents\n"
             "                     \"w2 c2-5 h3 chat stem ens=svm+mlp\", for sentiment\n"
-            "                     \"w2 c2-5 h3 x2-4 xhan xmindf=2 chat stem ens=svm+nb+mlp\"\n"
-            "                     (see docs/nlu.md)\n"
+            "                     \"w2 c2-5 h3 x2-4 xhan xmindf=2 chat stem lex\n"
+            "                     ens=svm+nb+mlp\" (lex: sentiment lexicon features, read from\n"
+            "                     third_party/lexicons or $SB_NLU_LEXICON_DIR; see docs/nlu.md)\n"
             "  --no-refit         fit the final model on TRAIN only (to measure on VAL)\n");
 }
 

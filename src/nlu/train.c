@@ -126,6 +126,11 @@ static int parse_features(const char *spec, enum sb_nlu_kind kind, struct sb__nl
            not (docs/nlu.md): intents keep the features they were measured with */
         c->cross = 0;
         c->extra &= (uint8_t)~SB__NLU_F_XHAN;
+    } else {
+        /* sentiment lexicon features (VADER, and Chinese words projected through CC-CEDICT)
+           with the negation/intensifier/contrast rules: +0.9 on twitter, +0.3 on the Chinese
+           sets (docs/nlu.md, fourth round); off with a notice when the lexicons are missing */
+        c->lexopts = SB__NLU_LEX_TOK | SB__NLU_LEX_DOC;
     }
     pl->mlp.hidden = 64;
     pl->mlp.epochs = 10;
@@ -1269,6 +1274,18 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
     for (size_t i = 0; i < N; i++)
         if (fold[i] >= 0)
             hsel[nh++] = (uint32_t)i;
+    {
+        /* in the canonical order: the calibration's sums then do not depend on the file's row
+           order, to the last bit */
+        uint32_t *ord = sb_malloc((nh ? nh : 1) * sizeof(uint32_t));
+        uint32_t *hs = sb_malloc((nh ? nh : 1) * sizeof(uint32_t));
+        canonical_order(texts, y, hsel, nh, ord);
+        for (size_t j = 0; j < nh; j++)
+            hs[j] = hsel[ord[j]];
+        memcpy(hsel, hs, nh * sizeof(uint32_t));
+        free(ord);
+        free(hs);
+    }
     int *yh = sb_malloc((nh ? nh : 1) * sizeof(int));
     for (size_t j = 0; j < nh; j++)
         yh[j] = y[hsel[j]];

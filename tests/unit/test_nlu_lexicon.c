@@ -5,7 +5,7 @@
  * projection through English glosses, the rules (negation, intensifiers, contrast words) in
  * English and Chinese, the features a text gets, a model trained with them that keeps its
  * lexicon in the file (version 3) and scores the same after loading, and training without
- * the lexicon packages (features off, a notice, a version 2 file).
+ * the lexicon packages (features off, a notice, a version 2 file), and the defaults by kind.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -347,6 +347,34 @@ static void test_missing_lexicon(void **state)
     unsetenv("SB_NLU_LEXICON_DIR");
 }
 
+static void test_defaults_by_kind(void **state)
+{
+    (void)state;
+    setenv("SB_NLU_LEXICON_DIR", dir, 1);
+    struct sb_nlu_dataset *ds = small_set();
+    struct sb_nlu_train_opts o;
+    sb_nlu_train_opts_init(&o);
+    o.kind = SB_NLU_SENTIMENT;
+    o.features = "ens=svm";
+    struct sb_nlu_model *m = NULL;
+    assert_int_equal(sb_nlu_train(ds, NULL, &o, "small.tsv", &m, NULL), 0);
+    assert_non_null(m->lex); /* sentiment: lexicon features by default */
+    assert_int_equal(m->cfg.lexopts, SB__NLU_LEX_TOK | SB__NLU_LEX_DOC);
+    sb_nlu_model_free(m);
+    o.features = "nolex ens=svm";
+    assert_int_equal(sb_nlu_train(ds, NULL, &o, "small.tsv", &m, NULL), 0);
+    assert_null(m->lex);
+    sb_nlu_model_free(m);
+    o.kind = SB_NLU_INTENT; /* intents: not unless asked for */
+    o.features = "ens=svm";
+    assert_int_equal(sb_nlu_train(ds, NULL, &o, "small.tsv", &m, NULL), 0);
+    assert_null(m->lex);
+    assert_int_equal(m->cfg.lexopts, 0);
+    sb_nlu_model_free(m);
+    sb_nlu_dataset_free(ds);
+    unsetenv("SB_NLU_LEXICON_DIR");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -355,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_features),
         cmocka_unit_test(test_model_keeps_lexicon),
         cmocka_unit_test(test_missing_lexicon),
+        cmocka_unit_test(test_defaults_by_kind),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
