@@ -612,6 +612,9 @@ double sb__nlu_lex_features(const struct sb__nlu_lex *lx, unsigned opts,
         return 0;
     struct hits hs = {0};
     double sum = lex_scan(lx, t, n, opts, &hs);
+    /* repeats: a larger TF-IDF value (1 + log r) than the text's other words */
+    unsigned rep = (opts >> SB__NLU_LEX_REP_SHIFT) & 15;
+    rep = rep ? rep : 1;
     if (out) {
         size_t pos = 0, neg = 0;
         for (size_t h = 0; h < hs.n; h++) {
@@ -628,15 +631,18 @@ double sb__nlu_lex_features(const struct sb__nlu_lex *lx, unsigned opts,
                     b = -4;
                 if (b == 0)
                     b = v > 0 ? 10 : -10; /* weak but signed */
-                sb__nlu_hvec_push(out, feat_hash("t", b));
+                for (unsigned r = 0; r < rep; r++)
+                    sb__nlu_hvec_push(out, feat_hash("t", b));
             }
         }
         if (opts & SB__NLU_LEX_DOC) {
             /* a squashed document score in 11 bins, and the counts of each sign */
             double c = sum / sqrt(sum * sum + 12.0);
-            sb__nlu_hvec_push(out, feat_hash("d", lrint(c * 5)));
-            sb__nlu_hvec_push(out, feat_hash("p", bin_count(pos)));
-            sb__nlu_hvec_push(out, feat_hash("n", bin_count(neg)));
+            for (unsigned r = 0; r < rep; r++) {
+                sb__nlu_hvec_push(out, feat_hash("d", lrint(c * 5)));
+                sb__nlu_hvec_push(out, feat_hash("p", bin_count(pos)));
+                sb__nlu_hvec_push(out, feat_hash("n", bin_count(neg)));
+            }
             long bal = pos > neg ? 1 : pos < neg ? -1 : 0;
             sb__nlu_hvec_push(out, feat_hash("b", bal));
         }

@@ -53,7 +53,8 @@ void sb__nlu_hvec_push(struct sb__nlu_hvec *v, uint64_t h);
 #define SB__NLU_LEX_TOK 1u        /* a feature per lexicon hit: its valence bucket */
 #define SB__NLU_LEX_DOC 2u        /* document score bins, counts of positive/negative hits */
 #define SB__NLU_LEX_RAW 4u        /* no negation/intensifier/contrast rules */
-#define SB__NLU_LEX_ALL (SB__NLU_LEX_TOK | SB__NLU_LEX_DOC | SB__NLU_LEX_RAW)
+#define SB__NLU_LEX_REP_SHIFT 8   /* bits 8..11: each lexicon feature repeated N times (0 = 1) */
+#define SB__NLU_LEX_ALL (SB__NLU_LEX_TOK | SB__NLU_LEX_DOC | SB__NLU_LEX_RAW | (15u << 8))
 
 struct sb__nlu_lexslot {
     uint64_t h;

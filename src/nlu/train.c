@@ -211,6 +211,12 @@ static int parse_features(const char *spec, enum sb_nlu_kind kind, struct sb__nl
             c->lexopts |= SB__NLU_LEX_RAW;
         } else if (strcmp(tok, "lexzh") == 0 || strcmp(tok, "lexen") == 0) {
             pl->lexlang = tok[3] == 'z' ? 2 : 1; /* only one language's entries */
+        } else if (strncmp(tok, "lexrep=", 7) == 0) {
+            a = strtol(tok + 7, &end, 10);
+            if (*end || a < 1 || a > 15)
+                return sb_error_set(err, SB_EINVAL, "features: bad '%s'", tok);
+            c->lexopts = (c->lexopts & ~(15u << SB__NLU_LEX_REP_SHIFT)) |
+                         (uint32_t)a << SB__NLU_LEX_REP_SHIFT;
         } else if (strncmp(tok, "lexmin=", 7) == 0) {
             a = strtol(tok + 7, &end, 10);
             if (*end || a < 0 || a > 1000)

@@ -190,6 +190,10 @@ static void test_features(void **state)
     assert_int_equal(nfeat(t, &doc), n0 + 4);  /* score bin, counts of each sign, balance */
     assert_int_equal(nfeat(t, &both), n0 + 6);
     assert_int_equal(nfeat("nothing here", &both), nfeat("nothing here", &off) + 4);
+    /* lexrep=N: each lexicon feature N times (a larger TF-IDF value) */
+    struct sb__nlu_feat_cfg rep = both;
+    rep.lexopts |= 3u << SB__NLU_LEX_REP_SHIFT;
+    assert_int_equal(nfeat(t, &rep), n0 + 2 * 3 + 3 * 3 + 1);
     /* a lexicon without options, or options without a lexicon, add nothing */
     struct sb__nlu_feat_cfg none = off;
     none.lex = lx;
