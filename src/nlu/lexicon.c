@@ -278,22 +278,22 @@ static int in_words(const char *w, size_t n, const char *const *list)
     return 0;
 }
 
-static const char *const en_neg[] = {"not", "no", "never", "cannot", "nothing", "nobody", "none",
-                                     "nor", "without", "dont", "cant", "wont", "didnt", "doesnt",
-                                     "isnt", "wasnt", "arent", "werent", "aint", "neither",
-                                     "hardly", "havent", "hasnt", "shouldnt", "wouldnt",
-                                     "couldnt", NULL};
-static const char *const en_up[] = {"very", "really", "so", "extremely", "totally", "absolutely",
-                                    "incredibly", "super", "too", "most", "completely", "highly",
-                                    "truly", "utterly", "especially", "seriously", "such", NULL};
-static const char *const en_down[] = {"slightly", "somewhat", "kinda", "kind", "sort", "sorta",
-                                      "barely", "little", "bit", "fairly", "pretty", NULL};
+static const char *const en_neg[] = {
+    "not",  "no",      "never",  "cannot", "nothing", "nobody",   "none",    "nor",     "without",
+    "dont", "cant",    "wont",   "didnt",  "doesnt",  "isnt",     "wasnt",   "arent",   "werent",
+    "aint", "neither", "hardly", "havent", "hasnt",   "shouldnt", "wouldnt", "couldnt", NULL};
+static const char *const en_up[] = {"very",       "really",     "so",    "extremely", "totally",
+                                    "absolutely", "incredibly", "super", "too",       "most",
+                                    "completely", "highly",     "truly", "utterly",   "especially",
+                                    "seriously",  "such",       NULL};
+static const char *const en_down[] = {"slightly", "somewhat", "kinda", "kind",   "sort",   "sorta",
+                                      "barely",   "little",   "bit",   "fairly", "pretty", NULL};
 static const char *const en_but[] = {"but", "however", "though", "although", "yet", NULL};
 /* Chinese cues, matched as the Han characters right before a lexicon word */
-static const char *const zh_neg[] = {"不", "没", "没有", "无", "别", "未", "非", "勿", "莫", "不是",
-                                     "不太", "不够", "不怎么", NULL};
-static const char *const zh_up[] = {"很", "非常", "太", "特别", "超", "真", "十分", "极", "最",
-                                    "挺", "超级", "相当", "巨", "更", "实在", NULL};
+static const char *const zh_neg[] = {"不", "没", "没有", "无",   "别",   "未",     "非",
+                                     "勿", "莫", "不是", "不太", "不够", "不怎么", NULL};
+static const char *const zh_up[] = {"很", "非常", "太",   "特别", "超", "真", "十分", "极",
+                                    "最", "挺",   "超级", "相当", "巨", "更", "实在", NULL};
 static const char *const zh_down[] = {"有点", "有些", "稍微", "略", "一点", "比较", NULL};
 static const char *const zh_but[] = {"但", "但是", "可是", "不过", "然而", "却", "可惜", NULL};
 
@@ -499,7 +499,8 @@ static double lex_scan(const struct sb__nlu_lex *lx, const struct sb__nlu_ltok *
             /* the longest entry starting at p: extend while some entry has this prefix */
             if (t[p].len == 3) {
                 const unsigned char *u = (const unsigned char *)t[p].s;
-                uint32_t cp = (uint32_t)(u[0] & 15) << 12 | (uint32_t)(u[1] & 63) << 6 | (u[2] & 63);
+                uint32_t cp =
+                    (uint32_t)(u[0] & 15) << 12 | (uint32_t)(u[1] & 63) << 6 | (u[2] & 63);
                 if (cp >= 0x3400 && cp < 0xA000 &&
                     !(lx->first[(cp - 0x3400) >> 3] & (1u << ((cp - 0x3400) & 7))))
                     maxg = 0; /* no entry starts with this character */
@@ -742,8 +743,8 @@ static size_t load_vader(const char *data, size_t len, struct lex_build *b)
 }
 
 /* Splits an English gloss into lower-case ASCII word tokens (dropping parenthesised parts). */
-static size_t gloss_tokens(const char *g, size_t n, struct sb__nlu_ltok *t, size_t max,
-                           char *buf, size_t bufcap)
+static size_t gloss_tokens(const char *g, size_t n, struct sb__nlu_ltok *t, size_t max, char *buf,
+                           size_t bufcap)
 {
     size_t nt = 0, bl = 0;
     int paren = 0;
@@ -790,8 +791,8 @@ static size_t gloss_tokens(const char *g, size_t n, struct sb__nlu_ltok *t, size
 
 static int gloss_skipped(const char *g, size_t n)
 {
-    static const char *const skip[] = {"surname ", "variant of", "see ", "old variant",
-                                       "abbr. for", "used in", "CL:", "Taiwan pr."};
+    static const char *const skip[] = {"surname ",  "variant of", "see ", "old variant",
+                                       "abbr. for", "used in",    "CL:",  "Taiwan pr."};
     for (size_t i = 0; i < sizeof(skip) / sizeof(*skip); i++) {
         size_t k = strlen(skip[i]);
         if (n >= k && memcmp(g, skip[i], k) == 0)

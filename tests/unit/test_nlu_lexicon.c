@@ -7,11 +7,11 @@
  * lexicon in the file (version 3) and scores the same after loading, and training without
  * the lexicon packages (features off, a notice, a version 2 file), and the defaults by kind.
  */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include "../../src/nlu/nlu_internal.h"
 #include "sb/mem.h"
@@ -186,8 +186,8 @@ static void test_features(void **state)
     both.lexopts = SB__NLU_LEX_TOK | SB__NLU_LEX_DOC;
     const char *t = "good food, bad service";
     size_t n0 = nfeat(t, &off);
-    assert_int_equal(nfeat(t, &tok), n0 + 2);  /* one bucket per hit */
-    assert_int_equal(nfeat(t, &doc), n0 + 4);  /* score bin, counts of each sign, balance */
+    assert_int_equal(nfeat(t, &tok), n0 + 2); /* one bucket per hit */
+    assert_int_equal(nfeat(t, &doc), n0 + 4); /* score bin, counts of each sign, balance */
     assert_int_equal(nfeat(t, &both), n0 + 6);
     assert_int_equal(nfeat("nothing here", &both), nfeat("nothing here", &off) + 4);
     /* lexrep=N: each lexicon feature N times (a larger TF-IDF value) */
@@ -224,10 +224,10 @@ static struct sb_nlu_dataset *small_set(void)
     struct sb_buf b;
     sb_buf_init(&b, 0);
     (void)sb_buf_append(&b, "text\tlabel\n", 11);
-    static const char *const pos[] = {"good food", "great service", "really good", "delicious",
-                                      "好吃", "很好吃", "happy with it", "great!"};
+    static const char *const pos[] = {"good food", "great service", "really good",   "delicious",
+                                      "好吃",      "很好吃",        "happy with it", "great!"};
     static const char *const neg[] = {"bad food", "terrible service", "not good", "dirty room",
-                                      "不好吃", "房间很脏", "bad!", "糟糕"};
+                                      "不好吃",   "房间很脏",         "bad!",     "糟糕"};
     for (int r = 0; r < 3; r++)
         for (size_t i = 0; i < 8; i++) {
             char line[128];
@@ -382,12 +382,9 @@ static void test_defaults_by_kind(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_load_and_project),
-        cmocka_unit_test(test_rules),
-        cmocka_unit_test(test_features),
-        cmocka_unit_test(test_model_keeps_lexicon),
-        cmocka_unit_test(test_missing_lexicon),
-        cmocka_unit_test(test_defaults_by_kind),
+        cmocka_unit_test(test_load_and_project), cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_features),         cmocka_unit_test(test_model_keeps_lexicon),
+        cmocka_unit_test(test_missing_lexicon),  cmocka_unit_test(test_defaults_by_kind),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
