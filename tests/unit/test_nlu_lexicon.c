@@ -7,11 +7,13 @@
  * lexicon in the file (version 3) and scores the same after loading, and training without
  * the lexicon packages (features off, a notice, a version 2 file), and the defaults by kind.
  */
-#include <cmocka.h>
+// clang-format off: cmocka needs these first
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
+// clang-format on
 
 #include "../../src/nlu/nlu_internal.h"
 #include "sb/mem.h"
