@@ -7,7 +7,8 @@
  * lexicon in the file (version 3) and scores the same after loading, and training without
  * the lexicon packages (features off, a notice, a version 2 file), and the defaults by kind.
  */
-// clang-format off: cmocka needs these first
+/* cmocka needs these first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
