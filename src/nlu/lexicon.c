@@ -65,7 +65,8 @@ void sb__nlu_lex_free(struct sb__nlu_lex *lx)
     free(lx->words);
     free(lx->off);
     free(lx->val);
-    free(lx->slot);
+    free(lx->slot[0]);
+    free(lx->slot[1]);
     free(lx->pfx);
     free(lx);
 }
@@ -100,24 +101,30 @@ static int pfx_has(const struct sb__nlu_lex *lx, uint64_t h)
 
 static void lex_index(struct sb__nlu_lex *lx)
 {
-    size_t cap = 64, pcap = 64, npfx = 0;
-    while (cap < (size_t)lx->n * 2)
-        cap <<= 1;
-    free(lx->slot);
+    size_t pcap = 64, npfx = 0, count[2] = {0, 0};
+    for (uint32_t i = 0; i < lx->n; i++)
+        count[(unsigned char)lx->words[lx->off[i]] >= 0xE0]++;
+    for (int t = 0; t < 2; t++) {
+        size_t cap = 16;
+        while (cap < count[t] * 2)
+            cap <<= 1;
+        free(lx->slot[t]);
+        lx->slot[t] = sb_calloc(cap, sizeof(*lx->slot[t]));
+        lx->mask[t] = cap - 1;
+    }
     free(lx->pfx);
-    lx->slot = sb_calloc(cap, sizeof(*lx->slot));
-    lx->mask = cap - 1;
     lx->maxhan = 0;
     memset(lx->first, 0, sizeof(lx->first));
     for (uint32_t i = 0; i < lx->n; i++) {
         const char *w = lx->words + lx->off[i];
         size_t n = lx->off[i + 1] - lx->off[i] - 1;
         uint64_t h = key_hash(w, n);
-        size_t s = h & lx->mask;
-        while (lx->slot[s].e)
-            s = (s + 1) & lx->mask;
-        lx->slot[s].h = h;
-        lx->slot[s].e = i + 1;
+        int t = (unsigned char)w[0] >= 0xE0;
+        size_t s = h & lx->mask[t];
+        while (lx->slot[t][s].e)
+            s = (s + 1) & lx->mask[t];
+        lx->slot[t][s].h = h;
+        lx->slot[t][s].e = i + 1;
         int32_t cp = 0;
         if ((unsigned char)w[0] >= 0xE0 &&
             utf8proc_iterate((const utf8proc_uint8_t *)w, (utf8proc_ssize_t)n, &cp) > 0 &&
@@ -156,8 +163,11 @@ static void lex_index(struct sb__nlu_lex *lx)
 /* Entry index of `w` whose key_hash is `h`, or -1. */
 static int64_t find_h(const struct sb__nlu_lex *lx, uint64_t h, const char *w, size_t n)
 {
-    for (size_t s = h & lx->mask;; s = (s + 1) & lx->mask) {
-        const struct sb__nlu_lexslot *e = &lx->slot[s];
+    int t = n && (unsigned char)w[0] >= 0xE0;
+    const struct sb__nlu_lexslot *slot = lx->slot[t];
+    size_t mask = lx->mask[t];
+    for (size_t s = h & mask;; s = (s + 1) & mask) {
+        const struct sb__nlu_lexslot *e = &slot[s];
         if (!e->e)
             return -1;
         uint32_t i = e->e - 1;

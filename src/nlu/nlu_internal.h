@@ -66,8 +66,10 @@ struct sb__nlu_lex {
     char *words;     /* the entries, NUL-terminated, back to back */
     uint32_t *off;   /* n + 1 offsets into words */
     float *val;      /* n valences */
-    struct sb__nlu_lexslot *slot; /* open addressing on the word's hash; e 0 = empty */
-    size_t mask;
+    /* open addressing on the word's hash (e 0 = empty): [0] words starting with a byte below
+       0xE0 (English), [1] the others (Han), so that Chinese text probes a table of its size */
+    struct sb__nlu_lexslot *slot[2];
+    size_t mask[2];
     uint64_t *pfx;   /* hashes of the proper prefixes of Han entries (0 = empty), so that the
                         longest match stops as soon as no entry can continue */
     size_t pmask;
