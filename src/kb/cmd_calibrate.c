@@ -76,10 +76,10 @@ static int read_features(const char *path, struct samples *ss, struct sb_error *
     if (rc)
         return rc;
     int line = 0;
-    char *save = NULL;
-    for (char *l = strtok_r(data, "\n", &save); l && !rc; l = strtok_r(NULL, "\n", &save)) {
+    char *cursor = data;
+    for (char *l; !rc && (l = sb__kb_next_line(&cursor));) {
         line++;
-        if (!l[0] || l[0] == '\r')
+        if (!l[0])
             continue;
         if (ss->n >= CALIB_SAMPLES_MAX) {
             rc = sb_error_set(err, SB_ETOOBIG, "%s:%d: more than %d samples", path, line,

@@ -41,10 +41,10 @@ int sb__kb_load_queries(const char *path, struct sb__kb_qset *s, struct sb_error
     if (rc)
         return rc;
     int line = 0;
-    char *save = NULL;
-    for (char *l = strtok_r(data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    char *cursor = data;
+    for (char *l; (l = sb__kb_next_line(&cursor));) {
         line++;
-        if (!l[0] || l[0] == '\r')
+        if (!l[0])
             continue;
         json_t *o = json_loads(l, 0, NULL);
         json_t *id = json_object_get(o, "id"), *t = json_object_get(o, "text");
@@ -72,9 +72,11 @@ int sb__kb_load_qrels(const char *path, struct sb__kb_qset *s, struct sb_error *
     if (rc)
         return rc;
     int line = 0;
-    char *save = NULL;
-    for (char *l = strtok_r(data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    char *cursor = data;
+    for (char *l; (l = sb__kb_next_line(&cursor));) {
         line++;
+        if (!l[0])
+            continue;
         char *t1 = strchr(l, '\t');
         char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
         if (!t1 || !t2) {

@@ -734,6 +734,21 @@ double sb_kb_threshold(const struct sb_kb *kb)
     return kb->threshold;
 }
 
+char *sb__kb_next_line(char **cursor)
+{
+    char *l = *cursor;
+    if (!l || !*l)
+        return NULL;
+    char *nl = strchr(l, '\n');
+    *cursor = nl ? nl + 1 : l + strlen(l);
+    if (nl)
+        *nl = '\0';
+    size_t n = strlen(l);
+    if (n && l[n - 1] == '\r')
+        l[n - 1] = '\0';
+    return l;
+}
+
 int sb__kb_read_file(const char *path, char **data, size_t *len, struct sb_error *err)
 {
     FILE *f = fopen(path, "rb");

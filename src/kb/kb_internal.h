@@ -291,5 +291,8 @@ int sb__kb_resolve_tenant(const char *data, const char *t, int64_t *id);
 
 /* Reads a whole file (at most SB_KB_FILE_MAX bytes) into a NUL-terminated buffer. */
 int sb__kb_read_file(const char *path, char **data, size_t *len, struct sb_error *err);
+/* The next line of the buffer at *cursor (cut in place, a trailing '\r' removed; "" for a
+ * blank line, so that callers count every line), advancing *cursor; NULL at the end. */
+char *sb__kb_next_line(char **cursor);
 
 #endif

@@ -221,6 +221,46 @@ static void test_parse_errors_name_line(void **state)
     expect_parse_error("x.pdf", "%PDF", "unknown file type");
 }
 
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The evaluation readers count blank lines too (an error names the line an editor shows)
+ * and read CRLF files. */
+static void test_eval_files_name_line(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sb-test-kbeval-XXXXXX", q[64], r[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(q, sizeof(q), "%s/q.jsonl", dir);
+    snprintf(r, sizeof(r), "%s/r.tsv", dir);
+    struct sb__kb_qset set = {0};
+    struct sb_error err = {0};
+    write_text(q, "{\"id\":\"1\",\"text\":\"a\"}\r\n\r\n\nnot json\n");
+    assert_int_equal(sb__kb_load_queries(q, &set, &err), SB_EPARSE);
+    if (!strstr(err.msg, "q.jsonl:4:"))
+        fail_msg("error '%s' does not name line 4", err.msg);
+    sb__kb_qset_cleanup(&set);
+    memset(&set, 0, sizeof(set));
+    write_text(q, "{\"id\":\"1\",\"text\":\"a\"}\r\n\n{\"id\":\"2\",\"text\":\"b\"}\r\n");
+    assert_int_equal(sb__kb_load_queries(q, &set, &err), 0);
+    assert_int_equal(set.n, 2);
+    write_text(r, "query_id\tdoc_id\trelevance\r\n2\td7\t1\r\n\n2 d8 1\n");
+    assert_int_equal(sb__kb_load_qrels(r, &set, &err), SB_EPARSE);
+    if (!strstr(err.msg, "r.tsv:4:"))
+        fail_msg("error '%s' does not name line 4", err.msg);
+    assert_int_equal(set.q[1].nrel, 1);
+    assert_string_equal(set.q[1].rel[0], "d7");
+    sb__kb_qset_cleanup(&set);
+    unlink(q);
+    unlink(r);
+    rmdir(dir);
+}
+
 static void test_import_all_or_nothing(void **state)
 {
     (void)state;
@@ -503,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_article_reimport_replaces_sections),
         cmocka_unit_test(test_answer_and_abstain),
         cmocka_unit_test(test_concurrent_reads_and_edits),
+        cmocka_unit_test(test_eval_files_name_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
