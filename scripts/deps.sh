@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Installs the Debian packages Switchboard builds and tests with, when any is missing, and the
-# npm packages of the browser tests (from tests/browser/package-lock.json). Idempotent: a second
-# run installs nothing. Needs root or sudo only when something is missing.
+# npm packages of the browser and integration tests and the sentiment word lists (from their
+# package-lock.json files). Idempotent: a second run installs nothing. Needs root or sudo only when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
