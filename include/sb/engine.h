@@ -34,7 +34,10 @@ typedef void (*sb_publish_fn)(void *ud, const struct sb_engine_event *ev);
 
 /* Whether anyone could receive the event with this seq now (`ud` is publish_ud). When no one
  * could, the engine neither renders nor publishes it: the store's event log keeps every event
- * for clients that connect later. Engine threads; must be cheap. */
+ * for clients that connect later. The committer asks once per round, with the round's newest
+ * seq, as soon as the round is durable — events it publishes later on other threads count as
+ * settled then (a client that connects in between starts after them). Engine threads; must be
+ * cheap. */
 typedef int (*sb_audience_fn)(void *ud, int64_t seq);
 
 /* Produces the annotations JSON of an inbound message (language, intent, entities...) or

@@ -187,6 +187,18 @@ static void commit_round(struct sb_engine *e, struct commit_item ***taken, const
     if (sb_store_write_batch(e->opt.store, &b, &err))
         SB_LOG(SB_LOG_ERROR, "engine", "storing a round of %zu writes failed: %s", ni + np + na,
                err.msg);
+    /* Whether anyone listens is settled for the whole round now, not when each event is
+     * published later (on other threads): a socket that opens in between must start after
+     * this round's events, as it would had they been delivered (sb_audience_fn). */
+    int64_t top = 0;
+    for (size_t i = 0; i < ni; i++)
+        top = in_out[i].event_seq > top ? in_out[i].event_seq : top;
+    for (size_t i = 0; i < np; i++)
+        top = post_seqs[i] > top ? post_seqs[i] : top;
+    for (size_t i = 0; i < na; i++)
+        top = note_seqs[i] > top ? note_seqs[i] : top;
+    if (top)
+        (void)sb__engine_heard(e, top);
     atomic_fetch_add(&e->batches, 1);
     atomic_fetch_add(&e->items, ni + np + na);
     finish_ingests(e, taken[COMMIT_INGEST], in_out, ni);

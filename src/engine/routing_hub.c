@@ -30,6 +30,7 @@
 /* Message summaries of waiting conversations kept between refreshes, per tenant (direct
  * mapped by conversation id: two conversations that share a slot cost a full re-read). */
 #define FOLD_SLOTS 1024
+#define FOLD_RECHECK_MS 5000
 
 struct agent_conn {
     sb_id id;
@@ -230,20 +231,20 @@ struct spec_buf {
     char group[64];
 };
 
-/* The routing spec of conversation c. `through` > 0: a message of c whose annotations were
- * just stored — the signals come from the tenant's fold of c up to it (sb__routing_signals_fold)
- * instead of all of c's messages. */
+/* The routing spec of conversation c, from its fold `f` (sb__routing_fold) or, with f NULL,
+ * from all of its messages. */
 static int conv_spec(struct sb_engine *e, struct tenant_router *tr,
-                     const struct sb_conversation *c, sb_id through, struct spec_buf *b)
+                     const struct sb_conversation *c, const struct sb__fold *f,
+                     struct spec_buf *b)
 {
     memset(b, 0, sizeof(*b));
     struct sb__signals sig;
-    double min_conf = sb_routing_config(tr->r)->esc_intent_min_conf;
-    if (through && !tr->folds)
-        tr->folds = sb_calloc(FOLD_SLOTS, sizeof(*tr->folds));
-    int rc = through ? sb__routing_signals_fold(e, c, through, min_conf,
-                                                &tr->folds[(uint64_t)c->id % FOLD_SLOTS], &sig)
-                     : sb__routing_signals(e, c, NULL, min_conf, &sig);
+    int rc = 0;
+    if (f)
+        sb__routing_signals_from_fold(e, c, f, &sig);
+    else
+        rc = sb__routing_signals(e, c, NULL, sb_routing_config(tr->r)->esc_intent_min_conf,
+                                 &sig);
     if (rc)
         return rc;
     b->s.id = c->id;
@@ -262,7 +263,7 @@ static int conv_spec(struct sb_engine *e, struct tenant_router *tr,
     b->s.vip = sig.vip;
     b->s.ltv = sig.ltv;
     b->s.complaint = sig.sum.complaint;
-    b->s.negative_trend = sb_routing_negative_trend(&sig.sum, 3);
+    b->s.negative_trend = sb_routing_negative_trend(&sig.sum, SB__ROUTING_TREND_WINDOW);
     b->s.prev_contact_ms = sig.prev_contact_ms;
     b->s.enqueue_ms = c->queued_ms;
     return 0;
@@ -325,7 +326,7 @@ static int load_status(struct sb_engine *e, struct tenant_router *tr, const char
             return rc;
         for (size_t i = 0; i < n; i++) {
             struct spec_buf b;
-            if (conv_spec(e, tr, &cs[i], 0, &b))
+            if (conv_spec(e, tr, &cs[i], NULL, &b))
                 continue;
             if (!b.s.enqueue_ms)
                 b.s.enqueue_ms = cs[i].updated_ms;
@@ -463,7 +464,7 @@ static void sync_locked(struct sb_engine *e, struct tenant_router *tr, sb_id con
     } else if (!strcmp(c.status, SB_CONV_QUEUED)) {
         if (!known) {
             struct spec_buf b;
-            if (conv_spec(e, tr, &c, 0, &b) == 0) {
+            if (conv_spec(e, tr, &c, NULL, &b) == 0) {
                 if (!b.s.enqueue_ms) {
                     b.s.enqueue_ms = now;
                     queued_conv = conv;
@@ -481,7 +482,7 @@ static void sync_locked(struct sb_engine *e, struct tenant_router *tr, sb_id con
         ensure_agent(e, tr, c.assignee_id, now, &ch);
         if (!known) {
             struct spec_buf b;
-            if (conv_spec(e, tr, &c, 0, &b) == 0) {
+            if (conv_spec(e, tr, &c, NULL, &b) == 0) {
                 if (!b.s.enqueue_ms)
                     b.s.enqueue_ms = now;
                 sb_routing_restore_assigned(tr->r, &b.s, c.assignee_id, NULL);
@@ -491,7 +492,7 @@ static void sync_locked(struct sb_engine *e, struct tenant_router *tr, sb_id con
             if (sb_routing_transfer_to_agent(tr->r, conv, c.assignee_id, 1, now, &ch, NULL)) {
                 struct spec_buf b;
                 sb_routing_release(tr->r, conv, now, &ch);
-                if (conv_spec(e, tr, &c, 0, &b) == 0) {
+                if (conv_spec(e, tr, &c, NULL, &b) == 0) {
                     b.s.enqueue_ms = info.enqueue_ms;
                     sb_routing_restore_assigned(tr->r, &b.s, c.assignee_id, NULL);
                 }
@@ -524,12 +525,25 @@ void sb__routing_refresh(struct sb_engine *e, sb_id tenant, sb_id conversation,
         return;
     int64_t now = sb_now_ms();
     struct sb_routing_conv_info info;
+    if (sb_routing_conv_get(tr->r, conversation, now, &info) != 0 || info.agent != 0) {
+        tr_unlock(tr);
+        return;
+    }
+    if (!tr->folds)
+        tr->folds = sb_calloc(FOLD_SLOTS, sizeof(*tr->folds));
+    struct sb__fold *f = &tr->folds[(uint64_t)conversation % FOLD_SLOTS];
+    int changed = 1;
     struct sb_conversation c = {0};
-    if (sb_routing_conv_get(tr->r, conversation, now, &info) == 0 && info.agent == 0 &&
+    /* nothing routing reads moved: the spec stands (the contact's value is read again after
+     * FOLD_RECHECK_MS, so a customer made VIP while waiting counts at their next message) */
+    if (sb__routing_fold(e, tenant, conversation, message,
+                         sb_routing_config(tr->r)->esc_intent_min_conf, f, &changed) == 0 &&
+        (changed || now - f->routed_ms >= FOLD_RECHECK_MS) &&
         sb_store_conversation_get(e->opt.store, tenant, conversation, &c, NULL) == 0) {
         struct spec_buf b;
         struct sb_routing_changes ch = {0};
-        if (conv_spec(e, tr, &c, message, &b) == 0 &&
+        f->routed_ms = now;
+        if (conv_spec(e, tr, &c, f, &b) == 0 &&
             sb_routing_conv_update(tr->r, &b.s, now, &ch, NULL) == 0)
             apply(e, tr, &ch, 0, 0, 0);
         sb_routing_changes_cleanup(&ch);

@@ -60,15 +60,22 @@ struct sb__fold {
     sb_id upto;                    /* the newest message folded in */
     struct sb_routing_summary sum; /* last_text NULL */
     char language[16];
+    int64_t routed_ms;             /* when routing last read the signals (routing_hub.c) */
 };
-/* sb__routing_signals from the fold `f` (of c, or reset to c): folds in the stored messages
- * after f->upto up to and including `through` (a message whose annotations are stored, so
- * every message before it is final), then reads the contact. Equal to sb__routing_signals
- * over the same messages; past 500 messages the fold remembers more of the conversation than
- * sb__routing_signals' window of the newest 500. */
-int sb__routing_signals_fold(struct sb_engine *e, const struct sb_conversation *c,
-                             sb_id through, double min_conf, struct sb__fold *f,
-                             struct sb__signals *out);
+/* Messages of a sentiment trend for routing (conv_spec). */
+#define SB__ROUTING_TREND_WINDOW 3
+/* Folds the stored messages of `conversation` after f->upto up to and including `through` (a
+ * message whose annotations are stored, so every message before it is final) into `f`, which
+ * is reset first when it holds another conversation or `through` was folded already (new
+ * annotations on an old message). *changed: whether what routing reads from the summary
+ * (language, intent, complaint, sentiment trend) may differ from before. The summary equals
+ * sb__routing_signals' over the same messages; past 500 messages the fold remembers more of
+ * the conversation than that function's window of the newest 500. */
+int sb__routing_fold(struct sb_engine *e, sb_id tenant, sb_id conversation, sb_id through,
+                     double min_conf, struct sb__fold *f, int *changed);
+/* sb__routing_signals from a fold of c (the contact is read now). */
+void sb__routing_signals_from_fold(struct sb_engine *e, const struct sb_conversation *c,
+                                   const struct sb__fold *f, struct sb__signals *out);
 
 /* sb_engine_update without the routing step (what routing itself uses to persist). */
 int sb__engine_update_raw(struct sb_engine *e, sb_id tenant, sb_id conversation,

@@ -143,22 +143,34 @@ int sb__routing_signals(struct sb_engine *e, const struct sb_conversation *c,
     return 0;
 }
 
-int sb__routing_signals_fold(struct sb_engine *e, const struct sb_conversation *c,
-                             sb_id through, double min_conf, struct sb__fold *f,
-                             struct sb__signals *out)
+/* What routing reads from the summary (conv_spec in routing_hub.c): equal views route alike. */
+static int same_view(const struct sb__fold *a, const struct sb__fold *b)
+{
+    const char *ia = a->sum.intent ? a->sum.intent_buf : "";
+    const char *ib = b->sum.intent ? b->sum.intent_buf : "";
+    return !strcmp(a->language, b->language) && !strcmp(ia, ib) &&
+           a->sum.complaint == b->sum.complaint &&
+           sb_routing_negative_trend(&a->sum, SB__ROUTING_TREND_WINDOW) ==
+               sb_routing_negative_trend(&b->sum, SB__ROUTING_TREND_WINDOW);
+}
+
+int sb__routing_fold(struct sb_engine *e, sb_id tenant, sb_id conversation, sb_id through,
+                     double min_conf, struct sb__fold *f, int *changed)
 {
     /* a message already folded in has new annotations (a later OCR or transcript): again */
-    if (f->conversation != c->id || through <= f->upto) {
+    *changed = f->conversation != conversation || through <= f->upto;
+    if (*changed) {
         memset(f, 0, sizeof(*f));
-        f->conversation = c->id;
+        f->conversation = conversation;
     }
+    struct sb__fold before = *f;
     for (;;) {
         struct sb_message *ms = NULL;
         size_t n = 0;
         /* the first fold reads the newest MESSAGES_MAX, as sb__routing_signals does */
         int initial = f->upto == 0;
-        int rc = initial ? sb__routing_messages(e, c->tenant_id, c->id, NULL, &ms, &n)
-                         : sb_store_message_list(e->opt.store, c->tenant_id, c->id, f->upto,
+        int rc = initial ? sb__routing_messages(e, tenant, conversation, NULL, &ms, &n)
+                         : sb_store_message_list(e->opt.store, tenant, conversation, f->upto,
                                                  MESSAGES_MAX, &ms, &n, NULL);
         if (rc) {
             f->conversation = 0; /* start again next time */
@@ -175,13 +187,19 @@ int sb__routing_signals_fold(struct sb_engine *e, const struct sb_conversation *
         if (initial || i < n || n < MESSAGES_MAX)
             break;
     }
+    *changed = *changed || !same_view(&before, f);
+    return 0;
+}
+
+void sb__routing_signals_from_fold(struct sb_engine *e, const struct sb_conversation *c,
+                                   const struct sb__fold *f, struct sb__signals *out)
+{
     memset(out, 0, sizeof(*out));
     out->sum = f->sum;
     if (out->sum.intent) /* it pointed into f's copy of the buffer */
         out->sum.intent = out->sum.intent_buf;
     memcpy(out->language, f->language, sizeof(out->language));
     contact_signals(e, c, out);
-    return 0;
 }
 
 /* ---- "asks for a person" ---- */
