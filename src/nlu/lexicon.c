@@ -399,7 +399,8 @@ static void zh_cues_before(const char *s, size_t at, size_t len[CUE_BUT + 1])
 struct hit {
     float v;
     uint32_t sent;
-    uint32_t e; /* entry index */
+    uint32_t clause; /* clause number in the text (every break starts one) */
+    uint32_t e;      /* entry index */
 };
 
 struct hits {
@@ -407,7 +408,7 @@ struct hits {
     size_t n, cap;
 };
 
-static void hits_add(struct hits *hs, float v, uint32_t sent, int64_t e)
+static void hits_add(struct hits *hs, float v, uint32_t sent, uint32_t clause, int64_t e)
 {
     if (hs->n == hs->cap) {
         hs->cap = hs->cap ? hs->cap * 2 : 32;
@@ -415,6 +416,7 @@ static void hits_add(struct hits *hs, float v, uint32_t sent, int64_t e)
     }
     hs->h[hs->n].v = v;
     hs->h[hs->n].sent = sent;
+    hs->h[hs->n].clause = clause;
     hs->h[hs->n].e = (uint32_t)e;
     hs->n++;
 }
@@ -446,6 +448,7 @@ static double lex_scan(const struct sb__nlu_lex *lx, const struct sb__nlu_ltok *
 {
     int rules = (opts & SB__NLU_LEX_RAW) == 0;
     uint32_t sent = 0; /* sentence number: a contrast word reweighs its sentence */
+    uint32_t clause = 0;
     size_t last_neg = (size_t)-1, last_up = (size_t)-1, last_down = (size_t)-1;
     size_t word_i = 0; /* index among non-Han word tokens of the clause, for the cue window */
     /* the hit index where the sentence's last contrast word came, and the sentence's first */
@@ -453,6 +456,7 @@ static double lex_scan(const struct sb__nlu_lex *lx, const struct sb__nlu_ltok *
     for (size_t i = 0; i < n;) {
         const struct sb__nlu_ltok *k = &t[i];
         if (k->type == SB__NLU_LT_BREAK) {
+            clause++;
             if (k->len) { /* len 1: a sentence ends; 0: a clause */
                 contrast(hs, sent_hit, but_hit);
                 but_hit = (size_t)-1;
@@ -485,7 +489,7 @@ static double lex_scan(const struct sb__nlu_lex *lx, const struct sb__nlu_ltok *
                     if (last_neg != (size_t)-1 && word_i - last_neg <= 3)
                         v *= NEG_SCALE;
                 }
-                hits_add(hs, (float)v, sent, e);
+                hits_add(hs, (float)v, sent, clause, e);
             }
             word_i++;
             i++;
@@ -556,7 +560,7 @@ static double lex_scan(const struct sb__nlu_lex *lx, const struct sb__nlu_ltok *
                         if (nb)
                             v *= NEG_SCALE;
                     }
-                    hits_add(hs, (float)v, sent, be);
+                    hits_add(hs, (float)v, sent, clause, be);
                 }
             }
             /* a contrast word anywhere in the run (whether or not it is a lexicon word) */
@@ -656,6 +660,15 @@ double sb__nlu_lex_features(const struct sb__nlu_lex *lx, unsigned opts,
             }
             long bal = pos > neg ? 1 : pos < neg ? -1 : 0;
             sb__nlu_hvec_push(out, feat_hash("b", bal));
+        }
+        if ((opts & SB__NLU_LEX_LAST) && hs.n) {
+            /* the last clause that holds a hit: reviews tend to end on their verdict */
+            uint32_t lc = hs.h[hs.n - 1].clause;
+            double ls = 0;
+            for (size_t h = hs.n; h-- > 0 && hs.h[h].clause == lc;)
+                ls += hs.h[h].v;
+            double c = ls / sqrt(ls * ls + 4.0);
+            sb__nlu_hvec_push(out, feat_hash("e", lrint(c * 3)));
         }
     }
     free(hs.h);
@@ -818,11 +831,11 @@ static int gloss_skipped(const char *g, size_t n)
  * (a single character: half of them, and |mean| >= 1).
  */
 static size_t load_cedict(const char *data, size_t len, const struct sb__nlu_lex *en,
-                          struct lex_build *b)
+                          const struct sb__nlu_lex *fb, struct lex_build *b)
 {
     struct acc {
-        double sum;
-        uint32_t hit, all;
+        double sum, fsum;
+        uint32_t hit, all, fhit;
     };
     /* headwords in a small open-addressing map: hash -> index into parallel arrays */
     size_t cap = 1 << 18, nw = 0;
@@ -893,6 +906,14 @@ static size_t load_cedict(const char *data, size_t len, const struct sb__nlu_lex
                     a->hit++;
                     a->sum += v / (double)hs.n;
                 }
+                if (fb) {
+                    hs.n = 0;
+                    v = lex_scan(fb, gt, nt, 0, &hs);
+                    if (hs.n) {
+                        a->fhit++;
+                        a->fsum += v / (double)hs.n;
+                    }
+                }
                 free(hs.h);
             }
             g = ge + 1;
@@ -903,11 +924,13 @@ static size_t load_cedict(const char *data, size_t len, const struct sb__nlu_lex
         const struct acc *a = &acc[i];
         /* one character has many senses (了, 吃): it needs half of its glosses to agree */
         int single = wlen[i] == 3;
-        if (!a->hit || a->hit * (single ? 2 : 3) < a->all)
-            continue;
-        double v = a->sum / a->hit;
-        if (fabs(v) < (single ? 1.0 : 0.5))
-            continue;
+        double v = a->hit ? a->sum / a->hit : 0;
+        if (!a->hit || a->hit * (single ? 2 : 3) < a->all || fabs(v) < (single ? 1.0 : 0.5)) {
+            /* no entry from the first lexicon: the fallback's, under the same conditions */
+            v = a->fhit ? a->fsum / a->fhit : 0;
+            if (!a->fhit || a->fhit * (single ? 2 : 3) < a->all || fabs(v) < (single ? 1.0 : 0.5))
+                continue;
+        }
         build_add(b, data + woff[i], wlen[i], (float)v);
         count++;
     }
@@ -918,6 +941,280 @@ static size_t load_cedict(const char *data, size_t len, const struct sb__nlu_lex
     return count;
 }
 
+/* ---- WordNet propagation -------------------------------------------------------------------- */
+
+/*
+ * VADER rates 7.5 k words, mostly evaluative ones; many plain descriptive words people use to
+ * complain or praise ("slow", "stale", "greasy") are not among them. WordNet (Debian
+ * `wordnet-base`, the same files src/kb reads) relates them to words VADER knows: a synset
+ * whose members VADER rates gets their mean valence; for `WN_STEPS` rounds a synset without
+ * one gets `WN_DECAY` times the mean of its related synsets' (similar-to, also-see,
+ * pertainym, derivation; antonyms with the sign flipped); a word VADER lacks gets the mean of
+ * its scored senses weighted 1/(1 + sense rank), when those senses hold at least a third of
+ * its sense weight. Adjectives, adverbs and verbs are read (nouns add 80 k synsets and few
+ * polar words).
+ */
+#define WN_MAX_FILE ((size_t)32 << 20)
+#define WN_DECAY 0.5
+#define WN_STEPS 2
+
+struct wn_ptr {
+    uint32_t from;
+    uint64_t to; /* pos << 32 | offset until resolved, then the synset index */
+    int8_t sign;
+};
+
+struct wn {
+    size_t nsyn, cap, nptr, pcap;
+    uint64_t *key; /* pos << 32 | offset */
+    float *score;  /* NAN: none */
+    struct wn_ptr *ptr;
+    uint32_t *map; /* open addressing: key -> synset index + 1 */
+    size_t mmask;
+};
+
+static size_t wn_slot(const struct wn *g, uint64_t k)
+{
+    size_t s = (size_t)key_mix(k) & g->mmask;
+    while (g->map[s] && g->key[g->map[s] - 1] != k)
+        s = (s + 1) & g->mmask;
+    return s;
+}
+
+static int wn_pos(char c)
+{
+    return c == 's' ? 'a' : c;
+}
+
+/* Data file lines: `offset lexfile pos w_cnt(hex) {word lex_id} p_cnt {sym offset pos st} ...`
+ * Each synset's score is the mean VADER valence of its members. */
+static void wn_read_data(struct wn *g, const char *data, size_t len, const struct sb__nlu_lex *en)
+{
+    const char *p = data, *end = data + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        const char *line = p;
+        p = le + 1;
+        if (le - line < 10 || line[0] == ' ')
+            continue;
+        const char *bar = memchr(line, '|', (size_t)(le - line));
+        if (bar)
+            le = bar;
+        char *q;
+        unsigned long off = strtoul(line, &q, 10);
+        (void)strtoul(q, &q, 10);
+        while (q < le && *q == ' ')
+            q++;
+        if (q >= le)
+            continue;
+        int pos = wn_pos(*q++);
+        unsigned long wc = strtoul(q, &q, 16);
+        if (g->nsyn == g->cap) {
+            g->cap = g->cap ? g->cap * 2 : 4096;
+            g->key = sb_realloc(g->key, g->cap * sizeof(*g->key));
+            g->score = sb_realloc(g->score, g->cap * sizeof(*g->score));
+        }
+        uint32_t si = (uint32_t)g->nsyn++;
+        g->key[si] = (uint64_t)pos << 32 | off;
+        double sum = 0;
+        int hits = 0;
+        for (unsigned long w = 0; w < wc && q < le; w++) {
+            while (q < le && *q == ' ')
+                q++;
+            const char *ws = q;
+            while (q < le && *q != ' ')
+                q++;
+            size_t wl = (size_t)(q - ws);
+            const char *par = memchr(ws, '(', wl); /* adjective markers: "(a)", "(p)" */
+            if (par)
+                wl = (size_t)(par - ws);
+            char lw[SB__NLU_LEX_WORD_MAX];
+            if (wl && wl < sizeof(lw) && !memchr(ws, '_', wl)) {
+                for (size_t k = 0; k < wl; k++)
+                    lw[k] = ws[k] >= 'A' && ws[k] <= 'Z' ? (char)(ws[k] | 0x20) : ws[k];
+                int64_t e = sb__nlu_lex_find(en, lw, wl);
+                if (e >= 0) {
+                    sum += en->val[e];
+                    hits++;
+                }
+            }
+            (void)strtoul(q, &q, 16); /* lex_id */
+        }
+        g->score[si] = hits ? (float)(sum / hits) : NAN;
+        unsigned long pc = strtoul(q, &q, 10);
+        for (unsigned long k = 0; k < pc && q < le; k++) {
+            while (q < le && *q == ' ')
+                q++;
+            const char *sym = q;
+            while (q < le && *q != ' ')
+                q++;
+            size_t sl = (size_t)(q - sym);
+            unsigned long to = strtoul(q, &q, 10);
+            while (q < le && *q == ' ')
+                q++;
+            int tp = q < le ? wn_pos(*q) : 0;
+            while (q < le && *q != ' ')
+                q++;
+            (void)strtoul(q, &q, 16); /* source/target */
+            int sign = 0;
+            if (sl == 1 && (*sym == '&' || *sym == '^' || *sym == '\\' || *sym == '+'))
+                sign = 1;
+            else if (sl == 1 && *sym == '!')
+                sign = -1;
+            if (!sign)
+                continue;
+            if (g->nptr == g->pcap) {
+                g->pcap = g->pcap ? g->pcap * 2 : 8192;
+                g->ptr = sb_realloc(g->ptr, g->pcap * sizeof(*g->ptr));
+            }
+            g->ptr[g->nptr].from = si;
+            g->ptr[g->nptr].to = (uint64_t)tp << 32 | to;
+            g->ptr[g->nptr++].sign = (int8_t)sign;
+        }
+    }
+}
+
+/* Spreads the synset scores over the relations: WN_STEPS rounds, each new score decayed. */
+static void wn_propagate(struct wn *g)
+{
+    size_t cap = 16;
+    while (cap < g->nsyn * 2)
+        cap <<= 1;
+    g->map = sb_calloc(cap, sizeof(uint32_t));
+    g->mmask = cap - 1;
+    for (size_t i = 0; i < g->nsyn; i++) {
+        size_t s = wn_slot(g, g->key[i]);
+        if (!g->map[s])
+            g->map[s] = (uint32_t)i + 1;
+    }
+    for (size_t k = 0; k < g->nptr; k++) {
+        size_t s = wn_slot(g, g->ptr[k].to);
+        g->ptr[k].to = g->map[s] ? g->map[s] - 1 : UINT64_MAX;
+    }
+    double *sum = sb_malloc(g->nsyn * sizeof(double));
+    uint32_t *cnt = sb_malloc(g->nsyn * sizeof(uint32_t));
+    for (int step = 0; step < WN_STEPS; step++) {
+        memset(sum, 0, g->nsyn * sizeof(double));
+        memset(cnt, 0, g->nsyn * sizeof(uint32_t));
+        for (size_t k = 0; k < g->nptr; k++) {
+            const struct wn_ptr *e = &g->ptr[k];
+            if (e->to == UINT64_MAX || !isnan(g->score[e->from]) || isnan(g->score[e->to]))
+                continue;
+            sum[e->from] += e->sign * g->score[e->to];
+            cnt[e->from]++;
+        }
+        for (size_t i = 0; i < g->nsyn; i++)
+            if (cnt[i])
+                g->score[i] = (float)(WN_DECAY * sum[i] / cnt[i]);
+    }
+    free(sum);
+    free(cnt);
+}
+
+/* Index lines: `lemma pos synset_cnt p_cnt {sym} sense_cnt tagsense_cnt {offset}` (senses
+ * in frequency order). Adds the words VADER lacks with their sense-weighted scores. */
+static size_t wn_read_index(const struct wn *g, const char *data, size_t len,
+                            const struct sb__nlu_lex *en, struct lex_build *b)
+{
+    size_t count = 0;
+    const char *p = data, *end = data + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        const char *line = p;
+        p = le + 1;
+        if (le - line < 5 || line[0] == ' ')
+            continue;
+        const char *sp = memchr(line, ' ', (size_t)(le - line));
+        if (!sp || sp - line >= SB__NLU_LEX_WORD_MAX || memchr(line, '_', (size_t)(sp - line)))
+            continue;
+        size_t wl = (size_t)(sp - line);
+        if (sb__nlu_lex_find(en, line, wl) >= 0)
+            continue;
+        const char *q = sp + 1;
+        int pos = wn_pos(*q);
+        char *r;
+        unsigned long sc = strtoul(q + 1, &r, 10);
+        unsigned long pc = strtoul(r, &r, 10);
+        for (unsigned long k = 0; k < pc && r < le; k++) {
+            while (r < le && *r == ' ')
+                r++;
+            while (r < le && *r != ' ')
+                r++;
+        }
+        (void)strtoul(r, &r, 10);
+        (void)strtoul(r, &r, 10);
+        double acc = 0, wt = 0, wall = 0;
+        for (unsigned long k = 0; k < sc && r < le; k++) {
+            unsigned long off = strtoul(r, &r, 10);
+            double w = 1.0 / (double)(k + 1);
+            wall += w;
+            size_t s = wn_slot(g, (uint64_t)pos << 32 | off);
+            if (g->map[s] && !isnan(g->score[g->map[s] - 1])) {
+                acc += w * g->score[g->map[s] - 1];
+                wt += w;
+            }
+        }
+        if (wt > 0 && wt * 3 >= wall) {
+            build_add(b, line, wl, (float)(acc / wt));
+            count++;
+        }
+    }
+    return count;
+}
+
+static const char *wn_dir(void)
+{
+    const char *e = getenv("SB_WORDNET_DIR");
+    return e && *e ? e : "/usr/share/wordnet";
+}
+
+/* VADER widened over WordNet: `en`'s entries, then the words it lacks (first score kept for a
+ * word found in several parts of speech). NULL when the WordNet files are missing. */
+static struct sb__nlu_lex *wn_widen(const struct sb__nlu_lex *en)
+{
+    static const char *const pos[] = {"adj", "adv", "verb"};
+    size_t npos = 3;
+    struct wn g = {0};
+    char path[4096];
+    for (size_t i = 0; i < npos; i++) {
+        size_t len;
+        snprintf(path, sizeof(path), "%s/data.%s", wn_dir(), pos[i]);
+        char *d = read_file(path, &len);
+        if (d) {
+            wn_read_data(&g, d, len, en);
+            free(d);
+        }
+    }
+    struct sb__nlu_lex *out = NULL;
+    if (g.nsyn) {
+        wn_propagate(&g);
+        struct lex_build b = {0};
+        sb_buf_init(&b.words, 0);
+        for (uint32_t i = 0; i < en->n; i++)
+            build_add(&b, en->words + en->off[i], en->off[i + 1] - en->off[i] - 1, en->val[i]);
+        for (size_t i = 0; i < npos; i++) {
+            size_t len;
+            snprintf(path, sizeof(path), "%s/index.%s", wn_dir(), pos[i]);
+            char *d = read_file(path, &len);
+            if (d) {
+                (void)wn_read_index(&g, d, len, en, &b);
+                free(d);
+            }
+        }
+        out = build_finish(&b);
+        sb_buf_cleanup(&b.words);
+        free(b.off);
+        free(b.val);
+    }
+    free(g.key);
+    free(g.score);
+    free(g.ptr);
+    free(g.map);
+    return out;
+}
+
 const char *sb__nlu_lex_dir(void)
 {
     const char *e = getenv("SB_NLU_LEXICON_DIR");
@@ -926,6 +1223,12 @@ const char *sb__nlu_lex_dir(void)
 
 int sb__nlu_lex_load(const char *dir, int want_en, int want_zh, struct sb__nlu_lex **out,
                      char *notice, size_t notice_cap)
+{
+    return sb__nlu_lex_load_wn(dir, want_en, want_zh, 0, out, notice, notice_cap);
+}
+
+int sb__nlu_lex_load_wn(const char *dir, int want_en, int want_zh, unsigned wn,
+                        struct sb__nlu_lex **out, char *notice, size_t notice_cap)
 {
     if (!dir)
         dir = sb__nlu_lex_dir();
@@ -957,16 +1260,22 @@ int sb__nlu_lex_load(const char *dir, int want_en, int want_zh, struct sb__nlu_l
     sb_buf_cleanup(&b.words);
     free(b.off);
     free(b.val);
+    /* the English words widened over WordNet serve the projection (SB__NLU_LEX_WN_ZH) and
+       the English entries (SB__NLU_LEX_WN_EN) */
+    struct sb__nlu_lex *wide = wn ? wn_widen(en) : NULL;
+    const struct sb__nlu_lex *use = wide && (wn & SB__NLU_LEX_WN_EN) ? wide : en;
     memset(&b, 0, sizeof(b));
     sb_buf_init(&b.words, 0);
     if (want_en)
-        for (uint32_t i = 0; i < en->n; i++)
-            build_add(&b, en->words + en->off[i], en->off[i + 1] - en->off[i] - 1, en->val[i]);
+        for (uint32_t i = 0; i < use->n; i++)
+            build_add(&b, use->words + use->off[i], use->off[i + 1] - use->off[i] - 1, use->val[i]);
     if (want_zh) {
         snprintf(path, sizeof(path), "%s/%s", dir, CEDICT_PATH);
         char *ced = read_file(path, &len);
         if (ced) {
-            nzh = load_cedict(ced, len, en, &b);
+            nzh = load_cedict(
+                ced, len, wide && (wn & SB__NLU_LEX_WN_ZH) && !(wn & SB__NLU_LEX_WN_FB) ? wide : en,
+                wide && (wn & SB__NLU_LEX_WN_FB) ? wide : NULL, &b);
             free(ced);
         }
         if (!nzh && notice)
@@ -976,6 +1285,7 @@ int sb__nlu_lex_load(const char *dir, int want_en, int want_zh, struct sb__nlu_l
                      path);
     }
     sb__nlu_lex_free(en);
+    sb__nlu_lex_free(wide);
     struct sb__nlu_lex *lx = build_finish(&b);
     sb_buf_cleanup(&b.words);
     free(b.off);

@@ -54,7 +54,9 @@ void sb__nlu_hvec_push(struct sb__nlu_hvec *v, uint64_t h);
 #define SB__NLU_LEX_DOC 2u        /* document score bins, counts of positive/negative hits */
 #define SB__NLU_LEX_RAW 4u        /* no negation/intensifier/contrast rules */
 #define SB__NLU_LEX_REP_SHIFT 8   /* bits 8..11: each lexicon feature repeated N times (0 = 1) */
-#define SB__NLU_LEX_ALL (SB__NLU_LEX_TOK | SB__NLU_LEX_DOC | SB__NLU_LEX_RAW | (15u << 8))
+#define SB__NLU_LEX_LAST 16u       /* the valence of the last clause with a hit */
+#define SB__NLU_LEX_ALL                                                                             \
+    (SB__NLU_LEX_TOK | SB__NLU_LEX_DOC | SB__NLU_LEX_RAW | SB__NLU_LEX_LAST | (15u << 8))
 
 struct sb__nlu_lexslot {
     uint64_t h;
@@ -97,6 +99,16 @@ const char *sb__nlu_lex_dir(void);
  */
 int sb__nlu_lex_load(const char *dir, int want_en, int want_zh, struct sb__nlu_lex **out,
                      char *notice, size_t notice_cap);
+/* The same, with VADER widened over WordNet (wordnet-base files in $SB_WORDNET_DIR or
+ * /usr/share/wordnet; without them, as sb__nlu_lex_load): `wn` SB__NLU_LEX_WN_ZH projects
+ * the Chinese words through the widened English lexicon (with SB__NLU_LEX_WN_FB only those
+ * that get no entry through VADER alone), SB__NLU_LEX_WN_EN makes it the
+ * English entries too. */
+#define SB__NLU_LEX_WN_ZH 1u
+#define SB__NLU_LEX_WN_EN 2u
+#define SB__NLU_LEX_WN_FB 4u /* the widened lexicon projects only words VADER gives none */
+int sb__nlu_lex_load_wn(const char *dir, int want_en, int want_zh, unsigned wn,
+                        struct sb__nlu_lex **out, char *notice, size_t notice_cap);
 /* A lexicon from given words and valences (model loading, tests); `normalize` 1 normalises
  * the words first (sb_nlu_normalize), 0 takes them as they are. A repeated word keeps its
  * first valence. Free with sb__nlu_lex_free. */

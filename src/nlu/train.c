@@ -67,8 +67,9 @@ struct plan {
     int nm;
     int type[SB__NLU_MAX_MEMBERS];
     struct mlp_params mlp;
-    int lexlang; /* 0 the languages of the data, 1 English entries only, 2 Chinese only */
-    int lexmin;  /* Chinese entries matched fewer times in the training rows are dropped */
+    int lexlang;    /* 0 the languages of the data, 1 English entries only, 2 Chinese only */
+    int lexmin;     /* Chinese entries matched fewer times in the training rows are dropped */
+    unsigned lexwn; /* SB__NLU_LEX_WN_*: VADER widened over WordNet */
 };
 
 /* How many MLP members come before member mi (each MLP copy gets its own seeds). */
@@ -138,6 +139,7 @@ static int parse_features(const char *spec, enum sb_nlu_kind kind, struct sb__nl
     pl->mlp.drop = 0;
     pl->lexlang = 0;
     pl->lexmin = 1;
+    pl->lexwn = 0;
     if (getenv("SB_MLP_INIT"))
         mlp_init = strtod(getenv("SB_MLP_INIT"), NULL);
     int rc = parse_ensemble(
@@ -207,6 +209,8 @@ static int parse_features(const char *spec, enum sb_nlu_kind kind, struct sb__nl
             c->lexopts = (c->lexopts & ~SB__NLU_LEX_DOC) | SB__NLU_LEX_TOK;
         } else if (strcmp(tok, "lexdoc") == 0) {
             c->lexopts = (c->lexopts & ~SB__NLU_LEX_TOK) | SB__NLU_LEX_DOC;
+        } else if (strcmp(tok, "lexlast") == 0) {
+            c->lexopts |= SB__NLU_LEX_LAST;
         } else if (strcmp(tok, "lexraw") == 0) {
             c->lexopts |= SB__NLU_LEX_RAW;
         } else if (strcmp(tok, "lexzh") == 0 || strcmp(tok, "lexen") == 0) {
@@ -222,6 +226,11 @@ static int parse_features(const char *spec, enum sb_nlu_kind kind, struct sb__nl
             if (*end || a < 0 || a > 1000)
                 return sb_error_set(err, SB_EINVAL, "features: bad '%s'", tok);
             pl->lexmin = (int)a;
+        } else if (strncmp(tok, "lexwn=", 6) == 0) {
+            a = strtol(tok + 6, &end, 10);
+            if (*end || a < 0 || a > 7)
+                return sb_error_set(err, SB_EINVAL, "features: bad '%s'", tok);
+            pl->lexwn = (unsigned)a;
         } else if (strcmp(tok, "nolex") == 0) {
             c->lexopts = 0;
         } else if (tok[0] == 'p' && tok[1] >= '0' && tok[1] <= '9') {
@@ -897,7 +906,7 @@ static double tune_threshold(const double *P, const int *y, size_t n, size_t K, 
  * notice on stderr, when the lexicon packages are not installed: training goes on without.
  */
 static struct sb__nlu_lex *load_lexicon(char *const *texts, size_t n, int lang, int keep_min,
-                                        int verbose)
+                                        unsigned wn, int verbose)
 {
     int en = 0, zh = 0;
     for (size_t i = 0; i < n && !(en && zh); i++)
@@ -913,7 +922,7 @@ static struct sb__nlu_lex *load_lexicon(char *const *texts, size_t n, int lang, 
         en = 0;
     struct sb__nlu_lex *lx = NULL;
     char notice[512];
-    int rc = sb__nlu_lex_load(NULL, en, zh, &lx, notice, sizeof(notice));
+    int rc = sb__nlu_lex_load_wn(NULL, en, zh, wn, &lx, notice, sizeof(notice));
     if (notice[0])
         fprintf(stderr, "train: notice: %s\n", notice);
     if (rc || !lx) {
@@ -1100,7 +1109,7 @@ int sb_nlu_train(const struct sb_nlu_dataset *train, const struct sb_nlu_dataset
     struct sb__nlu_lex *lex = NULL; /* the model takes it */
     struct counter xset = {0};
     if (cfg.lexopts & (SB__NLU_LEX_TOK | SB__NLU_LEX_DOC)) {
-        lex = load_lexicon(texts, N, plan.lexlang, plan.lexmin, opts->verbose);
+        lex = load_lexicon(texts, N, plan.lexlang, plan.lexmin, plan.lexwn, opts->verbose);
         cfg.lex = lex;
         if (!lex)
             cfg.lexopts = 0;

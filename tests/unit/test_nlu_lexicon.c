@@ -382,12 +382,73 @@ static void test_defaults_by_kind(void **state)
     unsetenv("SB_NLU_LEXICON_DIR");
 }
 
+/* VADER widened over a tiny WordNet: "slow" (no VADER entry) is similar to "sluggish" (one),
+ * "speedy" is the antonym of "slow" (sign flipped, decayed in the second round), and the projection
+ * gives the Chinese word glossed "slow" a valence only through the widened lexicon. */
+static void test_wordnet_widening(void **state)
+{
+    (void)state;
+    char wdir[300], p[400];
+    snprintf(wdir, sizeof(wdir), "%s/wordnet", dir);
+    mkdir(wdir, 0755);
+    snprintf(p, sizeof(p), "%s/data.adj", wdir);
+    write_file(p, "  1 license header line\n"
+                  "00000100 00 a 01 slow 0 002 & 00000200 s 0000 ! 00000300 a 0101 | not fast\n"
+                  "00000200 00 s 01 sluggish 0 001 & 00000100 a 0000 | lacking energy\n"
+                  "00000300 00 a 01 speedy 0 001 ! 00000100 a 0101 | fast\n");
+    snprintf(p, sizeof(p), "%s/index.adj", wdir);
+    write_file(p, "  1 license header line\n"
+                  "slow a 1 2 ! & 1 0 00000100  \n"
+                  "sluggish a 1 1 & 1 0 00000200  \n"
+                  "speedy a 1 1 ! 1 0 00000300  \n");
+    snprintf(p, sizeof(p), "%s/@nlpjs/lang-zh/src/cedict_ts.u8.js", dir);
+    char moved[420];
+    snprintf(moved, sizeof(moved), "%s.orig", p);
+    assert_int_equal(rename(p, moved), 0);
+    write_file(p, "慢 慢 [man4] /slow/\n好吃 好吃 [hao3 chi1] /tasty/delicious/\n");
+    char vp[400], vmoved[420];
+    snprintf(vp, sizeof(vp), "%s/vader-sentiment/vader_lexicon.txt", dir);
+    snprintf(vmoved, sizeof(vmoved), "%s.orig", vp);
+    assert_int_equal(rename(vp, vmoved), 0);
+    write_file(vp, "sluggish\t-2.5\t0.5\t[-2]\ndelicious\t2.7\t0.5\t[3]\n");
+    setenv("SB_WORDNET_DIR", wdir, 1);
+    struct sb__nlu_lex *lx = NULL;
+    assert_int_equal(sb__nlu_lex_load_wn(dir, 1, 1, 0, &lx, NULL, 0), 0);
+    assert_true(sb__nlu_lex_find(lx, "慢", strlen("慢")) < 0);
+    assert_true(sb__nlu_lex_find(lx, "slow", 4) < 0);
+    sb__nlu_lex_free(lx);
+    /* the projection only */
+    assert_int_equal(sb__nlu_lex_load_wn(dir, 1, 1, SB__NLU_LEX_WN_ZH, &lx, NULL, 0), 0);
+    assert_true(sb__nlu_lex_find(lx, "slow", 4) < 0);
+    /* slow: 0.5 x sluggish (its only scored neighbour in the first round) */
+    assert_true(fabsf(valence(lx, "慢") - (-1.25f)) < 1e-5);
+    /* 好吃: "tasty" has no WordNet entry here, so "delicious" alone */
+    assert_true(fabsf(valence(lx, "好吃") - 2.7f) < 1e-5);
+    sb__nlu_lex_free(lx);
+    /* English entries too: speedy = -0.5 x slow (second round) */
+    assert_int_equal(
+        sb__nlu_lex_load_wn(dir, 1, 0, SB__NLU_LEX_WN_ZH | SB__NLU_LEX_WN_EN, &lx, NULL, 0), 0);
+    assert_true(fabsf(valence(lx, "slow") - (-1.25f)) < 1e-5);
+    assert_true(fabsf(valence(lx, "speedy") - 0.625f) < 1e-5);
+    assert_true(fabsf(valence(lx, "sluggish") - (-2.5f)) < 1e-5);
+    sb__nlu_lex_free(lx);
+    /* no WordNet files: as without widening */
+    setenv("SB_WORDNET_DIR", "/nonexistent/wordnet", 1);
+    assert_int_equal(sb__nlu_lex_load_wn(dir, 1, 1, SB__NLU_LEX_WN_ZH, &lx, NULL, 0), 0);
+    assert_true(sb__nlu_lex_find(lx, "慢", strlen("慢")) < 0);
+    sb__nlu_lex_free(lx);
+    unsetenv("SB_WORDNET_DIR");
+    assert_int_equal(rename(moved, p), 0);
+    assert_int_equal(rename(vmoved, vp), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_and_project), cmocka_unit_test(test_rules),
         cmocka_unit_test(test_features),         cmocka_unit_test(test_model_keeps_lexicon),
         cmocka_unit_test(test_missing_lexicon),  cmocka_unit_test(test_defaults_by_kind),
+        cmocka_unit_test(test_wordnet_widening),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
