@@ -919,21 +919,47 @@ static size_t load_cedict(const char *data, size_t len, const struct sb__nlu_lex
             g = ge + 1;
         }
     }
+    /* one character has many senses (了, 吃): it needs half of its glosses to agree */
+#define CED_KEEP(hit, sum, all, single)                                                            \
+    ((hit) && (hit) * ((single) ? 2 : 3) >= (all) && fabs((sum) / (hit)) >= ((single) ? 1.0 : 0.5))
     size_t count = 0;
+    struct lex_build pb = {0}; /* the first lexicon's words, to keep the fallback's out of them */
+    sb_buf_init(&pb.words, 0);
     for (size_t i = 0; i < nw; i++) {
         const struct acc *a = &acc[i];
-        /* one character has many senses (了, 吃): it needs half of its glosses to agree */
-        int single = wlen[i] == 3;
-        double v = a->hit ? a->sum / a->hit : 0;
-        if (!a->hit || a->hit * (single ? 2 : 3) < a->all || fabs(v) < (single ? 1.0 : 0.5)) {
-            /* no entry from the first lexicon: the fallback's, under the same conditions */
-            v = a->fhit ? a->fsum / a->fhit : 0;
-            if (!a->fhit || a->fhit * (single ? 2 : 3) < a->all || fabs(v) < (single ? 1.0 : 0.5))
-                continue;
+        if (CED_KEEP(a->hit, a->sum, a->all, wlen[i] == 3)) {
+            build_add(b, data + woff[i], wlen[i], (float)(a->sum / a->hit));
+            if (fb)
+                build_add(&pb, data + woff[i], wlen[i], 1);
+            count++;
         }
-        build_add(b, data + woff[i], wlen[i], (float)v);
-        count++;
     }
+    if (fb) {
+        /* a word the first lexicon gives none gets the fallback's valence, unless it holds a
+           word of the first lexicon (longest-first matching would hide that word) */
+        struct sb__nlu_lex *prim = build_finish(&pb);
+        for (size_t i = 0; i < nw; i++) {
+            const struct acc *a = &acc[i];
+            int single = wlen[i] == 3;
+            if (CED_KEEP(a->hit, a->sum, a->all, single) ||
+                !CED_KEEP(a->fhit, a->fsum, a->all, single))
+                continue;
+            int hides = 0;
+            const char *w = data + woff[i];
+            for (size_t st = 0; st < wlen[i] && !hides; st += 3)
+                for (size_t e2 = st + 3; e2 <= wlen[i] && !hides; e2 += 3)
+                    hides = sb__nlu_lex_find(prim, w + st, e2 - st) >= 0;
+            if (hides)
+                continue;
+            build_add(b, w, wlen[i], (float)(a->fsum / a->fhit));
+            count++;
+        }
+        sb__nlu_lex_free(prim);
+    }
+#undef CED_KEEP
+    sb_buf_cleanup(&pb.words);
+    free(pb.off);
+    free(pb.val);
     free(slot);
     free(woff);
     free(wlen);
@@ -951,8 +977,9 @@ static size_t load_cedict(const char *data, size_t len, const struct sb__nlu_lex
  * one gets `WN_DECAY` times the mean of its related synsets' (similar-to, also-see,
  * pertainym, derivation; antonyms with the sign flipped); a word VADER lacks gets the mean of
  * its scored senses weighted 1/(1 + sense rank), when those senses hold at least a third of
- * its sense weight. Adjectives, adverbs and verbs are read (nouns add 80 k synsets and few
- * polar words).
+ * its sense weight. Adjectives and adverbs are read: with verbs too the widened lexicon
+ * scored worse on every data set measured (docs/nlu.md, fifth round), nouns add 80 k synsets
+ * and few polar words. An option (`lexwn=N`), not a default: it did not help on CV.
  */
 #define WN_MAX_FILE ((size_t)32 << 20)
 #define WN_DECAY 0.5
@@ -1174,8 +1201,8 @@ static const char *wn_dir(void)
  * word found in several parts of speech). NULL when the WordNet files are missing. */
 static struct sb__nlu_lex *wn_widen(const struct sb__nlu_lex *en)
 {
-    static const char *const pos[] = {"adj", "adv", "verb"};
-    size_t npos = 3;
+    static const char *const pos[] = {"adj", "adv"};
+    size_t npos = 2;
     struct wn g = {0};
     char path[4096];
     for (size_t i = 0; i < npos; i++) {

@@ -106,7 +106,7 @@ int sb__nlu_lex_load(const char *dir, int want_en, int want_zh, struct sb__nlu_l
  * English entries too. */
 #define SB__NLU_LEX_WN_ZH 1u
 #define SB__NLU_LEX_WN_EN 2u
-#define SB__NLU_LEX_WN_FB 4u /* the widened lexicon projects only words VADER gives none */
+#define SB__NLU_LEX_WN_FB 4u /* only words VADER gives none, holding no VADER-projected word */
 int sb__nlu_lex_load_wn(const char *dir, int want_en, int want_zh, unsigned wn,
                         struct sb__nlu_lex **out, char *notice, size_t notice_cap);
 /* A lexicon from given words and valences (model loading, tests); `normalize` 1 normalises
