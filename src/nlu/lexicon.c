@@ -732,16 +732,25 @@ static char *read_file(const char *path, size_t *len)
     return sb_buf_steal(&b, NULL);
 }
 
+/* The line at *p, up to its '\n' or `end` (*le, not included); *p moves past it. */
+static const char *next_line(const char **p, const char *end, const char **le)
+{
+    const char *line = *p;
+    const char *nl = memchr(line, '\n', (size_t)(end - line));
+    *le = nl ? nl : end;
+    *p = *le + 1;
+    return line;
+}
+
 /* VADER: `token<TAB>mean<TAB>sd<TAB>[ratings]` per line. Returns the entries read. */
 static size_t load_vader(const char *data, size_t len, struct lex_build *b)
 {
     size_t count = 0;
     const char *p = data, *end = data + len;
     while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        const char *tab = memchr(p, '\t', (size_t)(le - p));
-        if (tab && tab > p && (size_t)(tab - p) <= SB__NLU_LEX_WORD_MAX) {
+        const char *le, *line = next_line(&p, end, &le);
+        const char *tab = memchr(line, '\t', (size_t)(le - line));
+        if (tab && tab > line && (size_t)(tab - line) <= SB__NLU_LEX_WORD_MAX) {
             char num[32];
             const char *t2 = memchr(tab + 1, '\t', (size_t)(le - tab - 1));
             size_t nn = (size_t)((t2 ? t2 : le) - tab - 1);
@@ -751,7 +760,7 @@ static size_t load_vader(const char *data, size_t len, struct lex_build *b)
                 char *e;
                 double v = strtod(num, &e);
                 if (e != num && *e == '\0') {
-                    char *norm = sb_nlu_normalize(p, (size_t)(tab - p));
+                    char *norm = sb_nlu_normalize(line, (size_t)(tab - line));
                     if (norm) {
                         build_add(b, norm, strlen(norm), (float)v);
                         count++;
@@ -760,7 +769,6 @@ static size_t load_vader(const char *data, size_t len, struct lex_build *b)
                 }
             }
         }
-        p = le + 1;
     }
     return count;
 }
@@ -847,10 +855,7 @@ static size_t load_cedict(const char *data, size_t len, const struct sb__nlu_lex
     char gbuf[512];
     const char *p = data, *end = data + len;
     while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        const char *line = p;
-        p = le + 1;
+        const char *le, *line = next_line(&p, end, &le);
         if (le - line < 5 || line[0] == '#')
             continue;
         const char *sp1 = memchr(line, ' ', (size_t)(le - line));
@@ -1019,10 +1024,7 @@ static void wn_read_data(struct wn *g, const char *data, size_t len, const struc
 {
     const char *p = data, *end = data + len;
     while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        const char *line = p;
-        p = le + 1;
+        const char *le, *line = next_line(&p, end, &le);
         if (le - line < 10 || line[0] == ' ')
             continue;
         const char *bar = memchr(line, '|', (size_t)(le - line));
@@ -1147,10 +1149,7 @@ static size_t wn_read_index(const struct wn *g, const char *data, size_t len,
     size_t count = 0;
     const char *p = data, *end = data + len;
     while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        const char *line = p;
-        p = le + 1;
+        const char *le, *line = next_line(&p, end, &le);
         if (le - line < 5 || line[0] == ' ')
             continue;
         const char *sp = memchr(line, ' ', (size_t)(le - line));
