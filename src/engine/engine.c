@@ -3,8 +3,8 @@
  * The engine object and its committer thread. Writers (channel ingests, agent and bot posts)
  * queue items; the committer takes everything queued — up to batch_max of each kind, fewer
  * annotations — and stores it in one transaction, so under load many messages share one
- * fsync (group commit) while a lone message is stored at once. Only after the store returns is a message
- * acknowledged and its bot turn queued on the worker pool.
+ * fsync (group commit) while a lone message is stored at once. Only after the store returns
+ * is a message acknowledged and its bot turn queued on the worker pool.
  */
 #include "engine_internal.h"
 #include "routing_internal.h"
