@@ -55,7 +55,7 @@ static int cmp_i64(const void *a, const void *b)
 static const char *host, *key;
 static long counter;
 
-static int connect_to(const char *h, int port)
+static int connect_to(const char *h, long port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -122,10 +122,12 @@ int main(int argc, char **argv)
     }
     host = argv[1];
     key = argv[3];
-    int port = atoi(argv[2]), nconn = atoi(argv[5]);
-    double rate = atof(argv[4]), secs = atof(argv[6]);
-    if (nconn < 1 || nconn > MAX_CONNS || rate <= 0 || secs <= 0) {
-        fprintf(stderr, "ingest_load: CONNECTIONS 1..%d, RATE and SECONDS > 0\n", MAX_CONNS);
+    long port = strtol(argv[2], NULL, 10), nconn = strtol(argv[5], NULL, 10);
+    double rate = strtod(argv[4], NULL), secs = strtod(argv[6], NULL);
+    if (port < 1 || port > 65535 || nconn < 1 || nconn > MAX_CONNS || !(rate > 0) ||
+        !(secs > 0) || rate * secs > 1e8) {
+        fprintf(stderr, "ingest_load: PORT 1..65535, CONNECTIONS 1..%d, RATE and SECONDS > 0 "
+                        "(at most 1e8 messages)\n", MAX_CONNS);
         return 2;
     }
     size_t cap = (size_t)(rate * secs * 1.1) + 16;
@@ -133,7 +135,7 @@ int main(int argc, char **argv)
     struct conn *cs = calloc((size_t)nconn, sizeof(*cs));
     int ep = epoll_create1(0);
     int64_t period = (int64_t)(1e9 * nconn / rate), start = now_ns() + 100000000;
-    for (int i = 0; i < nconn; i++) {
+    for (long i = 0; i < nconn; i++) {
         cs[i].fd = connect_to(host, port);
         cs[i].next_due_ns = start + period * i / nconn; /* staggered: an even total rate */
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &cs[i]};
@@ -199,7 +201,7 @@ int main(int argc, char **argv)
     }
     double took = (double)(now_ns() - start) / 1e9;
     qsort(lat, done, sizeof(*lat), cmp_i64);
-    printf("offered %.0f/s over %d connections for %.0f s: %zu answered (%.0f/s), %zu errors\n",
+    printf("offered %.0f/s over %ld connections for %.0f s: %zu answered (%.0f/s), %zu errors\n",
            rate, nconn, secs, done, (double)done / took, errors);
     if (done) {
         const double q[] = {0.5, 0.9, 0.99, 0.999};
