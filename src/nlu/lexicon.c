@@ -1018,6 +1018,19 @@ static int wn_pos(char c)
     return c == 's' ? 'a' : c;
 }
 
+/* The next space-separated field of [*q, le): its start, and its length in *n; *q moves past
+ * it. */
+static const char *next_word(char **q, const char *le, size_t *n)
+{
+    while (*q < le && **q == ' ')
+        (*q)++;
+    const char *w = *q;
+    while (*q < le && **q != ' ')
+        (*q)++;
+    *n = (size_t)(*q - w);
+    return w;
+}
+
 /* Data file lines: `offset lexfile pos w_cnt(hex) {word lex_id} p_cnt {sym offset pos st} ...`
  * Each synset's score is the mean VADER valence of its members. */
 static void wn_read_data(struct wn *g, const char *data, size_t len, const struct sb__nlu_lex *en)
@@ -1049,12 +1062,8 @@ static void wn_read_data(struct wn *g, const char *data, size_t len, const struc
         double sum = 0;
         int hits = 0;
         for (unsigned long w = 0; w < wc && q < le; w++) {
-            while (q < le && *q == ' ')
-                q++;
-            const char *ws = q;
-            while (q < le && *q != ' ')
-                q++;
-            size_t wl = (size_t)(q - ws);
+            size_t wl;
+            const char *ws = next_word(&q, le, &wl);
             const char *par = memchr(ws, '(', wl); /* adjective markers: "(a)", "(p)" */
             if (par)
                 wl = (size_t)(par - ws);
@@ -1073,18 +1082,11 @@ static void wn_read_data(struct wn *g, const char *data, size_t len, const struc
         g->score[si] = hits ? (float)(sum / hits) : NAN;
         unsigned long pc = strtoul(q, &q, 10);
         for (unsigned long k = 0; k < pc && q < le; k++) {
-            while (q < le && *q == ' ')
-                q++;
-            const char *sym = q;
-            while (q < le && *q != ' ')
-                q++;
-            size_t sl = (size_t)(q - sym);
+            size_t sl, pl;
+            const char *sym = next_word(&q, le, &sl);
             unsigned long to = strtoul(q, &q, 10);
-            while (q < le && *q == ' ')
-                q++;
-            int tp = q < le ? wn_pos(*q) : 0;
-            while (q < le && *q != ' ')
-                q++;
+            const char *pw = next_word(&q, le, &pl);
+            int tp = pl ? wn_pos(*pw) : 0;
             (void)strtoul(q, &q, 16); /* source/target */
             int sign = 0;
             if (sl == 1 && (*sym == '&' || *sym == '^' || *sym == '\\' || *sym == '+'))
