@@ -245,6 +245,21 @@ static struct sb_nlu_dataset *small_set(void)
     return ds;
 }
 
+/* A model of `kind` trained on `ds` with the feature spec `features` (training must work). */
+static struct sb_nlu_model *train_small(const struct sb_nlu_dataset *ds, enum sb_nlu_kind kind,
+                                        const char *features)
+{
+    struct sb_nlu_train_opts o;
+    sb_nlu_train_opts_init(&o);
+    o.kind = kind;
+    o.features = features;
+    struct sb_nlu_model *m = NULL;
+    struct sb_error err = {0};
+    if (sb_nlu_train(ds, NULL, &o, "small.tsv", &m, &err))
+        fail_msg("training with '%s' failed: %s", features, err.msg);
+    return m;
+}
+
 static uint32_t file_version(const char *path)
 {
     unsigned char h[12];
@@ -260,13 +275,8 @@ static void test_model_keeps_lexicon(void **state)
     (void)state;
     setenv("SB_NLU_LEXICON_DIR", dir, 1);
     struct sb_nlu_dataset *ds = small_set();
-    struct sb_nlu_train_opts o;
-    sb_nlu_train_opts_init(&o);
-    o.kind = SB_NLU_SENTIMENT;
-    o.features = "lex ens=svm";
-    struct sb_nlu_model *m = NULL;
+    struct sb_nlu_model *m = train_small(ds, SB_NLU_SENTIMENT, "lex ens=svm");
     struct sb_error err = {0};
-    assert_int_equal(sb_nlu_train(ds, NULL, &o, "small.tsv", &m, &err), 0);
     assert_non_null(m->lex);
     assert_ptr_equal(m->cfg.lex, m->lex);
     assert_int_equal(m->cfg.lexopts, SB__NLU_LEX_TOK | SB__NLU_LEX_DOC);
@@ -319,13 +329,8 @@ static void test_missing_lexicon(void **state)
     /* training still works: no lexicon features, a version 2 file */
     setenv("SB_NLU_LEXICON_DIR", "/nonexistent/lexicons", 1);
     struct sb_nlu_dataset *ds = small_set();
-    struct sb_nlu_train_opts o;
-    sb_nlu_train_opts_init(&o);
-    o.kind = SB_NLU_SENTIMENT;
-    o.features = "lex ens=svm";
-    struct sb_nlu_model *m = NULL;
+    struct sb_nlu_model *m = train_small(ds, SB_NLU_SENTIMENT, "lex ens=svm");
     struct sb_error err = {0};
-    assert_int_equal(sb_nlu_train(ds, NULL, &o, "small.tsv", &m, &err), 0);
     assert_null(m->lex);
     assert_int_equal(m->cfg.lexopts, 0);
     char path[300];
@@ -359,22 +364,14 @@ static void test_defaults_by_kind(void **state)
     (void)state;
     setenv("SB_NLU_LEXICON_DIR", dir, 1);
     struct sb_nlu_dataset *ds = small_set();
-    struct sb_nlu_train_opts o;
-    sb_nlu_train_opts_init(&o);
-    o.kind = SB_NLU_SENTIMENT;
-    o.features = "ens=svm";
-    struct sb_nlu_model *m = NULL;
-    assert_int_equal(sb_nlu_train(ds, NULL, &o, "small.tsv", &m, NULL), 0);
+    struct sb_nlu_model *m = train_small(ds, SB_NLU_SENTIMENT, "ens=svm");
     assert_non_null(m->lex); /* sentiment: lexicon features by default */
     assert_int_equal(m->cfg.lexopts, SB__NLU_LEX_TOK | SB__NLU_LEX_DOC);
     sb_nlu_model_free(m);
-    o.features = "nolex ens=svm";
-    assert_int_equal(sb_nlu_train(ds, NULL, &o, "small.tsv", &m, NULL), 0);
+    m = train_small(ds, SB_NLU_SENTIMENT, "nolex ens=svm");
     assert_null(m->lex);
     sb_nlu_model_free(m);
-    o.kind = SB_NLU_INTENT; /* intents: not unless asked for */
-    o.features = "ens=svm";
-    assert_int_equal(sb_nlu_train(ds, NULL, &o, "small.tsv", &m, NULL), 0);
+    m = train_small(ds, SB_NLU_INTENT, "ens=svm"); /* intents: not unless asked for */
     assert_null(m->lex);
     assert_int_equal(m->cfg.lexopts, 0);
     sb_nlu_model_free(m);
