@@ -108,6 +108,10 @@ enum {
     SB_OCR_PRE_MERGE = 1u << 5,     /* lang eng: a second reading with tesseract's Latin model
                                        (tesseract-ocr-script-latn), merged word by word; skipped
                                        when that model is not installed */
+    SB_OCR_PRE_PPOCR = 1u << 6,     /* words tesseract doubts read again by the PaddleOCR
+                                       PP-OCRv4 recognition network (src/nn) and replaced where it
+                                       is sure; only the word filter when the model is not
+                                       installed (third_party/ocr-models) */
 };
 #define SB_OCR_PRE_DEFAULT (~0u) /* sentinel: use the measured default set */
 

@@ -31,7 +31,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: switchboard eval ocr --data DIR [--json] [--predictions OUT.jsonl]\n"
             "           [--lang L] [--psm N]\n"
-            "           [--pre upscale,merge,deskew,binarize,normalize,reread|none]\n"
+            "           [--pre upscale,merge,ppocr,deskew,binarize,normalize,reread|none]\n"
             "           [--lines CACHED.jsonl|gold]  (key fields from cached OCR lines, no OCR)\n"
             "           [--lexicon-from DIR | --lexicon-cv] [--lexicon-min-df N]\n"
             "           (correct words towards a lexicon of DIR's transcripts, or per\n"
@@ -142,6 +142,8 @@ static unsigned parse_pre(const char *s)
             bits |= SB_OCR_PRE_REREAD;
         else if (strcmp(t, "merge") == 0)
             bits |= SB_OCR_PRE_MERGE;
+        else if (strcmp(t, "ppocr") == 0)
+            bits |= SB_OCR_PRE_PPOCR;
         else {
             free(copy);
             return SB_OCR_PRE_DEFAULT - 1; /* marks "invalid" */

@@ -40,6 +40,26 @@ int sb__media_text_height(const struct sb_image *img);
 #define SB__OCR_MERGE_MASK_CONF 0.90f    /* main-reading lines this sure are not read again */
 #define SB__OCR_LEXICON_MIN_DF 2         /* opts->lexicon: a correction's minimum document count */
 
+/* SB_OCR_PRE_PPOCR (ocr_ppocr.c): chosen on the training receipts (docs/media.md, sixth round). */
+#define SB__PPOCR_SURE 0.95f    /* tesseract words this sure are kept as they are */
+#define SB__PPOCR_REPLACE 0.80f /* the network's reading replaces a doubtful word when its least
+                                   sure character is at least this probable */
+#define SB__PPOCR_RESCUE 0.60f  /* ... and keeps a word tesseract would drop at this */
+#define SB__PPOCR_GAP 2.0       /* a run of words to read ends at a gap of this many heights */
+#define SB__PPOCR_PAD_X 0.5     /* paper left around a run, in text heights */
+#define SB__PPOCR_PAD_Y 0.3
+#define SB__PPOCR_REACH 0.6     /* a character is a word's within this many heights of its box */
+
+/* Whether the recognition model and its character list are installed; *why (may be NULL)
+ * says what is missing. Loaded once per process, on first call; thread-safe. */
+int sb__ocr_ppocr_available(const char **why);
+/* Reads the doubtful words of `page` (tesseract's reading of `img`, every word kept, in the
+ * pixel coordinates of `img`) again with the network and merges: see ocr_ppocr.c. Drops the
+ * words tesseract is least sure of unless the network confirms them; rebuilds the page text.
+ * SB_ETIMEDOUT past the deadline, or the runtime's error. */
+int sb__ocr_ppocr_reread(const struct sb_image *img, struct sb_ocr_page *page, int64_t deadline,
+                         struct sb_error *err);
+
 struct sb__ocr_merge_params {
     float alone_min_conf, margin_alpha, margin_num;
 };

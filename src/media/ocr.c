@@ -469,11 +469,16 @@ static int tess_recognize(const struct sb_image *img, const struct sb_ocr_opts *
         TessBaseAPIClear(api);
         return sb_error_set(err, SB_EINTERNAL, "ocr: tesseract failed to recognise the image");
     }
-    collect_lines(api, out, SB__OCR_WORD_MIN_CONF);
-    TessBaseAPIClear(api);
     unsigned steps = !opts || opts->preprocess == SB_OCR_PRE_DEFAULT ? SB__OCR_DEFAULT_PRE
                                                                      : opts->preprocess;
-    if ((steps & SB_OCR_PRE_MERGE) && strcmp(lang, "eng") == 0) {
+    /* the network step decides itself which doubtful words to keep */
+    collect_lines(api, out, (steps & SB_OCR_PRE_PPOCR) ? 0 : SB__OCR_WORD_MIN_CONF);
+    TessBaseAPIClear(api);
+    if (steps & SB_OCR_PRE_PPOCR) {
+        int rc2 = sb__ocr_ppocr_reread(img, out, deadline, err);
+        if (rc2)
+            return rc2;
+    } else if ((steps & SB_OCR_PRE_MERGE) && strcmp(lang, "eng") == 0) {
         int rc2 = second_reading(img, psm, deadline, opts, out, err);
         if (rc2)
             return rc2;
