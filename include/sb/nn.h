@@ -43,7 +43,8 @@ void sb_nn_free(struct sb_nn_model *m);
 
 /*
  * The model's input shape: *ndim dims written to dims (-1 where the model leaves a dimension
- * free, e.g. the batch and the width of PP-OCRv4's [N, 3, 48, W]).
+ * free, e.g. the batch and the width of PP-OCRv4's [N, 3, 48, W]); *ndim is -1 when the model
+ * does not declare the input's shape at all (then any rank is accepted).
  */
 void sb_nn_input_shape(const struct sb_nn_model *m, int64_t dims[SB_NN_MAX_DIMS], int *ndim);
 

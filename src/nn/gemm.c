@@ -56,26 +56,29 @@ static void pack_b(const float *b, size_t ldb, size_t kc, size_t nc, float *dst)
     }
 }
 
-/* tile[MR×NR] = packed A panel · packed B panel over kc. */
-static void kernel_generic(size_t kc, const float *a, const float *b, float *tile)
+/* c[MR×NR] (leading dimension ldc) += packed A panel · packed B panel over kc. */
+static void kernel_generic(size_t kc, const float *a, const float *b, float *c, size_t ldc)
 {
     float acc[MR][NR];
     memset(acc, 0, sizeof(acc));
     for (size_t k = 0; k < kc; k++) {
         for (int r = 0; r < MR; r++) {
             float av = a[r];
-            for (int c = 0; c < NR; c++)
-                acc[r][c] += av * b[c];
+            for (int q = 0; q < NR; q++)
+                acc[r][q] += av * b[q];
         }
         a += MR;
         b += NR;
     }
-    memcpy(tile, acc, sizeof(acc));
+    for (int r = 0; r < MR; r++)
+        for (int q = 0; q < NR; q++)
+            c[(size_t)r * ldc + (size_t)q] += acc[r][q];
 }
 
 #ifdef NN_HAVE_AVX2
 __attribute__((target("avx2,fma"))) static void kernel_avx2(size_t kc, const float *a,
-                                                             const float *b, float *tile)
+                                                             const float *b, float *c,
+                                                             size_t ldc)
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -107,22 +110,23 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(size_t kc, const flo
         a += MR;
         b += NR;
     }
-    _mm256_storeu_ps(tile + 0 * NR, c00);
-    _mm256_storeu_ps(tile + 0 * NR + 8, c01);
-    _mm256_storeu_ps(tile + 1 * NR, c10);
-    _mm256_storeu_ps(tile + 1 * NR + 8, c11);
-    _mm256_storeu_ps(tile + 2 * NR, c20);
-    _mm256_storeu_ps(tile + 2 * NR + 8, c21);
-    _mm256_storeu_ps(tile + 3 * NR, c30);
-    _mm256_storeu_ps(tile + 3 * NR + 8, c31);
-    _mm256_storeu_ps(tile + 4 * NR, c40);
-    _mm256_storeu_ps(tile + 4 * NR + 8, c41);
-    _mm256_storeu_ps(tile + 5 * NR, c50);
-    _mm256_storeu_ps(tile + 5 * NR + 8, c51);
+#define ACC(r, lo, hi)                                                                         \
+    do {                                                                                       \
+        float *cr = c + (r) * ldc;                                                             \
+        _mm256_storeu_ps(cr, _mm256_add_ps(_mm256_loadu_ps(cr), lo));                          \
+        _mm256_storeu_ps(cr + 8, _mm256_add_ps(_mm256_loadu_ps(cr + 8), hi));                  \
+    } while (0)
+    ACC(0, c00, c01);
+    ACC(1, c10, c11);
+    ACC(2, c20, c21);
+    ACC(3, c30, c31);
+    ACC(4, c40, c41);
+    ACC(5, c50, c51);
+#undef ACC
 }
 #endif
 
-typedef void (*kernel_fn)(size_t kc, const float *a, const float *b, float *tile);
+typedef void (*kernel_fn)(size_t kc, const float *a, const float *b, float *c, size_t ldc);
 
 static kernel_fn pick_kernel(void)
 {
@@ -138,18 +142,38 @@ size_t sb__nn_gemm_scratch(size_t m, size_t n, size_t k)
 {
     size_t mc = m < MC ? m : MC, nc = n < NC ? n : NC, kc = k < KC ? k : KC;
     size_t ma = (mc + MR - 1) / MR * MR, nb = (nc + NR - 1) / NR * NR;
-    return (ma * kc + nb * kc + MR * NR) * sizeof(float);
+    return (ma * kc + nb * kc) * sizeof(float);
 }
 
-void sb__nn_gemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
-                 size_t ldb, float *c, size_t ldc, float *scratch)
+size_t sb__nn_gemm_packed_size(size_t m, size_t k)
+{
+    return (m + MR - 1) / MR * MR * k;
+}
+
+/* The packed A is every (K block, M block) panel set in the order the loops below visit them:
+ * K-major, so the block at (pc, ic) starts at pc * Mp + ic * kc (MC is a multiple of MR). */
+void sb__nn_gemm_pack(size_t m, size_t k, const float *a, size_t lda, float *dst)
+{
+    size_t mp = (m + MR - 1) / MR * MR;
+    for (size_t pc = 0; pc < k; pc += KC) {
+        size_t kc = k - pc < KC ? k - pc : KC;
+        for (size_t ic = 0; ic < m; ic += MC) {
+            size_t mc = m - ic < MC ? m - ic : MC;
+            pack_a(a + ic * lda + pc, lda, mc, kc, dst + pc * mp + ic * kc);
+        }
+    }
+}
+
+static void gemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *ap,
+                 const float *b, size_t ldb, float *c, size_t ldc, float *scratch)
 {
     if (m == 0 || n == 0 || k == 0)
         return;
     kernel_fn kern = pick_kernel();
     size_t mcmax = m < MC ? m : MC, kcmax = k < KC ? k : KC;
+    size_t mp = (m + MR - 1) / MR * MR;
     float *pa = scratch;
-    float *pb = pa + (mcmax + MR - 1) / MR * MR * kcmax;
+    float *pb = ap ? scratch : pa + (mcmax + MR - 1) / MR * MR * kcmax;
     float tile[MR * NR];
     for (size_t jc = 0; jc < n; jc += NC) {
         size_t nc = n - jc < NC ? n - jc : NC;
@@ -158,14 +182,25 @@ void sb__nn_gemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const
             pack_b(b + pc * ldb + jc, ldb, kc, nc, pb);
             for (size_t ic = 0; ic < m; ic += MC) {
                 size_t mc = m - ic < MC ? m - ic : MC;
-                pack_a(a + ic * lda + pc, lda, mc, kc, pa);
+                const float *pap;
+                if (ap) {
+                    pap = ap + pc * mp + ic * kc;
+                } else {
+                    pack_a(a + ic * lda + pc, lda, mc, kc, pa);
+                    pap = pa;
+                }
                 for (size_t jr = 0; jr < nc; jr += NR) {
                     size_t nr = nc - jr < NR ? nc - jr : NR;
                     const float *bp = pb + jr * kc;
                     for (size_t ir = 0; ir < mc; ir += MR) {
                         size_t mr = mc - ir < MR ? mc - ir : MR;
-                        kern(kc, pa + ir * kc, bp, tile);
                         float *cp = c + (ic + ir) * ldc + jc + jr;
+                        if (mr == MR && nr == NR) {
+                            kern(kc, pap + ir * kc, bp, cp, ldc);
+                            continue;
+                        }
+                        memset(tile, 0, sizeof(tile));
+                        kern(kc, pap + ir * kc, bp, tile, NR);
                         for (size_t r = 0; r < mr; r++)
                             for (size_t q = 0; q < nr; q++)
                                 cp[r * ldc + q] += tile[r * NR + q];
@@ -174,4 +209,16 @@ void sb__nn_gemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const
             }
         }
     }
+}
+
+void sb__nn_gemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
+                 size_t ldb, float *c, size_t ldc, float *scratch)
+{
+    gemm(m, n, k, a, lda, NULL, b, ldb, c, ldc, scratch);
+}
+
+void sb__nn_gemm_packed(size_t m, size_t n, size_t k, const float *ap, const float *b,
+                        size_t ldb, float *c, size_t ldc, float *scratch)
+{
+    gemm(m, n, k, NULL, 0, ap, b, ldb, c, ldc, scratch);
 }

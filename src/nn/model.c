@@ -504,6 +504,36 @@ static void drop_unused(struct sb_nn_model *m)
     }
 }
 
+/* Repacks the weights of each GEMM-backed Conv into the GEMM's panel layout, once, so that
+ * runs skip that step (the original layout is not kept: weights are stored once). */
+static void pack_conv_weights(struct sb_nn_model *m)
+{
+    count_uses(m);
+    for (int i = 0; i < m->nnodes; i++) {
+        struct nn_node *nd = &m->nodes[i];
+        if (nd->dead || nd->op != NN_OP_CONV || nd->p.wpacked)
+            continue;
+        int w = nd->in[1];
+        if (!is_const_f32(m, w) || m->vals[w].nuse != 1)
+            continue;
+        struct nn_tensor *t = &m->vals[w].t;
+        if (t->ndim != 4 || t->n != (size_t)(t->dims[0] * t->dims[1] * t->dims[2] * t->dims[3]))
+            continue;
+        int64_t G = nd->p.group, M = t->dims[0], K = t->dims[1] * t->dims[2] * t->dims[3];
+        if (G < 1 || M % G != 0 || (t->dims[1] == 1 && M / G == 1))
+            continue; /* malformed (the run reports it) or depthwise (no GEMM) */
+        size_t Mg = (size_t)(M / G), per = sb__nn_gemm_packed_size(Mg, (size_t)K);
+        float *packed = sb_malloc((size_t)G * per * 4 + 4);
+        for (int64_t g = 0; g < G; g++)
+            sb__nn_gemm_pack(Mg, (size_t)K, (const float *)t->data + (size_t)g * Mg * (size_t)K,
+                             (size_t)K, packed + (size_t)g * per);
+        free(t->data);
+        t->data = packed;
+        t->n = (size_t)G * per;
+        nd->p.wpacked = 1;
+    }
+}
+
 int sb_nn_load_mem(const void *buf, size_t len, struct sb_nn_model **out, struct sb_error *err)
 {
     if (!buf && len)
@@ -522,6 +552,7 @@ int sb_nn_load_mem(const void *buf, size_t len, struct sb_nn_model **out, struct
     if ((rc = fold_constants(m, err)) < 0)
         goto fail;
     fuse_activations(m);
+    pack_conv_weights(m);
     drop_unused(m);
     *out = m;
     return 0;
@@ -566,11 +597,11 @@ int sb_nn_run(const struct sb_nn_model *m, const float *in, const int64_t *dims,
 {
     if (!m || !dims || !out || !out_ndim || ndim < 0 || ndim > NN_MAX_DIMS)
         return sb_error_set(err, SB_EINVAL, "bad arguments");
-    if (ndim != m->in_ndim)
+    if (m->in_ndim >= 0 && ndim != m->in_ndim)
         return sb_error_set(err, SB_EINVAL, "input of rank %d, the model wants rank %d", ndim,
                             m->in_ndim);
     for (int i = 0; i < ndim; i++)
-        if (dims[i] < 0 || (m->in_dims[i] >= 0 && dims[i] != m->in_dims[i]))
+        if (dims[i] < 0 || (m->in_ndim >= 0 && m->in_dims[i] >= 0 && dims[i] != m->in_dims[i]))
             return sb_error_set(err, SB_EINVAL, "input dim %d is %lld, the model wants %lld", i,
                                 (long long)dims[i], (long long)m->in_dims[i]);
     int64_t n = sb__nn_numel(dims, ndim);
@@ -591,7 +622,9 @@ int sb_nn_run(const struct sb_nn_model *m, const float *in, const int64_t *dims,
     x->ndim = ndim;
     memcpy(x->dims, dims, (size_t)ndim * sizeof(int64_t));
     x->n = (size_t)n;
-    x->data = (void *)(uintptr_t)in; /* borrowed; kernels never write their inputs */
+    static const float empty[16];
+    /* borrowed; kernels never write their inputs */
+    x->data = (void *)(uintptr_t)(n > 0 ? in : empty);
 
     for (int i = 0; i < m->nnodes; i++) {
         const struct nn_node *nd = &m->nodes[i];

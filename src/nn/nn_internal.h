@@ -88,6 +88,8 @@ struct nn_params {
     float fmin, fmax;
     int has_min, has_max;
     float post_mul, post_add; /* affine after a fused HARDSWISH (1, 0 when none) */
+    int wpacked; /* Conv: weights (input 1) hold per-group GEMM-packed panels (dims unchanged,
+                    n = the packed size) */
 };
 
 struct nn_node {
@@ -156,5 +158,11 @@ int64_t sb__nn_numel(const int64_t *dims, int ndim);
 void sb__nn_gemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
                  size_t ldb, float *c, size_t ldc, float *scratch);
 size_t sb__nn_gemm_scratch(size_t m, size_t n, size_t k);
+/* A packed once (weights, at load): sb__nn_gemm_packed_size(m, k) floats filled by
+ * sb__nn_gemm_pack; sb__nn_gemm_packed then skips the per-call packing of A. */
+size_t sb__nn_gemm_packed_size(size_t m, size_t k);
+void sb__nn_gemm_pack(size_t m, size_t k, const float *a, size_t lda, float *dst);
+void sb__nn_gemm_packed(size_t m, size_t n, size_t k, const float *ap, const float *b,
+                        size_t ldb, float *c, size_t ldc, float *scratch);
 
 #endif

@@ -172,6 +172,8 @@ static int read_f32s(const struct pb_field *f, struct f32v *a, size_t max, const
     if (f->len % 4)
         return sb_error_set(err, SB_EPARSE, "%s: packed floats of %zu bytes", msg, f->len);
     size_t cnt = f->len / 4;
+    if (cnt == 0)
+        return 0;
     if (grow((void **)&a->v, &a->cap, a->n + cnt, sizeof(float), max))
         return sb_error_set(err, SB_ETOOBIG, "%s: more than %zu values", msg, max);
     memcpy(a->v + a->n, f->data, f->len);
@@ -399,7 +401,8 @@ static int parse_tensor(const uint8_t *buf, size_t len, struct nn_tensor *t, str
     }
     t->data = sb_malloc(t->n ? t->n * (t->dtype == NN_F32 ? 4 : 8) : 1);
     if (t->dtype == NN_F32) {
-        memcpy(t->data, has_raw ? (const void *)raw : (const void *)floats.v, t->n * 4);
+        if (t->n)
+            memcpy(t->data, has_raw ? (const void *)raw : (const void *)floats.v, t->n * 4);
     } else {
         int64_t *d = t->data;
         for (size_t i = 0; i < t->n; i++) {
@@ -854,6 +857,10 @@ static int parse_node(struct sb_nn_model *m, struct names *tab, const uint8_t *b
         goto out;
     for (int i = 0; i < nin; i++) {
         if (!ins[i].len) {
+            if (i < spec->min_in || nd->op == NN_OP_CONCAT) {
+                rc = sb_error_set(err, SB_EPARSE, "%s: required input %d is empty", ctx, i);
+                goto out;
+            }
             nd->in[i] = -1;
             continue;
         }
