@@ -110,8 +110,8 @@ enum {
                                        when that model is not installed */
     SB_OCR_PRE_PPOCR = 1u << 6,     /* words tesseract doubts read again by the PaddleOCR
                                        PP-OCRv4 recognition network (src/nn) and replaced where it
-                                       is sure; only the word filter when the model is not
-                                       installed (third_party/ocr-models) */
+                                       is sure; when its model is not installed
+                                       (third_party/ocr-models), MERGE if set, else nothing */
 };
 #define SB_OCR_PRE_DEFAULT (~0u) /* sentinel: use the measured default set */
 

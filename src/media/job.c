@@ -286,6 +286,7 @@ void sb_media_job_warm_up(int asr, int mode)
         struct sb_ocr_page page = {0};
         sb_ocr_tesseract.recognize(&img, &o, &page, &err);
         sb_ocr_page_cleanup(&page);
+        sb__ocr_ppocr_available(NULL); /* the network too, once, before jobs fork */
         sb_media_sniff("\x89PNG\r\n\x1a\n", 8, NULL, 0);
         return;
     }

@@ -24,7 +24,8 @@ int sb__media_text_height(const struct sb_image *img);
 
 /* The measured defaults (docs/media.md). */
 #define SB__OCR_DEFAULT_PSM 6
-#define SB__OCR_DEFAULT_PRE (SB_OCR_PRE_UPSCALE | SB_OCR_PRE_MERGE)
+/* PPOCR when its model is installed, else MERGE (tess_recognize) */
+#define SB__OCR_DEFAULT_PRE (SB_OCR_PRE_UPSCALE | SB_OCR_PRE_PPOCR | SB_OCR_PRE_MERGE)
 #define SB__OCR_TEXT_HEIGHT 16    /* upscaling aims at characters this tall (pixels) */
 #define SB__OCR_WORD_MIN_CONF 40  /* words tesseract is less sure of (0..100) are dropped */
 #define SB__OCR_REREAD_CONF 0.90  /* SB_OCR_PRE_REREAD: lines less sure than this are read again */
@@ -41,7 +42,7 @@ int sb__media_text_height(const struct sb_image *img);
 #define SB__OCR_LEXICON_MIN_DF 2         /* opts->lexicon: a correction's minimum document count */
 
 /* SB_OCR_PRE_PPOCR (ocr_ppocr.c): chosen on the training receipts (docs/media.md, sixth round). */
-#define SB__PPOCR_SURE 0.95f    /* tesseract words this sure are kept as they are */
+#define SB__PPOCR_SURE 0.90f    /* tesseract words this sure are kept as they are */
 #define SB__PPOCR_REPLACE 0.80f /* the network's reading replaces a doubtful word when its least
                                    sure character is at least this probable */
 #define SB__PPOCR_RESCUE 0.60f  /* ... and keeps a word tesseract would drop at this */

@@ -471,10 +471,12 @@ static int tess_recognize(const struct sb_image *img, const struct sb_ocr_opts *
     }
     unsigned steps = !opts || opts->preprocess == SB_OCR_PRE_DEFAULT ? SB__OCR_DEFAULT_PRE
                                                                      : opts->preprocess;
-    /* the network step decides itself which doubtful words to keep */
-    collect_lines(api, out, (steps & SB_OCR_PRE_PPOCR) ? 0 : SB__OCR_WORD_MIN_CONF);
+    /* the network decides itself which doubtful words to keep; without its model the Latin
+       merge (when asked for too) is the next best second reading */
+    int network = (steps & SB_OCR_PRE_PPOCR) && sb__ocr_ppocr_available(NULL);
+    collect_lines(api, out, network ? 0 : SB__OCR_WORD_MIN_CONF);
     TessBaseAPIClear(api);
-    if (steps & SB_OCR_PRE_PPOCR) {
+    if (network) {
         int rc2 = sb__ocr_ppocr_reread(img, out, deadline, err);
         if (rc2)
             return rc2;
