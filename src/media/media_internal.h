@@ -43,7 +43,7 @@ int sb__media_text_height(const struct sb_image *img);
 
 /* SB_OCR_PRE_PPOCR (ocr_ppocr.c): chosen on the training receipts (docs/media.md, sixth round). */
 #define SB__PPOCR_SURE 0.90f    /* tesseract words this sure are kept as they are */
-#define SB__PPOCR_REPLACE 0.80f /* the network's reading replaces a doubtful word when its least
+#define SB__PPOCR_REPLACE 0.70f /* the network's reading replaces a doubtful word when its least
                                    sure character is at least this probable */
 #define SB__PPOCR_RESCUE 0.60f  /* ... and keeps a word tesseract would drop at this */
 #define SB__PPOCR_GAP 2.0       /* a run of words to read ends at a gap of this many heights */
