@@ -420,6 +420,7 @@ static void fuse_activations(struct sb_nn_model *m)
             nd->p.beta = d;
             nd->p.fmin = lo;
             nd->p.fmax = hi;
+            nd->p.has_min = nd->p.has_max = 1;
             nd->p.post_mul = 1.0f;
             nd->p.post_add = 0.0f;
             count_uses(m);
@@ -482,6 +483,57 @@ static void fuse_activations(struct sb_nn_model *m)
             move_output(m, nd, &m->nodes[cons]);
             count_uses(m);
         }
+    }
+}
+
+/* An activation whose input is a Conv output read by nothing else runs inside the Conv, on
+ * each output plane while it is still in cache. */
+static void fuse_into_conv(struct sb_nn_model *m)
+{
+    count_uses(m);
+    for (int i = 0; i < m->nnodes; i++) {
+        struct nn_node *nd = &m->nodes[i];
+        if (nd->dead)
+            continue;
+        switch (nd->op) {
+        case NN_OP_RELU:
+        case NN_OP_SIGMOID:
+        case NN_OP_SWISH:
+        case NN_OP_HARDSIGMOID:
+        case NN_OP_HARDSWISH:
+        case NN_OP_CLIP:
+            break;
+        default:
+            continue;
+        }
+        int cv = sole_producer(m, nd->in[0], NN_OP_CONV);
+        if (cv < 0 || m->nodes[cv].p.act)
+            continue;
+        struct nn_params q = nd->p;
+        if (nd->op == NN_OP_CLIP) { /* bounds given as inputs must be constant scalars */
+            if (nd->nin > 1 && nd->in[1] >= 0) {
+                if (!is_scalar_const(m, nd->in[1], &q.fmin))
+                    continue;
+                q.has_min = 1;
+            }
+            if (nd->nin > 2 && nd->in[2] >= 0) {
+                if (!is_scalar_const(m, nd->in[2], &q.fmax))
+                    continue;
+                q.has_max = 1;
+            }
+        }
+        struct nn_params *cp = &m->nodes[cv].p;
+        cp->act = nd->op;
+        cp->alpha = q.alpha;
+        cp->beta = q.beta;
+        cp->fmin = q.fmin;
+        cp->fmax = q.fmax;
+        cp->has_min = q.has_min;
+        cp->has_max = q.has_max;
+        cp->post_mul = q.post_mul;
+        cp->post_add = q.post_add;
+        move_output(m, &m->nodes[cv], nd);
+        count_uses(m);
     }
 }
 
@@ -552,6 +604,7 @@ int sb_nn_load_mem(const void *buf, size_t len, struct sb_nn_model **out, struct
     if ((rc = fold_constants(m, err)) < 0)
         goto fail;
     fuse_activations(m);
+    fuse_into_conv(m);
     pack_conv_weights(m);
     drop_unused(m);
     *out = m;

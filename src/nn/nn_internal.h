@@ -88,6 +88,8 @@ struct nn_params {
     float fmin, fmax;
     int has_min, has_max;
     float post_mul, post_add; /* affine after a fused HARDSWISH (1, 0 when none) */
+    int act;     /* Conv: an activation op applied to its output (fused at load), 0 none;
+                    its parameters are the fields above */
     int wpacked; /* Conv: weights (input 1) hold per-group GEMM-packed panels (dims unchanged,
                     n = the packed size) */
 };

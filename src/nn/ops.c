@@ -236,7 +236,70 @@ static int op_binary(struct nn_ctx *c, const struct nn_node *nd, const struct nn
     return 0;
 }
 
-/* ---- element-wise unary ---- */
+/* ---- element-wise unary (also the activations fused into a Conv) ---- */
+
+/* The activation loops, written once and expanded for a copy (x → y, no aliasing, so GCC
+ * vectorises without a run-time overlap check) and for in place (y → y). */
+#define ACT_LOOPS(X, Y)                                                                        \
+    switch (op) {                                                                              \
+    case NN_OP_SQRT:                                                                           \
+        for (size_t i = 0; i < n; i++)                                                         \
+            Y[i] = sqrtf(X[i]);                                                                \
+        break;                                                                                 \
+    case NN_OP_RELU:                                                                           \
+        for (size_t i = 0; i < n; i++)                                                         \
+            Y[i] = X[i] > 0.0f ? X[i] : 0.0f;                                                  \
+        break;                                                                                 \
+    case NN_OP_SIGMOID:                                                                        \
+        for (size_t i = 0; i < n; i++)                                                         \
+            Y[i] = 1.0f / (1.0f + expf(-X[i]));                                                \
+        break;                                                                                 \
+    case NN_OP_SWISH: /* x * sigmoid(alpha * x) */                                             \
+        for (size_t i = 0; i < n; i++)                                                         \
+            Y[i] = X[i] / (1.0f + expf(-p->alpha * X[i]));                                     \
+        break;                                                                                 \
+    case NN_OP_HARDSIGMOID: {                                                                  \
+        float a = p->alpha, b = p->beta;                                                       \
+        for (size_t i = 0; i < n; i++) {                                                       \
+            float v = a * X[i] + b;                                                            \
+            Y[i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;                                      \
+        }                                                                                      \
+        break;                                                                                 \
+    }                                                                                          \
+    case NN_OP_HARDSWISH: { /* (x * clip(x + alpha, min, max) / beta) * post_mul + post_add */ \
+        float a = p->alpha, d = p->beta, pm = p->post_mul, pa = p->post_add;                   \
+        for (size_t i = 0; i < n; i++) {                                                       \
+            float v = X[i] + a;                                                                \
+            v = v < lo ? lo : v > hi ? hi : v;                                                 \
+            Y[i] = (X[i] * v) / d * pm + pa;                                                   \
+        }                                                                                      \
+        break;                                                                                 \
+    }                                                                                          \
+    default: /* NN_OP_CLIP */                                                                  \
+        for (size_t i = 0; i < n; i++) {                                                       \
+            float v = X[i];                                                                    \
+            Y[i] = v < lo ? lo : v > hi ? hi : v;                                              \
+        }                                                                                      \
+        break;                                                                                 \
+    }
+
+/* lo/hi: the clip bounds of CLIP and HARDSWISH. */
+static void act_copy(int op, const struct nn_params *p, float lo, float hi,
+                     const float *restrict x, float *restrict y, size_t n)
+{
+    ACT_LOOPS(x, y)
+}
+
+static void act_inplace(int op, const struct nn_params *p, float lo, float hi, float *y, size_t n)
+{
+    ACT_LOOPS(y, y)
+}
+
+static void clip_bounds(const struct nn_params *p, float *lo, float *hi)
+{
+    *lo = p->has_min ? p->fmin : -INFINITY;
+    *hi = p->has_max ? p->fmax : INFINITY;
+}
 
 static int op_unary(struct nn_ctx *c, const struct nn_node *nd, const struct nn_tensor *const *in,
                     struct nn_tensor *O, struct sb_error *err)
@@ -244,73 +307,22 @@ static int op_unary(struct nn_ctx *c, const struct nn_node *nd, const struct nn_
     const struct nn_tensor *X = in[0];
     if (X->dtype != NN_F32)
         return FAIL(SB_EINVAL, "node '%s' (%s): float input expected", nd->name, nd->op_type);
+    float lo, hi;
+    clip_bounds(&nd->p, &lo, &hi);
+    if (nd->op == NN_OP_CLIP && nd->nin > 1 && in[1]) {
+        if (in[1]->dtype != NN_F32 || in[1]->n != 1)
+            return FAIL(SB_EINVAL, "node '%s': Clip min must be a float scalar", nd->name);
+        lo = *(const float *)in[1]->data;
+    }
+    if (nd->op == NN_OP_CLIP && nd->nin > 2 && in[2]) {
+        if (in[2]->dtype != NN_F32 || in[2]->n != 1)
+            return FAIL(SB_EINVAL, "node '%s': Clip max must be a float scalar", nd->name);
+        hi = *(const float *)in[2]->data;
+    }
     int rc = setup_out(c, O, NN_F32, X->dims, X->ndim, err);
     if (rc < 0)
         return rc;
-    const float *restrict x = X->data;
-    float *restrict y = O->data;
-    size_t n = X->n;
-    const struct nn_params *p = &nd->p;
-    switch (nd->op) {
-    case NN_OP_SQRT:
-        for (size_t i = 0; i < n; i++)
-            y[i] = sqrtf(x[i]);
-        break;
-    case NN_OP_RELU:
-        for (size_t i = 0; i < n; i++)
-            y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-        break;
-    case NN_OP_SIGMOID:
-        for (size_t i = 0; i < n; i++)
-            y[i] = 1.0f / (1.0f + expf(-x[i]));
-        break;
-    case NN_OP_SWISH: /* x * sigmoid(alpha * x) */
-        for (size_t i = 0; i < n; i++)
-            y[i] = x[i] / (1.0f + expf(-p->alpha * x[i]));
-        break;
-    case NN_OP_HARDSIGMOID: {
-        float a = p->alpha, b = p->beta;
-        for (size_t i = 0; i < n; i++) {
-            float v = a * x[i] + b;
-            y[i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
-        }
-        break;
-    }
-    case NN_OP_HARDSWISH: { /* (x * clip(x + alpha, min, max) / beta) * post_mul + post_add */
-        float a = p->alpha, d = p->beta, lo = p->fmin, hi = p->fmax;
-        float pm = p->post_mul, pa = p->post_add;
-        for (size_t i = 0; i < n; i++) {
-            float v = x[i] + a;
-            v = v < lo ? lo : v > hi ? hi : v;
-            y[i] = (x[i] * v) / d * pm + pa;
-        }
-        break;
-    }
-    case NN_OP_CLIP: {
-        float lo = -INFINITY, hi = INFINITY;
-        if (p->has_min)
-            lo = p->fmin;
-        if (p->has_max)
-            hi = p->fmax;
-        if (nd->nin > 1 && in[1]) {
-            if (in[1]->dtype != NN_F32 || in[1]->n != 1)
-                return FAIL(SB_EINVAL, "node '%s': Clip min must be a float scalar", nd->name);
-            lo = *(const float *)in[1]->data;
-        }
-        if (nd->nin > 2 && in[2]) {
-            if (in[2]->dtype != NN_F32 || in[2]->n != 1)
-                return FAIL(SB_EINVAL, "node '%s': Clip max must be a float scalar", nd->name);
-            hi = *(const float *)in[2]->data;
-        }
-        for (size_t i = 0; i < n; i++) {
-            float v = x[i];
-            y[i] = v < lo ? lo : v > hi ? hi : v;
-        }
-        break;
-    }
-    default:
-        return FAIL(SB_EINTERNAL, "node '%s': not a unary op", nd->name);
-    }
+    act_copy(nd->op, &nd->p, lo, hi, X->data, O->data, X->n);
     return 0;
 }
 
@@ -472,6 +484,8 @@ static int op_conv(struct nn_ctx *c, const struct nn_node *nd, const struct nn_t
     const float *x = X->data, *w = Wt->data, *b = Bt ? Bt->data : NULL;
     float *y = O->data;
     int64_t Mg = M / G, HWo = Ho * Wo, K = Cg * kh * kw;
+    float lo, hi;
+    clip_bounds(p, &lo, &hi);
     if (Cg == 1 && Mg == 1) {
         int64_t padn = (H + p->pads[0] + p->pads[2]) * (W + p->pads[1] + p->pads[3]);
         if (padn > NN_MAX_ELEMS)
@@ -480,9 +494,13 @@ static int op_conv(struct nn_ctx *c, const struct nn_node *nd, const struct nn_t
         if (!pad)
             return err ? err->code : SB_ETOOBIG;
         for (int64_t n = 0; n < N; n++)
-            for (int64_t m = 0; m < M; m++)
+            for (int64_t m = 0; m < M; m++) {
+                float *ym = y + (n * M + m) * HWo;
                 conv_depthwise(x + (n * C + m) * H * W, H, W, w + m * kh * kw, kh, kw,
-                               b ? b[m] : 0.0f, p, y + (n * M + m) * HWo, Ho, Wo, pad);
+                               b ? b[m] : 0.0f, p, ym, Ho, Wo, pad);
+                if (p->act) /* while the plane is in cache */
+                    act_inplace(p->act, p, lo, hi, ym, (size_t)HWo);
+            }
         return 0;
     }
     int direct = kh == 1 && kw == 1 && p->strides[0] == 1 && p->strides[1] == 1 &&
@@ -520,6 +538,8 @@ static int op_conv(struct nn_ctx *c, const struct nn_node *nd, const struct nn_t
             else
                 sb__nn_gemm((size_t)Mg, (size_t)HWo, (size_t)K, w + g * Mg * K, (size_t)K, bm,
                             (size_t)HWo, yg, (size_t)HWo, gs);
+            if (p->act)
+                act_inplace(p->act, p, lo, hi, yg, (size_t)(Mg * HWo));
         }
     }
     return 0;

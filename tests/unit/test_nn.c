@@ -689,6 +689,72 @@ static void test_activation_fusion(void **state)
     }
 }
 
+/* Activations after a Conv run inside it: Conv → Relu, depthwise Conv → Clip(0, 6) with the
+ * bounds as inputs, Conv → the hard-swish chain, Conv → Sigmoid read twice (not fused). */
+static void test_conv_activation(void **state)
+{
+    (void)state;
+    int64_t xd[4] = {1, 4, 6, 10}, pads[4] = {1, 1, 1, 1}, st[2] = {1, 1}, dil[2] = {1, 1};
+    float x[240], w[144], lo = 0.0f, hi = 6.0f, three = 3.0f, six = 6.0f;
+    fill(x, 240, 30);
+    fill(w, 144, 31);
+    for (int i = 0; i < 240; i++)
+        x[i] *= 4.0f;
+    for (int variant = 0; variant < 4; variant++) {
+        int depthwise = variant == 1;
+        int64_t wd[4] = {4, depthwise ? 1 : 4, 3, 3};
+        struct model m;
+        m_init(&m, 13);
+        m_const(&m, "w", wd, 4, w, T_FLOAT, 1);
+        m_const(&m, "lo", NULL, 0, &lo, T_FLOAT, 1);
+        m_const(&m, "hi", NULL, 0, &hi, T_FLOAT, 0);
+        m_const(&m, "three", NULL, 0, &three, T_FLOAT, 0);
+        m_const(&m, "six", NULL, 0, &six, T_FLOAT, 0);
+        a_ints(&m, "pads", pads, 4);
+        a_int(&m, "group", depthwise ? 4 : 1);
+        m_node(&m, "Conv", "x,w", "c");
+        if (variant == 0) {
+            m_node(&m, "Relu", "c", "y");
+        } else if (variant == 1) {
+            m_node(&m, "Clip", "c,lo,hi", "y");
+        } else if (variant == 2) {
+            m_node(&m, "Add", "c,three", "a");
+            m_node(&m, "Clip", "a,lo,hi", "cl");
+            m_node(&m, "Mul", "c,cl", "mm");
+            m_node(&m, "Div", "mm,six", "y");
+        } else {
+            m_node(&m, "Sigmoid", "c", "s");
+            m_node(&m, "Add", "s,c", "y"); /* c is read twice: the Sigmoid stays a node */
+        }
+        size_t len;
+        uint8_t *buf = m_finish(&m, xd, 4, "y", &len);
+        int first_op;
+        assert_int_equal(live_nodes(buf, len, &first_op), variant == 3 ? 3 : 1);
+        assert_int_equal(first_op, NN_OP_CONV);
+        float want[240];
+        int64_t Ho, Wo;
+        conv_ref(x, xd, w, wd, NULL, depthwise ? 4 : 1, st, pads, dil, want, &Ho, &Wo);
+        for (int i = 0; i < 240; i++) {
+            float v = want[i];
+            if (variant == 0)
+                want[i] = v > 0 ? v : 0;
+            else if (variant == 1)
+                want[i] = fminf(6.0f, fmaxf(0.0f, v));
+            else if (variant == 2)
+                want[i] = v * fminf(6.0f, fmaxf(0.0f, v + 3.0f)) / 6.0f;
+            else
+                want[i] = 1.0f / (1.0f + expf(-v)) + v;
+        }
+        int64_t od[8];
+        int on;
+        float *y = run_model(buf, len, x, xd, 4, od, &on);
+        assert_dims(od, on, xd, 4);
+        assert_close(y, want, 240, 1e-4f);
+        free(y);
+        free(buf);
+    }
+}
+
 /* ---- pooling ---- */
 
 static void test_pooling(void **state)
@@ -1245,6 +1311,7 @@ int main(void)
         cmocka_unit_test(test_conv),
         cmocka_unit_test(test_bn_and_affine_fold),
         cmocka_unit_test(test_activation_fusion),
+        cmocka_unit_test(test_conv_activation),
         cmocka_unit_test(test_pooling),
         cmocka_unit_test(test_shape_subgraph),
         cmocka_unit_test(test_slice_concat),
