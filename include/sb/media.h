@@ -320,10 +320,13 @@ int sb_media_asr_wav(const void *data, size_t n, const struct sb_asr_opts *opts,
  * Debian's tesseract is built with OpenMP and asks for 4 threads per call (an explicit
  * num_threads the API cannot lower); on a shared worker pool those busy-waiting teams cost
  * about 5x the CPU for nothing (here 0.33 s vs 1.8-2.1 s per receipt). Only OMP_THREAD_LIMIT,
- * read when libgomp loads, caps them. This re-executes the current binary as
- * `switchboard COMMAND argv...` with OMP_THREAD_LIMIT=1 when it is not set, and returns 0
- * without doing anything when it is. Call it first thing in a command that runs OCR (eval
- * ocr/asr do; `serve` should). Returns non-zero only when the exec failed.
+ * read when libgomp loads, caps them. Likewise OpenBLAS (linked through sphinxbase) starts a
+ * thread pool when it loads, before main() can block signals: such a thread takes a SIGHUP
+ * meant for `serve`'s signal thread and the default action ends the process; only
+ * OPENBLAS_NUM_THREADS=1, read at load, stops it. This re-executes the current binary as
+ * `switchboard COMMAND argv...` with both set to 1 (those not already set) when either is
+ * unset, and returns 0 without doing anything when both are. Call it first thing in a command
+ * that runs OCR (eval ocr/asr and serve do). Returns non-zero only when the exec failed.
  */
 int sb_media_single_thread_reexec(const char *command, int argc, char **argv);
 

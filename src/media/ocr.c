@@ -505,11 +505,18 @@ const struct sb_ocr_ops sb_ocr_tesseract = {
 
 int sb_media_single_thread_reexec(const char *command, int argc, char **argv)
 {
-    const char *v = getenv("OMP_THREAD_LIMIT");
-    if (v && v[0])
+    static const char *const vars[] = {"OMP_THREAD_LIMIT", "OPENBLAS_NUM_THREADS"};
+    int set = 0;
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && v[0])
+            continue;
+        if (setenv(vars[i], "1", 1) != 0)
+            return SB_EINTERNAL;
+        set++;
+    }
+    if (!set)
         return 0;
-    if (setenv("OMP_THREAD_LIMIT", "1", 1) != 0)
-        return SB_EINTERNAL;
     char **args = sb_calloc((size_t)argc + 3, sizeof(char *));
     args[0] = (char *)"switchboard";
     args[1] = (char *)command;
