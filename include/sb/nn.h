@@ -57,7 +57,6 @@ void sb_nn_input_shape(const struct sb_nn_model *m, int64_t dims[SB_NN_MAX_DIMS]
  * rejects), SB_ETOOBIG past the limits above.
  */
 int sb_nn_run(const struct sb_nn_model *m, const float *in, const int64_t *dims, int ndim,
-              float **out, int64_t out_dims[SB_NN_MAX_DIMS], int *out_ndim,
-              struct sb_error *err);
+              float **out, int64_t out_dims[SB_NN_MAX_DIMS], int *out_ndim, struct sb_error *err);
 
 #endif

@@ -77,8 +77,7 @@ static void kernel_generic(size_t kc, const float *a, const float *b, float *c, 
 
 #ifdef NN_HAVE_AVX2
 __attribute__((target("avx2,fma"))) static void kernel_avx2(size_t kc, const float *a,
-                                                             const float *b, float *c,
-                                                             size_t ldc)
+                                                            const float *b, float *c, size_t ldc)
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -110,11 +109,11 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(size_t kc, const flo
         a += MR;
         b += NR;
     }
-#define ACC(r, lo, hi)                                                                         \
-    do {                                                                                       \
-        float *cr = c + (r) * ldc;                                                             \
-        _mm256_storeu_ps(cr, _mm256_add_ps(_mm256_loadu_ps(cr), lo));                          \
-        _mm256_storeu_ps(cr + 8, _mm256_add_ps(_mm256_loadu_ps(cr + 8), hi));                  \
+#define ACC(r, lo, hi)                                                                             \
+    do {                                                                                           \
+        float *cr = c + (r)*ldc;                                                                   \
+        _mm256_storeu_ps(cr, _mm256_add_ps(_mm256_loadu_ps(cr), lo));                              \
+        _mm256_storeu_ps(cr + 8, _mm256_add_ps(_mm256_loadu_ps(cr + 8), hi));                      \
     } while (0)
     ACC(0, c00, c01);
     ACC(1, c10, c11);
@@ -217,8 +216,8 @@ void sb__nn_gemm(size_t m, size_t n, size_t k, const float *a, size_t lda, const
     gemm(m, n, k, a, lda, NULL, b, ldb, c, ldc, scratch);
 }
 
-void sb__nn_gemm_packed(size_t m, size_t n, size_t k, const float *ap, const float *b,
-                        size_t ldb, float *c, size_t ldc, float *scratch)
+void sb__nn_gemm_packed(size_t m, size_t n, size_t k, const float *ap, const float *b, size_t ldb,
+                        float *c, size_t ldc, float *scratch)
 {
     gemm(m, n, k, NULL, 0, ap, b, ldb, c, ldc, scratch);
 }

@@ -427,7 +427,9 @@ static void fuse_activations(struct sb_nn_model *m)
         } else if ((nd->op == NN_OP_MUL || nd->op == NN_OP_ADD) && nd->nin == 2) {
             /* A scalar affine step after a fused hard-swish joins it. */
             float s;
-            int k = is_scalar_const(m, nd->in[1], &s) ? 0 : is_scalar_const(m, nd->in[0], &s) ? 1 : -1;
+            int k = is_scalar_const(m, nd->in[1], &s)   ? 0
+                    : is_scalar_const(m, nd->in[0], &s) ? 1
+                                                        : -1;
             if (k < 0)
                 continue;
             int hs = sole_producer(m, nd->in[k], NN_OP_HARDSWISH);
@@ -645,8 +647,7 @@ void sb_nn_input_shape(const struct sb_nn_model *m, int64_t dims[SB_NN_MAX_DIMS]
 /* ---- run ---- */
 
 int sb_nn_run(const struct sb_nn_model *m, const float *in, const int64_t *dims, int ndim,
-              float **out, int64_t out_dims[SB_NN_MAX_DIMS], int *out_ndim,
-              struct sb_error *err)
+              float **out, int64_t out_dims[SB_NN_MAX_DIMS], int *out_ndim, struct sb_error *err)
 {
     if (!m || !dims || !out || !out_ndim || ndim < 0 || ndim > NN_MAX_DIMS)
         return sb_error_set(err, SB_EINVAL, "bad arguments");
@@ -688,8 +689,8 @@ int sb_nn_run(const struct sb_nn_model *m, const float *in, const int64_t *dims,
             int v = nd->in[k];
             ins[k] = v >= 0 ? &vt[v] : NULL;
             if (v >= 0 && !vt[v].data) {
-                rc = sb_error_set(err, SB_EINTERNAL, "node '%s': input %d not computed",
-                                  nd->name, k);
+                rc = sb_error_set(err, SB_EINTERNAL, "node '%s': input %d not computed", nd->name,
+                                  k);
                 goto out;
             }
         }

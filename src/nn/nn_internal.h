@@ -22,8 +22,8 @@
 #define NN_MAX_NAME 4096
 #define NN_MAX_ATTRS 64
 #define NN_MAX_ATTR_INTS 1024
-#define NN_MAX_IO 64               /* inputs or outputs of one node */
-#define NN_MAX_ELEMS (1ll << 28)   /* elements of one tensor */
+#define NN_MAX_IO 64                  /* inputs or outputs of one node */
+#define NN_MAX_ELEMS (1ll << 28)      /* elements of one tensor */
 #define NN_MAX_RUN_BYTES (1ull << 31) /* all live buffers of one run */
 
 /* Element types (the ONNX TensorProto.DataType numbers). INT32 data is widened to INT64. */
@@ -99,7 +99,7 @@ struct nn_node {
     char *name;    /* owned, may be "" */
     char *op_type; /* owned */
     int nin, nout;
-    int in[NN_MAX_IO];  /* value index, -1 for an absent optional input */
+    int in[NN_MAX_IO]; /* value index, -1 for an absent optional input */
     int out[NN_MAX_IO];
     struct nn_params p;
     int dead; /* removed by a load-time rewrite */
@@ -164,7 +164,7 @@ size_t sb__nn_gemm_scratch(size_t m, size_t n, size_t k);
  * sb__nn_gemm_pack; sb__nn_gemm_packed then skips the per-call packing of A. */
 size_t sb__nn_gemm_packed_size(size_t m, size_t k);
 void sb__nn_gemm_pack(size_t m, size_t k, const float *a, size_t lda, float *dst);
-void sb__nn_gemm_packed(size_t m, size_t n, size_t k, const float *ap, const float *b,
-                        size_t ldb, float *c, size_t ldc, float *scratch);
+void sb__nn_gemm_packed(size_t m, size_t n, size_t k, const float *ap, const float *b, size_t ldb,
+                        float *c, size_t ldc, float *scratch);
 
 #endif

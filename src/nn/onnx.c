@@ -26,7 +26,7 @@ struct pb {
 struct pb_field {
     uint32_t num;
     int wt;
-    uint64_t v; /* varint / fixed value */
+    uint64_t v;          /* varint / fixed value */
     const uint8_t *data; /* length-delimited payload */
     size_t len;
 };
@@ -83,8 +83,7 @@ static int pb_next(struct pb *r, struct pb_field *f, const char *msg, struct sb_
     case 2: {
         uint64_t n;
         if (pb_varint(r, &n) != 0 || n > (uint64_t)(r->end - r->p))
-            return sb_error_set(err, SB_EPARSE, "%s: field %u: length past the end", msg,
-                                f->num);
+            return sb_error_set(err, SB_EPARSE, "%s: field %u: length past the end", msg, f->num);
         f->data = r->p;
         f->len = (size_t)n;
         r->p += n;
@@ -99,8 +98,8 @@ static int pb_next(struct pb *r, struct pb_field *f, const char *msg, struct sb_
 static int want_wt(const struct pb_field *f, int wt, const char *msg, struct sb_error *err)
 {
     if (f->wt != wt)
-        return sb_error_set(err, SB_EPARSE, "%s: field %u: wire type %d, expected %d", msg,
-                            f->num, f->wt, wt);
+        return sb_error_set(err, SB_EPARSE, "%s: field %u: wire type %d, expected %d", msg, f->num,
+                            f->wt, wt);
     return 0;
 }
 
@@ -188,12 +187,11 @@ struct str {
     size_t len;
 };
 
-static int read_str(const struct pb_field *f, struct str *s, const char *msg,
-                    struct sb_error *err)
+static int read_str(const struct pb_field *f, struct str *s, const char *msg, struct sb_error *err)
 {
     if (f->wt != 2)
-        return sb_error_set(err, SB_EPARSE, "%s: field %u: string with wire type %d", msg,
-                            f->num, f->wt);
+        return sb_error_set(err, SB_EPARSE, "%s: field %u: string with wire type %d", msg, f->num,
+                            f->wt);
     if (f->len > NN_MAX_NAME)
         return sb_error_set(err, SB_ETOOBIG, "%s: string of %zu bytes", msg, f->len);
     if (memchr(f->data, 0, f->len))
@@ -367,8 +365,10 @@ static int parse_tensor(const uint8_t *buf, size_t len, struct nn_tensor *t, str
         goto out;
     }
     if (dtype != 1 && dtype != 6 && dtype != 7) {
-        rc = sb_error_set(err, SB_EUNSUPPORTED, "%s '%.*s': data type %d (only FLOAT, INT32, "
-                          "INT64)", msg, (int)name->len, name->p, dtype);
+        rc = sb_error_set(err, SB_EUNSUPPORTED,
+                          "%s '%.*s': data type %d (only FLOAT, INT32, "
+                          "INT64)",
+                          msg, (int)name->len, name->p, dtype);
         goto out;
     }
     t->ndim = (int)dims.n;
@@ -376,8 +376,7 @@ static int parse_tensor(const uint8_t *buf, size_t len, struct nn_tensor *t, str
         t->dims[i] = dims.v[i];
     int64_t n = sb__nn_numel(t->dims, t->ndim);
     if (n < 0) {
-        rc = sb_error_set(err, SB_EPARSE, "%s '%.*s': negative dim", msg, (int)name->len,
-                          name->p);
+        rc = sb_error_set(err, SB_EPARSE, "%s '%.*s': negative dim", msg, (int)name->len, name->p);
         goto out;
     }
     if (n > NN_MAX_ELEMS) {
@@ -390,8 +389,8 @@ static int parse_tensor(const uint8_t *buf, size_t len, struct nn_tensor *t, str
     size_t esz = dtype == 1 ? 4 : dtype == 6 ? 4 : 8;
     size_t have = has_raw ? raw_len / esz : dtype == 1 ? floats.n : ints.n;
     if (has_raw && raw_len % esz) {
-        rc = sb_error_set(err, SB_EPARSE, "%s '%.*s': raw_data of %zu bytes", msg,
-                          (int)name->len, name->p, raw_len);
+        rc = sb_error_set(err, SB_EPARSE, "%s '%.*s': raw_data of %zu bytes", msg, (int)name->len,
+                          name->p, raw_len);
         goto out;
     }
     if (have != t->n) {
@@ -585,8 +584,8 @@ static int ints_to(const struct attr *a, int64_t *dst, int max, int *n, const ch
                    struct sb_error *err)
 {
     if (a->ints.n > (size_t)max)
-        return sb_error_set(err, SB_EUNSUPPORTED, "%s: attribute %.*s has %zu values (max %d)",
-                            ctx, (int)a->name.len, a->name.p, a->ints.n, max);
+        return sb_error_set(err, SB_EUNSUPPORTED, "%s: attribute %.*s has %zu values (max %d)", ctx,
+                            (int)a->name.len, a->name.p, a->ints.n, max);
     for (size_t i = 0; i < a->ints.n; i++)
         dst[i] = a->ints.v[i];
     if (n)
@@ -595,9 +594,8 @@ static int ints_to(const struct attr *a, int64_t *dst, int max, int *n, const ch
 }
 
 /* Reads the attributes of one node into its params (and, for Constant, its tensor). */
-static int node_params(struct nn_node *nd, struct attr *at, int nat, int64_t opset,
-                       const char *ctx, const struct op_spec *spec, struct nn_tensor *cval,
-                       struct sb_error *err)
+static int node_params(struct nn_node *nd, struct attr *at, int nat, int64_t opset, const char *ctx,
+                       const struct op_spec *spec, struct nn_tensor *cval, struct sb_error *err)
 {
     struct nn_params *p = &nd->p;
     memset(p, 0, sizeof(*p));
@@ -620,8 +618,8 @@ static int node_params(struct nn_node *nd, struct attr *at, int nat, int64_t ops
                                 (int)n.len, n.p);
         if (str_eq(n, "auto_pad")) {
             if (a->has_s && !(a->s.len == 0 || (a->s.len == 6 && !memcmp(a->s.p, "NOTSET", 6))))
-                return sb_error_set(err, SB_EUNSUPPORTED, "%s: auto_pad '%.*s'", ctx,
-                                    (int)a->s.len, a->s.p);
+                return sb_error_set(err, SB_EUNSUPPORTED, "%s: auto_pad '%.*s'", ctx, (int)a->s.len,
+                                    a->s.p);
         } else if (str_eq(n, "kernel_shape")) {
             if ((rc = ints_to(a, p->kernel, 2, &nk, ctx, err)) < 0)
                 return rc;
@@ -728,8 +726,8 @@ static int node_params(struct nn_node *nd, struct attr *at, int nat, int64_t ops
         for (int i = 0; i < 4; i++)
             if (p->pads[i] < 0 || p->pads[i] > 1024)
                 return sb_error_set(err, SB_EPARSE, "%s: pad out of range", ctx);
-        if (p->kernel[0] != -1 && (p->kernel[0] < 1 || p->kernel[0] > 1024 ||
-                                   p->kernel[1] < 1 || p->kernel[1] > 1024))
+        if (p->kernel[0] != -1 &&
+            (p->kernel[0] < 1 || p->kernel[0] > 1024 || p->kernel[1] < 1 || p->kernel[1] > 1024))
             return sb_error_set(err, SB_EPARSE, "%s: kernel_shape out of range", ctx);
         if (nd->op == NN_OP_AVGPOOL && p->kernel[0] == -1)
             return sb_error_set(err, SB_EPARSE, "%s: AveragePool without kernel_shape", ctx);
@@ -758,8 +756,7 @@ static int parse_node(struct sb_nn_model *m, struct names *tab, const uint8_t *b
 {
     struct pb r = {buf, buf + len};
     struct pb_field f;
-    struct str ins[NN_MAX_IO], outs[NN_MAX_IO], name = {"", 0}, op_type = {"", 0},
-                                                domain = {"", 0};
+    struct str ins[NN_MAX_IO], outs[NN_MAX_IO], name = {"", 0}, op_type = {"", 0}, domain = {"", 0};
     int nin = 0, nout = 0, nat = 0, rc;
     struct attr *at = NULL;
     struct nn_tensor cval = {0};
@@ -783,8 +780,8 @@ static int parse_node(struct sb_nn_model *m, struct names *tab, const uint8_t *b
         case 3:
             if ((rc = read_str(&f, &name, ctx, err)) < 0)
                 goto out;
-            snprintf(ctx, sizeof(ctx), "node %d '%.*s'", index, (int)(name.len > 80 ? 80 : name.len),
-                     name.p);
+            snprintf(ctx, sizeof(ctx), "node %d '%.*s'", index,
+                     (int)(name.len > 80 ? 80 : name.len), name.p);
             break;
         case 4:
             if ((rc = read_str(&f, &op_type, ctx, err)) < 0)
@@ -794,8 +791,8 @@ static int parse_node(struct sb_nn_model *m, struct names *tab, const uint8_t *b
             if ((rc = want_wt(&f, 2, ctx, err)) < 0)
                 goto out;
             if (nat >= NN_MAX_ATTRS) {
-                rc = sb_error_set(err, SB_ETOOBIG, "%s: more than %d attributes", ctx,
-                                  NN_MAX_ATTRS);
+                rc =
+                    sb_error_set(err, SB_ETOOBIG, "%s: more than %d attributes", ctx, NN_MAX_ATTRS);
                 goto out;
             }
             at = sb_realloc(at, (size_t)(nat + 1) * sizeof(*at));
@@ -833,13 +830,15 @@ static int parse_node(struct sb_nn_model *m, struct names *tab, const uint8_t *b
         goto out;
     }
     if (nin < spec->min_in || nin > spec->max_in) {
-        rc = sb_error_set(err, SB_EPARSE, "%s: %d inputs (expected %d..%d)", ctx, nin,
-                          spec->min_in, spec->max_in);
+        rc = sb_error_set(err, SB_EPARSE, "%s: %d inputs (expected %d..%d)", ctx, nin, spec->min_in,
+                          spec->max_in);
         goto out;
     }
     if (nout != 1) {
-        rc = sb_error_set(err, nout ? SB_EUNSUPPORTED : SB_EPARSE, "%s: %d outputs (only 1 "
-                          "supported)", ctx, nout);
+        rc = sb_error_set(err, nout ? SB_EUNSUPPORTED : SB_EPARSE,
+                          "%s: %d outputs (only 1 "
+                          "supported)",
+                          ctx, nout);
         goto out;
     }
     if (m->nnodes >= NN_MAX_NODES) {
@@ -866,9 +865,10 @@ static int parse_node(struct sb_nn_model *m, struct names *tab, const uint8_t *b
         }
         int v = names_find(tab, m, ins[i]);
         if (v < 0) {
-            rc = sb_error_set(err, SB_EPARSE, "%s: input '%.*s' is not defined before the node "
-                              "(graph not topologically sorted?)", ctx,
-                              (int)(ins[i].len > 80 ? 80 : ins[i].len), ins[i].p);
+            rc = sb_error_set(err, SB_EPARSE,
+                              "%s: input '%.*s' is not defined before the node "
+                              "(graph not topologically sorted?)",
+                              ctx, (int)(ins[i].len > 80 ? 80 : ins[i].len), ins[i].p);
             goto out;
         }
         nd->in[i] = v;
@@ -962,8 +962,7 @@ static int parse_value_info(const uint8_t *buf, size_t len, struct str *name, in
 
 /* ---- GraphProto / ModelProto ---- */
 
-static int parse_graph(struct sb_nn_model *m, const uint8_t *buf, size_t len,
-                       struct sb_error *err)
+static int parse_graph(struct sb_nn_model *m, const uint8_t *buf, size_t len, struct sb_error *err)
 {
     struct names tab = {0};
     struct pb r;
@@ -1017,13 +1016,17 @@ static int parse_graph(struct sb_nn_model *m, const uint8_t *buf, size_t len,
         if (names_find(&tab, m, nm) >= 0) /* an initializer listed as input (IR < 4) */
             continue;
         if (m->input >= 0) {
-            rc = sb_error_set(err, SB_EUNSUPPORTED, "graph input '%.*s': only one input is "
-                              "supported", (int)nm.len, nm.p);
+            rc = sb_error_set(err, SB_EUNSUPPORTED,
+                              "graph input '%.*s': only one input is "
+                              "supported",
+                              (int)nm.len, nm.p);
             goto out;
         }
         if (elem != 1) {
-            rc = sb_error_set(err, SB_EUNSUPPORTED, "graph input '%.*s': element type %d (only "
-                              "FLOAT)", (int)nm.len, nm.p, elem);
+            rc = sb_error_set(err, SB_EUNSUPPORTED,
+                              "graph input '%.*s': element type %d (only "
+                              "FLOAT)",
+                              (int)nm.len, nm.p, elem);
             goto out;
         }
         if ((rc = add_value(m, &tab, nm, err)) < 0)

@@ -106,43 +106,43 @@ static void copy_strided(void *dst, const void *src, int ndim, const int64_t *od
 
 /* ---- element-wise binary with broadcasting ---- */
 
-#define BIN_LOOP(NAME, T, EXPR)                                                                \
-    static void NAME(T *restrict o, const T *restrict a, const T *restrict b, int64_t n,        \
-                     int sa, int sb)                                                           \
-    {                                                                                          \
-        if (sa && sb) {                                                                        \
-            for (int64_t i = 0; i < n; i++) {                                                  \
-                T x = a[i], y = b[i];                                                          \
-                o[i] = EXPR;                                                                   \
-            }                                                                                  \
-        } else if (sa) {                                                                       \
-            T y = b[0];                                                                        \
-            for (int64_t i = 0; i < n; i++) {                                                  \
-                T x = a[i];                                                                    \
-                o[i] = EXPR;                                                                   \
-            }                                                                                  \
-        } else if (sb) {                                                                       \
-            T x = a[0];                                                                        \
-            for (int64_t i = 0; i < n; i++) {                                                  \
-                T y = b[i];                                                                    \
-                o[i] = EXPR;                                                                   \
-            }                                                                                  \
-        } else {                                                                               \
-            T x = a[0], y = b[0];                                                              \
-            T v = EXPR;                                                                        \
-            for (int64_t i = 0; i < n; i++)                                                    \
-                o[i] = v;                                                                      \
-        }                                                                                      \
+#define BIN_LOOP(NAME, T, EXPR)                                                                    \
+    static void NAME(T *restrict o, const T *restrict a, const T *restrict b, int64_t n, int sa,   \
+                     int sb)                                                                       \
+    {                                                                                              \
+        if (sa && sb) {                                                                            \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                T x = a[i], y = b[i];                                                              \
+                o[i] = EXPR;                                                                       \
+            }                                                                                      \
+        } else if (sa) {                                                                           \
+            T y = b[0];                                                                            \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                T x = a[i];                                                                        \
+                o[i] = EXPR;                                                                       \
+            }                                                                                      \
+        } else if (sb) {                                                                           \
+            T x = a[0];                                                                            \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                T y = b[i];                                                                        \
+                o[i] = EXPR;                                                                       \
+            }                                                                                      \
+        } else {                                                                                   \
+            T x = a[0], y = b[0];                                                                  \
+            T v = EXPR;                                                                            \
+            for (int64_t i = 0; i < n; i++)                                                        \
+                o[i] = v;                                                                          \
+        }                                                                                          \
     }
 
 BIN_LOOP(f_add, float, x + y)
 BIN_LOOP(f_sub, float, x - y)
-BIN_LOOP(f_mul, float, x * y)
+BIN_LOOP(f_mul, float, x *y)
 BIN_LOOP(f_div, float, x / y)
 BIN_LOOP(f_pow, float, (y == 2.0f ? x * x : y == 0.5f ? sqrtf(x) : powf(x, y)))
 BIN_LOOP(i_add, int64_t, (int64_t)((uint64_t)x + (uint64_t)y))
 BIN_LOOP(i_sub, int64_t, (int64_t)((uint64_t)x - (uint64_t)y))
-BIN_LOOP(i_mul, int64_t, (int64_t)((uint64_t)x * (uint64_t)y))
+BIN_LOOP(i_mul, int64_t, (int64_t)((uint64_t)x *(uint64_t)y))
 BIN_LOOP(i_div, int64_t, (y == 0 || (y == -1 && x == INT64_MIN)) ? 0 : x / y)
 
 static int op_binary(struct nn_ctx *c, const struct nn_node *nd, const struct nn_tensor *A,
@@ -158,8 +158,10 @@ static int op_binary(struct nn_ctx *c, const struct nn_node *nd, const struct nn
         da[i] = ia >= 0 ? A->dims[ia] : 1;
         db[i] = ib >= 0 ? B->dims[ib] : 1;
         if (da[i] != db[i] && da[i] != 1 && db[i] != 1)
-            return FAIL(SB_EINVAL, "node '%s' (%s): shapes do not broadcast (dim %d: %lld vs "
-                        "%lld)", nd->name, nd->op_type, i, (long long)da[i], (long long)db[i]);
+            return FAIL(SB_EINVAL,
+                        "node '%s' (%s): shapes do not broadcast (dim %d: %lld vs "
+                        "%lld)",
+                        nd->name, nd->op_type, i, (long long)da[i], (long long)db[i]);
         od[i] = da[i] == 1 ? db[i] : da[i];
     }
     int rc = setup_out(c, O, A->dtype, od, nd_, err);
@@ -212,19 +214,38 @@ static int op_binary(struct nn_ctx *c, const struct nn_node *nd, const struct nn
         void *po = (char *)O->data + done * es;
         if (A->dtype == NN_F32) {
             switch (nd->op) {
-            case NN_OP_ADD: f_add(po, pa, pb, inner, ia, ib); break;
-            case NN_OP_SUB: f_sub(po, pa, pb, inner, ia, ib); break;
-            case NN_OP_MUL: f_mul(po, pa, pb, inner, ia, ib); break;
-            case NN_OP_DIV: f_div(po, pa, pb, inner, ia, ib); break;
-            default: f_pow(po, pa, pb, inner, ia, ib); break;
+            case NN_OP_ADD:
+                f_add(po, pa, pb, inner, ia, ib);
+                break;
+            case NN_OP_SUB:
+                f_sub(po, pa, pb, inner, ia, ib);
+                break;
+            case NN_OP_MUL:
+                f_mul(po, pa, pb, inner, ia, ib);
+                break;
+            case NN_OP_DIV:
+                f_div(po, pa, pb, inner, ia, ib);
+                break;
+            default:
+                f_pow(po, pa, pb, inner, ia, ib);
+                break;
             }
         } else {
             switch (nd->op) {
-            case NN_OP_ADD: i_add(po, pa, pb, inner, ia, ib); break;
-            case NN_OP_SUB: i_sub(po, pa, pb, inner, ia, ib); break;
-            case NN_OP_MUL: i_mul(po, pa, pb, inner, ia, ib); break;
-            case NN_OP_DIV: i_div(po, pa, pb, inner, ia, ib); break;
-            default: return FAIL(SB_EUNSUPPORTED, "node '%s': Pow on int64", nd->name);
+            case NN_OP_ADD:
+                i_add(po, pa, pb, inner, ia, ib);
+                break;
+            case NN_OP_SUB:
+                i_sub(po, pa, pb, inner, ia, ib);
+                break;
+            case NN_OP_MUL:
+                i_mul(po, pa, pb, inner, ia, ib);
+                break;
+            case NN_OP_DIV:
+                i_div(po, pa, pb, inner, ia, ib);
+                break;
+            default:
+                return FAIL(SB_EUNSUPPORTED, "node '%s': Pow on int64", nd->name);
             }
         }
         for (int i = k - 2; i >= 0; i--) {
@@ -240,57 +261,60 @@ static int op_binary(struct nn_ctx *c, const struct nn_node *nd, const struct nn
 
 /* The activation loops, written once and expanded for a copy (x → y, no aliasing, so GCC
  * vectorises without a run-time overlap check) and for in place (y → y). */
-#define ACT_LOOPS(X, Y)                                                                        \
-    switch (op) {                                                                              \
-    case NN_OP_SQRT:                                                                           \
-        for (size_t i = 0; i < n; i++)                                                         \
-            Y[i] = sqrtf(X[i]);                                                                \
-        break;                                                                                 \
-    case NN_OP_RELU:                                                                           \
-        for (size_t i = 0; i < n; i++)                                                         \
-            Y[i] = X[i] > 0.0f ? X[i] : 0.0f;                                                  \
-        break;                                                                                 \
-    case NN_OP_SIGMOID:                                                                        \
-        for (size_t i = 0; i < n; i++)                                                         \
-            Y[i] = 1.0f / (1.0f + expf(-X[i]));                                                \
-        break;                                                                                 \
-    case NN_OP_SWISH: /* x * sigmoid(alpha * x) */                                             \
-        for (size_t i = 0; i < n; i++)                                                         \
-            Y[i] = X[i] / (1.0f + expf(-p->alpha * X[i]));                                     \
-        break;                                                                                 \
-    case NN_OP_HARDSIGMOID: {                                                                  \
-        float a = p->alpha, b = p->beta;                                                       \
-        for (size_t i = 0; i < n; i++) {                                                       \
-            float v = a * X[i] + b;                                                            \
-            Y[i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;                                      \
-        }                                                                                      \
-        break;                                                                                 \
-    }                                                                                          \
-    case NN_OP_HARDSWISH: { /* (x * clip(x + alpha, min, max) / beta) * post_mul + post_add */ \
-        float a = p->alpha, d = p->beta, pm = p->post_mul, pa = p->post_add;                   \
-        for (size_t i = 0; i < n; i++) {                                                       \
-            float v = X[i] + a;                                                                \
-            v = v < lo ? lo : v > hi ? hi : v;                                                 \
-            Y[i] = (X[i] * v) / d * pm + pa;                                                   \
-        }                                                                                      \
-        break;                                                                                 \
-    }                                                                                          \
-    default: /* NN_OP_CLIP */                                                                  \
-        for (size_t i = 0; i < n; i++) {                                                       \
-            float v = X[i];                                                                    \
-            Y[i] = v < lo ? lo : v > hi ? hi : v;                                              \
-        }                                                                                      \
-        break;                                                                                 \
+#define ACT_LOOPS(X, Y)                                                                            \
+    switch (op) {                                                                                  \
+    case NN_OP_SQRT:                                                                               \
+        for (size_t i = 0; i < n; i++)                                                             \
+            Y[i] = sqrtf(X[i]);                                                                    \
+        break;                                                                                     \
+    case NN_OP_RELU:                                                                               \
+        for (size_t i = 0; i < n; i++)                                                             \
+            Y[i] = X[i] > 0.0f ? X[i] : 0.0f;                                                      \
+        break;                                                                                     \
+    case NN_OP_SIGMOID:                                                                            \
+        for (size_t i = 0; i < n; i++)                                                             \
+            Y[i] = 1.0f / (1.0f + expf(-X[i]));                                                    \
+        break;                                                                                     \
+    case NN_OP_SWISH: /* x * sigmoid(alpha * x) */                                                 \
+        for (size_t i = 0; i < n; i++)                                                             \
+            Y[i] = X[i] / (1.0f + expf(-p->alpha * X[i]));                                         \
+        break;                                                                                     \
+    case NN_OP_HARDSIGMOID: {                                                                      \
+        float a = p->alpha, b = p->beta;                                                           \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            float v = a * X[i] + b;                                                                \
+            Y[i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;                                          \
+        }                                                                                          \
+        break;                                                                                     \
+    }                                                                                              \
+    case NN_OP_HARDSWISH: { /* (x * clip(x + alpha, min, max) / beta) * post_mul + post_add */     \
+        float a = p->alpha, d = p->beta, pm = p->post_mul, pa = p->post_add;                       \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            float v = X[i] + a;                                                                    \
+            v = v < lo ? lo : v > hi ? hi : v;                                                     \
+            Y[i] = (X[i] * v) / d * pm + pa;                                                       \
+        }                                                                                          \
+        break;                                                                                     \
+    }                                                                                              \
+    default: /* NN_OP_CLIP */                                                                      \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            float v = X[i];                                                                        \
+            Y[i] = v < lo ? lo : v > hi ? hi : v;                                                  \
+        }                                                                                          \
+        break;                                                                                     \
     }
 
-/* lo/hi: the clip bounds of CLIP and HARDSWISH. */
-static void act_copy(int op, const struct nn_params *p, float lo, float hi,
-                     const float *restrict x, float *restrict y, size_t n)
+/* lo/hi: the clip bounds of CLIP and HARDSWISH. Both compiled for AVX2 and the baseline,
+ * chosen at run time (the baseline vectorises 4 floats at a time). */
+__attribute__((target_clones("avx2", "default"))) static void
+act_copy(int op, const struct nn_params *p, float lo, float hi, const float *restrict x,
+         float *restrict y, size_t n)
 {
     ACT_LOOPS(x, y)
 }
 
-static void act_inplace(int op, const struct nn_params *p, float lo, float hi, float *y, size_t n)
+__attribute__((target_clones("avx2", "default"))) static void
+act_inplace(int op, const struct nn_params *p, float lo, float hi, float *y, size_t n)
 {
     ACT_LOOPS(y, y)
 }
@@ -337,8 +361,7 @@ typedef float v8f __attribute__((vector_size(32)));
  * baseline), chosen at run time. */
 __attribute__((target_clones("avx2", "default"))) static void
 conv_depthwise(const float *x, int64_t H, int64_t W, const float *w, int64_t kh, int64_t kw,
-               float bias, const struct nn_params *p, float *y, int64_t Ho, int64_t Wo,
-               float *pad)
+               float bias, const struct nn_params *p, float *y, int64_t Ho, int64_t Wo, float *pad)
 {
     int64_t sh = p->strides[0], sw = p->strides[1], dh = p->dilations[0], dw = p->dilations[1];
     int64_t pt = p->pads[0], pl = p->pads[1];
@@ -456,20 +479,23 @@ static int op_conv(struct nn_ctx *c, const struct nn_node *nd, const struct nn_t
     const struct nn_tensor *X = in[0], *Wt = in[1], *Bt = nd->nin > 2 ? in[2] : NULL;
     const struct nn_params *p = &nd->p;
     if (X->dtype != NN_F32 || Wt->dtype != NN_F32 || X->ndim != 4 || Wt->ndim != 4)
-        return FAIL(SB_EINVAL, "node '%s' (Conv): only 2-D float convolutions (4-D input and "
-                    "weights)", nd->name);
+        return FAIL(SB_EINVAL,
+                    "node '%s' (Conv): only 2-D float convolutions (4-D input and "
+                    "weights)",
+                    nd->name);
     int64_t N = X->dims[0], C = X->dims[1], H = X->dims[2], W = X->dims[3];
     int64_t M = Wt->dims[0], Cg = Wt->dims[1], kh = Wt->dims[2], kw = Wt->dims[3];
     int64_t G = p->group;
     if (Cg * G != C || M % G != 0)
-        return FAIL(SB_EINVAL, "node '%s' (Conv): %lld input channels, weights for %lld x %lld "
-                    "groups", nd->name, (long long)C, (long long)Cg, (long long)G);
+        return FAIL(SB_EINVAL,
+                    "node '%s' (Conv): %lld input channels, weights for %lld x %lld "
+                    "groups",
+                    nd->name, (long long)C, (long long)Cg, (long long)G);
     if (p->kernel[0] != -1 && (p->kernel[0] != kh || p->kernel[1] != kw))
-        return FAIL(SB_EINVAL, "node '%s' (Conv): kernel_shape differs from the weights",
-                    nd->name);
+        return FAIL(SB_EINVAL, "node '%s' (Conv): kernel_shape differs from the weights", nd->name);
     if (Bt && (Bt->dtype != NN_F32 || Bt->n != (size_t)M))
-        return FAIL(SB_EINVAL, "node '%s' (Conv): bias of %zu values for %lld channels",
-                    nd->name, Bt->n, (long long)M);
+        return FAIL(SB_EINVAL, "node '%s' (Conv): bias of %zu values for %lld channels", nd->name,
+                    Bt->n, (long long)M);
     int64_t eh = p->dilations[0] * (kh - 1) + 1, ew = p->dilations[1] * (kw - 1) + 1;
     int64_t Ho = (H + p->pads[0] + p->pads[2] - eh), Wo = (W + p->pads[1] + p->pads[3] - ew);
     if (Ho < 0 || Wo < 0)
@@ -558,8 +584,10 @@ static int op_batchnorm(struct nn_ctx *c, const struct nn_node *nd,
     int64_t C = X->dims[1];
     for (int i = 1; i < 5; i++)
         if (in[i]->dtype != NN_F32 || in[i]->n != (size_t)C)
-            return FAIL(SB_EINVAL, "node '%s' (BatchNormalization): parameter %d has %zu values "
-                        "for %lld channels", nd->name, i, in[i]->n, (long long)C);
+            return FAIL(SB_EINVAL,
+                        "node '%s' (BatchNormalization): parameter %d has %zu values "
+                        "for %lld channels",
+                        nd->name, i, in[i]->n, (long long)C);
     int rc = setup_out(c, O, NN_F32, X->dims, X->ndim, err);
     if (rc < 0)
         return rc;
@@ -586,8 +614,7 @@ static int op_gap(struct nn_ctx *c, const struct nn_node *nd, const struct nn_te
                   struct nn_tensor *O, struct sb_error *err)
 {
     if (X->dtype != NN_F32 || X->ndim < 3)
-        return FAIL(SB_EINVAL, "node '%s' (GlobalAveragePool): float input of rank >= 3",
-                    nd->name);
+        return FAIL(SB_EINVAL, "node '%s' (GlobalAveragePool): float input of rank >= 3", nd->name);
     int64_t od[NN_MAX_DIMS];
     int64_t inner = 1;
     for (int i = 0; i < X->ndim; i++) {
@@ -620,8 +647,7 @@ static int op_avgpool(struct nn_ctx *c, const struct nn_node *nd, const struct n
     int64_t kh = p->kernel[0], kw = p->kernel[1];
     int64_t Ho = H + p->pads[0] + p->pads[2] - kh, Wo = W + p->pads[1] + p->pads[3] - kw;
     if (Ho < 0 || Wo < 0)
-        return FAIL(SB_EINVAL, "node '%s' (AveragePool): input smaller than the kernel",
-                    nd->name);
+        return FAIL(SB_EINVAL, "node '%s' (AveragePool): input smaller than the kernel", nd->name);
     Ho = Ho / p->strides[0] + 1;
     Wo = Wo / p->strides[1] + 1;
     int64_t od[4] = {N, C, Ho, Wo};
@@ -711,8 +737,7 @@ static int op_slice(struct nn_ctx *c, const struct nn_node *nd, const struct nn_
             (rc = read_ints(in[2], ends, NN_MAX_DIMS, &ne, "ends", nd->name, err)) < 0)
             return rc;
         if (ns != ne)
-            return FAIL(SB_EINVAL, "node '%s' (Slice): starts and ends differ in length",
-                        nd->name);
+            return FAIL(SB_EINVAL, "node '%s' (Slice): starts and ends differ in length", nd->name);
         na = ns;
         for (int i = 0; i < ns; i++)
             axes[i] = i;
@@ -720,8 +745,7 @@ static int op_slice(struct nn_ctx *c, const struct nn_node *nd, const struct nn_
             (rc = read_ints(in[3], axes, NN_MAX_DIMS, &na, "axes", nd->name, err)) < 0)
             return rc;
         if (na != ns)
-            return FAIL(SB_EINVAL, "node '%s' (Slice): axes and starts differ in length",
-                        nd->name);
+            return FAIL(SB_EINVAL, "node '%s' (Slice): axes and starts differ in length", nd->name);
     }
     nst = ns;
     for (int i = 0; i < ns; i++)
@@ -789,12 +813,12 @@ static int op_concat(struct nn_ctx *c, const struct nn_node *nd, const struct nn
     for (int i = 0; i < nd->nin; i++) {
         const struct nn_tensor *T = in[i];
         if (!T || T->dtype != A->dtype || T->ndim != A->ndim)
-            return FAIL(SB_EINVAL, "node '%s' (Concat): input %d differs in type or rank",
-                        nd->name, i);
+            return FAIL(SB_EINVAL, "node '%s' (Concat): input %d differs in type or rank", nd->name,
+                        i);
         for (int d = 0; d < A->ndim; d++)
             if (d != ax && T->dims[d] != A->dims[d])
-                return FAIL(SB_EINVAL, "node '%s' (Concat): input %d differs in dim %d",
-                            nd->name, i, d);
+                return FAIL(SB_EINVAL, "node '%s' (Concat): input %d differs in dim %d", nd->name,
+                            i, d);
         od[ax] += T->dims[ax];
     }
     int rc = setup_out(c, O, A->dtype, od, A->ndim, err);
@@ -838,8 +862,7 @@ static int op_reshape(struct nn_ctx *c, const struct nn_node *nd, const struct n
             continue;
         }
         if (sh[i] < 0 || (sh[i] && known > NN_MAX_ELEMS / sh[i]))
-            return FAIL(SB_EINVAL, "node '%s' (Reshape): bad dim %lld", nd->name,
-                        (long long)sh[i]);
+            return FAIL(SB_EINVAL, "node '%s' (Reshape): bad dim %lld", nd->name, (long long)sh[i]);
         known *= sh[i];
     }
     if (neg >= 0) {
@@ -977,9 +1000,8 @@ static int op_reducemean(struct nn_ctx *c, const struct nn_node *nd,
     return 0;
 }
 
-static int op_squeeze(struct nn_ctx *c, const struct nn_node *nd,
-                      const struct nn_tensor *const *in, struct nn_tensor *O,
-                      struct sb_error *err)
+static int op_squeeze(struct nn_ctx *c, const struct nn_node *nd, const struct nn_tensor *const *in,
+                      struct nn_tensor *O, struct sb_error *err)
 {
     const struct nn_tensor *X = in[0];
     int mask, cnt, rc, on = 0;
@@ -990,8 +1012,8 @@ static int op_squeeze(struct nn_ctx *c, const struct nn_node *nd,
         for (int i = 0; i < X->ndim; i++) {
             int drop = cnt ? (mask >> i) & 1 : X->dims[i] == 1;
             if (drop && X->dims[i] != 1)
-                return FAIL(SB_EINVAL, "node '%s' (Squeeze): dim %d is %lld, not 1", nd->name,
-                            i, (long long)X->dims[i]);
+                return FAIL(SB_EINVAL, "node '%s' (Squeeze): dim %d is %lld, not 1", nd->name, i,
+                            (long long)X->dims[i]);
             if (!drop)
                 od[on++] = X->dims[i];
         }
@@ -1131,8 +1153,8 @@ static int op_matmul(struct nn_ctx *c, const struct nn_node *nd, const struct nn
             a_full = 0;
     float *gs;
     if (b_shared && a_full) {
-        gs = sb__nn_scratch(c, 1, sb__nn_gemm_scratch((size_t)(M * batches), (size_t)N,
-                                                      (size_t)K), err);
+        gs = sb__nn_scratch(c, 1, sb__nn_gemm_scratch((size_t)(M * batches), (size_t)N, (size_t)K),
+                            err);
         if (!gs)
             return err ? err->code : SB_ETOOBIG;
         sb__nn_gemm((size_t)(M * batches), (size_t)N, (size_t)K, a, (size_t)K, b, (size_t)N, y,

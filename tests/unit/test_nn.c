@@ -9,11 +9,14 @@
  * and - when scripts/deps.sh installed it - the real PP-OCRv4 recogniser reading a rendered
  * text line (tests/fixtures/nn/line.pgm, made by make_line.sh).
  */
+/* cmocka.h needs these first */
+/* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include "sb/nn.h"
 
@@ -121,8 +124,8 @@ static struct pbw tensor(const char *name, int dtype, const int64_t *dims, int n
 }
 
 struct model {
-    struct pbw g;   /* GraphProto being built */
-    struct pbw at;  /* attributes of the next node */
+    struct pbw g;  /* GraphProto being built */
+    struct pbw at; /* attributes of the next node */
     int opset;
 };
 
@@ -432,11 +435,21 @@ static void test_binary_broadcast(void **state)
                                 a = c[ci], b = x[(i * 3 + j) * 4 + k];
                             float r;
                             switch (o) {
-                            case 0: r = a + b; break;
-                            case 1: r = a - b; break;
-                            case 2: r = a * b; break;
-                            case 3: r = a / b; break;
-                            default: r = powf(a, b); break;
+                            case 0:
+                                r = a + b;
+                                break;
+                            case 1:
+                                r = a - b;
+                                break;
+                            case 2:
+                                r = a * b;
+                                break;
+                            case 3:
+                                r = a / b;
+                                break;
+                            default:
+                                r = powf(a, b);
+                                break;
                             }
                             want[(i * 3 + j) * 4 + k] = r;
                         }
@@ -491,10 +504,10 @@ static void test_conv(void **state)
 {
     (void)state;
     struct conv_case cases[] = {
-        {{1, 4, 7, 9}, {6, 2, 3, 3}, 2, {2, 1}, {1, 0, 2, 1}, {1, 1}, 1}, /* groups, asym pads */
-        {{2, 3, 6, 6}, {5, 3, 1, 1}, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, 0}, /* 1x1 direct */
+        {{1, 4, 7, 9}, {6, 2, 3, 3}, 2, {2, 1}, {1, 0, 2, 1}, {1, 1}, 1},  /* groups, asym pads */
+        {{2, 3, 6, 6}, {5, 3, 1, 1}, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, 0},  /* 1x1 direct */
         {{1, 4, 9, 11}, {4, 1, 3, 3}, 4, {2, 2}, {1, 1, 1, 1}, {1, 1}, 1}, /* depthwise s2 */
-        {{1, 3, 8, 8}, {3, 1, 5, 5}, 3, {1, 1}, {2, 2, 2, 2}, {1, 1}, 1}, /* depthwise 5x5 */
+        {{1, 3, 8, 8}, {3, 1, 5, 5}, 3, {1, 1}, {2, 2, 2, 2}, {1, 1}, 1},  /* depthwise 5x5 */
         {{1, 3, 8, 10}, {8, 3, 3, 3}, 1, {1, 2}, {1, 1, 1, 1}, {2, 1}, 1}, /* dilation */
         {{1, 2, 3, 40}, {7, 2, 1, 3}, 1, {1, 1}, {0, 1, 0, 1}, {1, 1}, 0}, /* 1x3 */
         {{1, 70, 5, 30}, {300, 70, 1, 1}, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1}, /* GEMM edges */
@@ -524,8 +537,8 @@ static void test_conv(void **state)
         int64_t Ho, Wo, od[8];
         int on;
         float *want = malloc((size_t)cc->xd[0] * (size_t)cc->wd[0] * 1000 * 4);
-        conv_ref(x, cc->xd, w, cc->wd, cc->bias ? b : NULL, cc->group, cc->st, cc->pads,
-                 cc->dil, want, &Ho, &Wo);
+        conv_ref(x, cc->xd, w, cc->wd, cc->bias ? b : NULL, cc->group, cc->st, cc->pads, cc->dil,
+                 want, &Ho, &Wo);
         float *y = run_model(buf, len, x, cc->xd, 4, od, &on);
         int64_t wantd[4] = {cc->xd[0], cc->wd[0], Ho, Wo};
         assert_dims(od, on, wantd, 4);
@@ -607,10 +620,9 @@ static void test_bn_and_affine_fold(void **state)
             for (int c = 0; c < 4; c++)
                 for (int i = 0; i < 30; i++) {
                     float v = want[c * 30 + i];
-                    want[c * 30 + i] = variant == 0
-                                           ? (v - mean[c]) / sqrtf(var[c] + 1e-3f) * scale[c] +
-                                                 bias[c]
-                                           : v * mulc + addc[c];
+                    want[c * 30 + i] =
+                        variant == 0 ? (v - mean[c]) / sqrtf(var[c] + 1e-3f) * scale[c] + bias[c]
+                                     : v * mulc + addc[c];
                 }
         }
         int64_t od[8];
@@ -913,10 +925,10 @@ static void test_matmul(void **state)
         int64_t ad[3], bd[3];
         int an, bn;
     } cases[] = {
-        {{2, 3, 4}, {4, 5}, 3, 2},      /* batch against one matrix */
-        {{2, 3, 4}, {2, 4, 5}, 3, 3},   /* batched */
-        {{1, 3, 4}, {2, 4, 5}, 3, 3},   /* broadcast batch */
-        {{37, 300}, {300, 70}, 2, 2},   /* past the GEMM's 256-deep and 6x16 blocks */
+        {{2, 3, 4}, {4, 5}, 3, 2},    /* batch against one matrix */
+        {{2, 3, 4}, {2, 4, 5}, 3, 3}, /* batched */
+        {{1, 3, 4}, {2, 4, 5}, 3, 3}, /* broadcast batch */
+        {{37, 300}, {300, 70}, 2, 2}, /* past the GEMM's 256-deep and 6x16 blocks */
     };
     for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
         size_t an = 1, bn = 1;
@@ -938,10 +950,11 @@ static void test_matmul(void **state)
         float *y = run_model(buf, len, a, cases[k].ad, cases[k].an, od, &on);
         int64_t M = cases[k].ad[cases[k].an - 2], K = cases[k].ad[cases[k].an - 1],
                 N = cases[k].bd[cases[k].bn - 1];
-        int64_t batches = cases[k].an == 3 ? (cases[k].ad[0] > (cases[k].bn == 3 ? cases[k].bd[0] : 1)
-                                                  ? cases[k].ad[0]
-                                                  : cases[k].bd[0])
-                                           : 1;
+        int64_t batches =
+            cases[k].an == 3
+                ? (cases[k].ad[0] > (cases[k].bn == 3 ? cases[k].bd[0] : 1) ? cases[k].ad[0]
+                                                                            : cases[k].bd[0])
+                : 1;
         assert_int_equal(od[on - 1], N);
         assert_int_equal(od[on - 2], M);
         for (int64_t t = 0; t < batches; t++)
@@ -1012,8 +1025,9 @@ static void test_softmax_reducemean(void **state)
             assert_dims(od, on, wd, 2);
             for (int n = 0; n < 2; n++)
                 for (int k = 0; k < 4; k++)
-                    assert_true(fabs(y[n * 4 + k] - (x[n * 12 + k] + x[n * 12 + 4 + k] +
-                                                     x[n * 12 + 8 + k]) / 3) < 1e-6);
+                    assert_true(fabs(y[n * 4 + k] -
+                                     (x[n * 12 + k] + x[n * 12 + 4 + k] + x[n * 12 + 8 + k]) / 3) <
+                                1e-6);
         }
         free(y);
         free(buf);
