@@ -320,8 +320,9 @@ int sb_media_asr_wav(const void *data, size_t n, const struct sb_asr_opts *opts,
  * Debian's tesseract is built with OpenMP and asks for 4 threads per call (an explicit
  * num_threads the API cannot lower); on a shared worker pool those busy-waiting teams cost
  * about 5x the CPU for nothing (here 0.33 s vs 1.8-2.1 s per receipt). Only OMP_THREAD_LIMIT,
- * read when libgomp loads, caps them. Likewise OpenBLAS (linked through sphinxbase) starts a
- * thread pool when it loads, before main() can block signals: such a thread takes a SIGHUP
+ * read when libgomp loads, caps them. Likewise, where the machine's libblas is OpenBLAS
+ * (sphinxbase links libblas), it starts a thread pool when it loads, before main() can block
+ * signals: such a thread takes a SIGHUP
  * meant for `serve`'s signal thread and the default action ends the process; only
  * OPENBLAS_NUM_THREADS=1, read at load, stops it. This re-executes the current binary as
  * `switchboard COMMAND argv...` with both set to 1 (those not already set) when either is
