@@ -51,6 +51,13 @@ int sb__media_text_height(const struct sb_image *img);
 #define SB__PPOCR_PAD_Y 0.3
 #define SB__PPOCR_REACH 0.6     /* a character is a word's within this many heights of its box */
 
+/* ocr_wordlist.c: whether `w` (outer marks ignored) is a word of the English word list, of at
+ * least SB__OCR_KNOWN_MIN letters. The list is read once per process (thread-safe);
+ * sb__ocr_wordlist_load() reads it ahead (before jobs fork). */
+#define SB__OCR_KNOWN_MIN 4
+int sb__ocr_known_word(const char *w);
+void sb__ocr_wordlist_load(void);
+
 /* Whether the recognition model and its character list are installed; *why (may be NULL)
  * says what is missing. Loaded once per process, on first call; thread-safe. */
 int sb__ocr_ppocr_available(const char **why);

@@ -22,6 +22,7 @@
 #include "sb/mem.h"
 #include "sb/nn.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -92,6 +93,7 @@ static void rec_load(void)
         free(buf);
         return;
     }
+    sb__ocr_wordlist_load();
     rec.keys_buf = buf;
     rec.keys = keys;
     rec.n_keys = k;
@@ -200,21 +202,49 @@ static int cmp_word_x(const void *a, const void *b)
     return (x->box.x > y->box.x) - (x->box.x < y->box.x);
 }
 
-static int cmp_int(const void *a, const void *b)
+struct weighted {
+    double v, w;
+};
+
+static int cmp_weighted(const void *a, const void *b)
 {
-    return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+    const struct weighted *x = a, *y = b;
+    return (x->v > y->v) - (x->v < y->v);
 }
 
-/* Median word height of a line (its words are sorted by x). */
-static int median_height(const struct sb_ocr_line *l)
+/* The median of v[0..n) weighted by w (sorts v). */
+static double weighted_median(struct weighted *v, size_t n)
 {
-    int *h = sb_malloc(l->n_words * sizeof(int));
-    for (size_t j = 0; j < l->n_words; j++)
-        h[j] = l->words[j].box.h;
-    qsort(h, l->n_words, sizeof(int), cmp_int);
-    int m = h[l->n_words / 2];
-    free(h);
-    return m > 0 ? m : 1;
+    qsort(v, n, sizeof(*v), cmp_weighted);
+    double total = 0, acc = 0;
+    for (size_t i = 0; i < n; i++)
+        total += v[i].w;
+    for (size_t i = 0; i < n; i++) {
+        acc += v[i].w;
+        if (2 * acc >= total)
+            return v[i].v;
+    }
+    return v[n - 1].v;
+}
+
+/* The text band of words [a, b) of a line: height and (yc not NULL) vertical centre, medians weighted by word
+ * width, so that neither the specks tesseract reports as tiny words nor a word whose box took
+ * in a mark of the next line stretch it (a crop reaching into the lines above and below
+ * confuses the network). */
+static void text_band(const struct sb_ocr_line *l, size_t a, size_t b, int *h, double *yc)
+{
+    struct weighted *v = sb_malloc((b - a) * sizeof(*v));
+    for (size_t j = a; j < b; j++)
+        v[j - a] = (struct weighted){l->words[j].box.h, l->words[j].box.w};
+    *h = (int)weighted_median(v, b - a);
+    *h = *h > 0 ? *h : 1;
+    if (yc) {
+        for (size_t j = a; j < b; j++)
+            v[j - a] = (struct weighted){l->words[j].box.y + l->words[j].box.h / 2.0,
+                                         l->words[j].box.w};
+        *yc = weighted_median(v, b - a);
+    }
+    free(v);
 }
 
 /*
@@ -226,18 +256,16 @@ static int median_height(const struct sb_ocr_line *l)
 static int read_line(const struct sb_image *img, const struct sb_ocr_line *l,
                      struct char_list *chars, int64_t deadline, struct sb_error *err)
 {
-    int h = median_height(l);
+    int h;
+    text_band(l, 0, l->n_words, &h, NULL);
     for (size_t a = 0, b; a < l->n_words; a = b) {
         int x0 = l->words[a].box.x, x1 = x0 + l->words[a].box.w;
-        int y0 = l->words[a].box.y, y1 = y0 + l->words[a].box.h;
         float minc = l->words[a].conf, maxc = minc;
         for (b = a + 1; b < l->n_words; b++) {
             const struct sb_box *wb = &l->words[b].box;
             if (wb->x - x1 > SB__PPOCR_GAP * h)
                 break;
             x1 = wb->x + wb->w > x1 ? wb->x + wb->w : x1;
-            y0 = wb->y < y0 ? wb->y : y0;
-            y1 = wb->y + wb->h > y1 ? wb->y + wb->h : y1;
             minc = l->words[b].conf < minc ? l->words[b].conf : minc;
             maxc = l->words[b].conf > maxc ? l->words[b].conf : maxc;
         }
@@ -246,8 +274,9 @@ static int read_line(const struct sb_image *img, const struct sb_ocr_line *l,
         if (sb__media_past(deadline))
             return sb_error_set(err, SB_ETIMEDOUT, "ocr: time limit passed");
         /* margins as the network saw text in training: some paper around the letters */
-        int hh = y1 - y0 > h ? y1 - y0 : h;
-        double yc = (y0 + y1) / 2.0;
+        int hh;
+        double yc;
+        text_band(l, a, b, &hh, &yc);
         int cx0 = (int)(x0 - SB__PPOCR_PAD_X * hh), cx1 = (int)(x1 + SB__PPOCR_PAD_X * hh);
         int cy0 = (int)(yc - (0.5 + SB__PPOCR_PAD_Y) * hh);
         int cy1 = (int)(yc + (0.5 + SB__PPOCR_PAD_Y) * hh);
@@ -324,6 +353,28 @@ static void push_words(struct sb_ocr_word **out, size_t *n, size_t *cap, const c
     }
 }
 
+/* True when `net` is `tess` with only marks between two letters or digits left out: the
+ * network misses such small marks ("80.91" read "8091", "7/4,Kawasan" read "7/4Kawasan") far
+ * more often than tesseract invents them (docs/media.md, seventh round). */
+static int drops_inner_marks(const char *tess, const char *net)
+{
+    size_t i = 0, j = 0, dropped = 0;
+    while (tess[i]) {
+        unsigned char c = (unsigned char)tess[i];
+        if (c == (unsigned char)net[j]) {
+            i++;
+            j++;
+        } else if (ispunct(c) && i > 0 && isalnum((unsigned char)tess[i - 1]) &&
+                   isalnum((unsigned char)tess[i + 1])) {
+            i++;
+            dropped++;
+        } else {
+            return 0;
+        }
+    }
+    return !net[j] && dropped > 0;
+}
+
 /* The merge of one line (see the file comment); rebuilds the line's words and text. */
 static void merge_line(struct sb_ocr_line *l, const struct char_list *chars)
 {
@@ -347,12 +398,18 @@ static void merge_line(struct sb_ocr_line *l, const struct char_list *chars)
         struct sb_ocr_word *w = &l->words[j];
         char *p = nfkc_trim(txt[j].data ? txt[j].data : "", txt[j].len);
         int has = p[0] != '\0';
-        if (w->conf < SB__OCR_WORD_MIN_CONF / 100.0f) {
-            if (has && pmin[j] >= SB__PPOCR_RESCUE)
-                push_words(&out, &n_out, &cap, p, w->box, pmin[j]);
-        } else if (has && w->conf < SB__PPOCR_SURE && pmin[j] >= SB__PPOCR_REPLACE &&
-                   strcmp(p, w->text) != 0) {
+        const char *best = drops_inner_marks(w->text, p) ? w->text : p;
+        int known_t = has && sb__ocr_known_word(w->text), known_n = has && sb__ocr_known_word(p);
+        if (known_n && !known_t) {
             push_words(&out, &n_out, &cap, p, w->box, pmin[j]);
+        } else if (known_t && !known_n) {
+            push_words(&out, &n_out, &cap, w->text, w->box, w->conf);
+        } else if (w->conf < SB__OCR_WORD_MIN_CONF / 100.0f) {
+            if (has && pmin[j] >= SB__PPOCR_RESCUE)
+                push_words(&out, &n_out, &cap, best, w->box, pmin[j]);
+        } else if (has && w->conf < SB__PPOCR_SURE && pmin[j] >= SB__PPOCR_REPLACE &&
+                   strcmp(best, w->text) != 0) {
+            push_words(&out, &n_out, &cap, best, w->box, pmin[j]);
         } else {
             push_words(&out, &n_out, &cap, w->text, w->box, w->conf);
         }
