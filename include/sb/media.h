@@ -94,7 +94,8 @@ void sb_ocr_page_add_word(struct sb_ocr_page *page, const char *text, struct sb_
                           float conf);
 /* Rebuilds line->text from its words (single spaces); no-op for a line without words. */
 void sb_ocr_line_join_words(struct sb_ocr_line *line);
-/* Rebuilds page->text and page->conf from the lines. */
+/* Rebuilds page->text and page->conf from the lines; first joins amounts that a line's words
+ * split after the decimal point ("170." "00" -> "170.00"). */
 void sb_ocr_page_finish(struct sb_ocr_page *page);
 
 /* Pre-processing steps (bit set). Each was kept only where it helped on the training receipts:

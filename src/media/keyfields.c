@@ -259,6 +259,26 @@ static int is_address_like(const struct line *l)
 }
 
 /* Cleans a company line: drops a trailing "(123456-X)" registration and stray punctuation. */
+/* A zero among letters is the letter O ("AEON C0." -> "AEON CO."): in a word of letters whose
+ * only digits are zeros, each zero becomes an O of the case of the letter before it. */
+static void letters_for_zeros(char *s)
+{
+    for (char *p = s; *p;) {
+        char *q = p;
+        int letters = 0, zeros = 0, other = 0;
+        for (; isalnum((unsigned char)*q); q++) {
+            letters += isalpha((unsigned char)*q) != 0;
+            zeros += *q == '0';
+            other += isdigit((unsigned char)*q) && *q != '0';
+        }
+        if (letters && zeros && !other && letters >= zeros)
+            for (char *c = p; c < q; c++)
+                if (*c == '0')
+                    *c = c > p && islower((unsigned char)c[-1]) ? 'o' : 'O';
+        p = *q ? q + 1 : q;
+    }
+}
+
 static char *clean_line(const char *text, int is_name)
 {
     char *s = sb_strdup(text);
@@ -279,16 +299,18 @@ static char *clean_line(const char *text, int is_name)
     /* a lone lower-case letter before capitals is a speck, not a word */
     if (islower((unsigned char)start[0]) && start[1] == ' ' && isupper((unsigned char)start[2]))
         start += 2;
-    /* no space before a comma (OCR spaces out punctuation) */
+    /* no space before a comma (OCR spaces out punctuation), and one comma where a speck was
+     * read as a second */
     char *r = sb_malloc(strlen(start) + 1);
     size_t k = 0;
     for (const char *p = start; *p; p++) {
-        if (*p == ' ' && p[1] == ',')
+        if ((*p == ' ' && p[1] == ',') || (*p == ',' && k && r[k - 1] == ','))
             continue;
         r[k++] = *p;
     }
     r[k] = 0;
     free(s);
+    letters_for_zeros(r);
     return r;
 }
 
@@ -819,6 +841,16 @@ static void find_total(const struct line *L, size_t n, double med_h,
                 }
             }
         }
+    }
+    /* a receipt that rounds its bill (a "Rounding" line) is paid in multiples of five cents
+     * (Malaysia's cash rounding, as in Australia and Switzerland); the total read before the
+     * adjustment is rounded likewise */
+    if (pick.text[0] && pick.cents % 5) {
+        for (size_t i = 0; i < n; i++)
+            if (has_word(L[i].up, "ROUNDING") || has_word(L[i].up, "ROUNDED")) {
+                amount_of((pick.cents + 2) / 5 * 5, &pick);
+                break;
+            }
     }
     out->total = sb_strdup(pick.text);
     out->conf[3] = conf;

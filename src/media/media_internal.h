@@ -61,6 +61,10 @@ void sb__ocr_wordlist_load(void);
 /* Whether the recognition model and its character list are installed; *why (may be NULL)
  * says what is missing. Loaded once per process, on first call; thread-safe. */
 int sb__ocr_ppocr_available(const char **why);
+/* The reading kept for one word (ocr_ppocr.c): tesseract's `tess` (its confidence `conf`), the
+ * network's `net` ("" where it read nothing; `net_min` its least sure character), or NULL for
+ * none. Returns one of the two pointers. */
+const char *sb__ocr_pick_reading(const char *tess, float conf, const char *net, float net_min);
 /* Reads the doubtful words of `page` (tesseract's reading of `img`, every word kept, in the
  * pixel coordinates of `img`) again with the network and merges: see ocr_ppocr.c. Drops the
  * words tesseract is least sure of unless the network confirms them; rebuilds the page text.

@@ -9,6 +9,7 @@
 #include "sb/clock.h"
 #include "sb/mem.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,12 +91,57 @@ void sb_ocr_line_join_words(struct sb_ocr_line *line)
     sb_buf_cleanup(&b);
 }
 
+/* "170." then "00": an amount split after its decimal point (OCR reads the point's gap as a
+ * space). True when word a ends in a digit and a point and word b is two digits, alone or
+ * before a non-digit. */
+static int split_amount(const char *a, const char *b)
+{
+    size_t n = strlen(a);
+    return n >= 2 && a[n - 1] == '.' && isdigit((unsigned char)a[n - 2]) &&
+           isdigit((unsigned char)b[0]) && isdigit((unsigned char)b[1]) &&
+           !isdigit((unsigned char)b[2]);
+}
+
+static struct sb_box box_union(struct sb_box a, struct sb_box b)
+{
+    int x0 = a.x < b.x ? a.x : b.x, y0 = a.y < b.y ? a.y : b.y;
+    int x1 = a.x + a.w > b.x + b.w ? a.x + a.w : b.x + b.w;
+    int y1 = a.y + a.h > b.y + b.h ? a.y + a.h : b.y + b.h;
+    return (struct sb_box){x0, y0, x1 - x0, y1 - y0};
+}
+
+/* Joins the line's split amounts into one word each; true when it joined any. */
+static int join_split_amounts(struct sb_ocr_line *l)
+{
+    size_t k = 0;
+    int joined = 0;
+    for (size_t j = 0; j < l->n_words; j++) {
+        struct sb_ocr_word *w = &l->words[j];
+        if (k && split_amount(l->words[k - 1].text, w->text)) {
+            struct sb_ocr_word *p = &l->words[k - 1];
+            char *t = sb_strdupf("%s%s", p->text, w->text);
+            free(p->text);
+            free(w->text);
+            p->text = t;
+            p->box = box_union(p->box, w->box);
+            p->conf = p->conf < w->conf ? p->conf : w->conf;
+            joined = 1;
+        } else {
+            l->words[k++] = *w;
+        }
+    }
+    l->n_words = k;
+    return joined;
+}
+
 void sb_ocr_page_finish(struct sb_ocr_page *page)
 {
     struct sb_buf b;
     sb_buf_init(&b, 0);
     double wsum = 0, csum = 0;
     for (size_t i = 0; i < page->n_lines; i++) {
+        if (join_split_amounts(&page->lines[i]))
+            sb_ocr_line_join_words(&page->lines[i]);
         size_t l = strlen(page->lines[i].text);
         if (i)
             sb_buf_append(&b, "\n", 1);

