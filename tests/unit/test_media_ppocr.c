@@ -20,25 +20,15 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-/* Reads a binary PGM (P5, 8 bit) into a grey image (pixels owned by the caller). */
-static int read_pgm(const char *path, struct sb_image *img)
+#include "pgm_fixture.h"
+
+/* The fixture line as a grey image (pixels owned by the caller). */
+static int read_line_image(struct sb_image *img)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int w, h;
+    uint8_t *px = pgm_fixture_read(SB_SOURCE_DIR "/tests/fixtures/nn/line.pgm", &w, &h);
+    if (!px)
         return -1;
-    int w = 0, h = 0, max = 0;
-    if (fscanf(f, "P5 %d %d %d", &w, &h, &max) != 3 || w <= 0 || h <= 0 || max != 255 ||
-        fgetc(f) == EOF) {
-        fclose(f);
-        return -1;
-    }
-    uint8_t *px = sb_malloc((size_t)w * (size_t)h);
-    size_t n = fread(px, 1, (size_t)w * (size_t)h, f);
-    fclose(f);
-    if (n != (size_t)w * (size_t)h) {
-        free(px);
-        return -1;
-    }
     *img = (struct sb_image){.width = w, .height = h, .stride = (size_t)w, .px = px};
     return 0;
 }
@@ -77,7 +67,7 @@ static void test_reread_line(void **state)
         skip();
     }
     struct sb_image img = {0};
-    assert_int_equal(read_pgm(SB_SOURCE_DIR "/tests/fixtures/nn/line.pgm", &img), 0);
+    assert_int_equal(read_line_image(&img), 0);
     struct sb_box a, b;
     word_boxes(&img, &a, &b);
     assert_true(a.w > 20 && b.w > 20);
@@ -122,7 +112,7 @@ static void test_reread_deadline(void **state)
     if (!sb__ocr_ppocr_available(NULL))
         skip();
     struct sb_image img = {0};
-    assert_int_equal(read_pgm(SB_SOURCE_DIR "/tests/fixtures/nn/line.pgm", &img), 0);
+    assert_int_equal(read_line_image(&img), 0);
     struct sb_box a, b;
     word_boxes(&img, &a, &b);
     struct sb_ocr_page page = {0};

