@@ -39,6 +39,7 @@ int sb__media_text_height(const struct sb_image *img);
 #define SB__OCR_MERGE_MARGIN_ALPHA 0.00f /* the second reading wins a group by more than this */
 #define SB__OCR_MERGE_MARGIN_NUM 0.05f   /* ... and by more than this on numeric groups */
 #define SB__OCR_MERGE_MASK_CONF 0.90f    /* main-reading lines this sure are not read again */
+#define SB__OCR_TIGHT_COMMA 0.35         /* ocr_commas.c: widest blank run, in text heights */
 #define SB__OCR_LEXICON_MIN_DF 2         /* opts->lexicon: a correction's minimum document count */
 
 /* SB_OCR_PRE_PPOCR (ocr_ppocr.c): chosen on the training receipts (docs/media.md, sixth round). */
@@ -50,6 +51,13 @@ int sb__media_text_height(const struct sb_image *img);
 #define SB__PPOCR_PAD_X 0.5     /* paper left around a run, in text heights */
 #define SB__PPOCR_PAD_Y 0.3
 #define SB__PPOCR_REACH 0.6     /* a character is a word's within this many heights of its box */
+
+/* Joins word j + 1 of the line onto word j (texts concatenated, boxes united, the lower
+ * confidence); the line's text is not rebuilt. */
+void sb__ocr_merge_next_word(struct sb_ocr_line *l, size_t j);
+/* ocr_commas.c: a comma that the print sets tight against the next word ("BAHRU,JOHOR") but
+ * tesseract read as a word end is joined to it; see the file. Rebuilds the texts it changes. */
+void sb__ocr_join_tight_commas(const struct sb_image *img, struct sb_ocr_page *page);
 
 /* ocr_wordlist.c: whether `w` (outer marks ignored) is a word of the English word list, of at
  * least SB__OCR_KNOWN_MIN letters. The list is read once per process (thread-safe);

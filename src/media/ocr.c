@@ -110,27 +110,31 @@ static struct sb_box box_union(struct sb_box a, struct sb_box b)
     return (struct sb_box){x0, y0, x1 - x0, y1 - y0};
 }
 
+void sb__ocr_merge_next_word(struct sb_ocr_line *l, size_t j)
+{
+    struct sb_ocr_word *p = &l->words[j], *w = &l->words[j + 1];
+    char *t = sb_strdupf("%s%s", p->text, w->text);
+    free(p->text);
+    free(w->text);
+    p->text = t;
+    p->box = box_union(p->box, w->box);
+    p->conf = p->conf < w->conf ? p->conf : w->conf;
+    memmove(w, w + 1, (l->n_words - j - 2) * sizeof(*w));
+    l->n_words--;
+}
+
 /* Joins the line's split amounts into one word each; true when it joined any. */
 static int join_split_amounts(struct sb_ocr_line *l)
 {
-    size_t k = 0;
     int joined = 0;
-    for (size_t j = 0; j < l->n_words; j++) {
-        struct sb_ocr_word *w = &l->words[j];
-        if (k && split_amount(l->words[k - 1].text, w->text)) {
-            struct sb_ocr_word *p = &l->words[k - 1];
-            char *t = sb_strdupf("%s%s", p->text, w->text);
-            free(p->text);
-            free(w->text);
-            p->text = t;
-            p->box = box_union(p->box, w->box);
-            p->conf = p->conf < w->conf ? p->conf : w->conf;
+    for (size_t j = 0; j + 1 < l->n_words;) {
+        if (split_amount(l->words[j].text, l->words[j + 1].text)) {
+            sb__ocr_merge_next_word(l, j);
             joined = 1;
         } else {
-            l->words[k++] = *w;
+            j++;
         }
     }
-    l->n_words = k;
     return joined;
 }
 
@@ -536,6 +540,7 @@ static int tess_recognize(const struct sb_image *img, const struct sb_ocr_opts *
         if (rc2)
             return rc2;
     }
+    sb__ocr_join_tight_commas(img, out);
     out->width = img->width;
     out->height = img->height;
     sb_ocr_page_finish(out);

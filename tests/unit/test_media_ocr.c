@@ -4,7 +4,8 @@
  * character-height estimate and the upscaling it drives (synthetic images with drawn "glyphs"),
  * the repair of misread legal forms, and the total's checks against the receipt's own
  * arithmetic (cash − change, excl. + tax), against repeated readings and against tax-summary
- * tables, cash rounding, and amounts split after the decimal point. Small fixtures built in memory; no tesseract run, so the file takes milliseconds.
+ * tables, cash rounding, amounts split after the decimal point, and commas printed tight against
+ * the next word. Small fixtures built in memory; no tesseract run, so the file takes milliseconds.
  */
 #include "../../src/media/media_internal.h"
 #include "sb/mem.h"
@@ -217,6 +218,46 @@ static void test_split_amounts(void **state)
     sb_ocr_page_cleanup(&p);
 }
 
+/* Fills box b of a white image with black (a stand-in for a glyph). */
+static void ink(struct sb_image *img, struct sb_box b)
+{
+    for (int y = b.y; y < b.y + b.h; y++)
+        memset(img->px + (size_t)y * img->stride + (size_t)b.x, 0, (size_t)b.w);
+}
+
+/* A comma printed tight against the next word joins it; one followed by a space does not. */
+static void test_tight_commas(void **state)
+{
+    (void)state;
+    struct sb_image img = {.width = 200, .height = 40, .stride = 200};
+    img.px = sb_malloc(200 * 40);
+    memset(img.px, 255, 200 * 40);
+    /* "AB," 2 px from "CD" (text 16 px tall), then "EF," 9 px from "GH" */
+    struct sb_box ab = {10, 10, 30, 16}, cd = {42, 10, 30, 16};
+    struct sb_box ef = {90, 10, 30, 16}, gh = {129, 10, 30, 16};
+    for (int k = 0; k < 2; k++) {
+        ink(&img, (struct sb_box){ab.x + k * 12, 10, 10, 16});
+        ink(&img, (struct sb_box){cd.x + k * 12, 10, 10, 16});
+        ink(&img, (struct sb_box){ef.x + k * 12, 10, 10, 16});
+        ink(&img, (struct sb_box){gh.x + k * 12, 10, 10, 16});
+    }
+    ink(&img, (struct sb_box){ab.x + 25, 22, 3, 6}); /* the commas */
+    ink(&img, (struct sb_box){ef.x + 25, 22, 3, 6});
+    struct sb_ocr_page p = {0};
+    sb_ocr_page_add_line(&p, "", (struct sb_box){10, 10, 150, 16}, 0.9f);
+    sb_ocr_page_add_word(&p, "AB,", ab, 0.9f);
+    sb_ocr_page_add_word(&p, "CD", cd, 0.8f);
+    sb_ocr_page_add_word(&p, "EF,", ef, 0.9f);
+    sb_ocr_page_add_word(&p, "GH", gh, 0.9f);
+    sb_ocr_line_join_words(&p.lines[0]);
+    sb__ocr_join_tight_commas(&img, &p);
+    assert_string_equal(p.lines[0].text, "AB,CD EF, GH");
+    assert_int_equal(p.lines[0].n_words, 3);
+    assert_int_equal(p.lines[0].words[0].box.w, 62);
+    sb_ocr_page_cleanup(&p);
+    sb_image_cleanup(&img);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_upscale),
         cmocka_unit_test(test_total_rules),
         cmocka_unit_test(test_split_amounts),
+        cmocka_unit_test(test_tight_commas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
