@@ -5,9 +5,9 @@
  * space after it. Its word boxes do not tell the two cases apart (on the training receipts the
  * gap between the boxes is 0.42–0.47 text heights both with and without a printed space), but
  * the ink does: between the middle of the word with the comma and the middle of the next word,
- * the widest run of blank columns was at most 0.27 text heights where the transcript has no
- * space and at least 0.45 where it has one, but for a few transcripts that disagree with their
- * own receipt (docs/media.md, seventh round). A comma whose widest blank run is under
+ * the widest run of blank columns was at most 0.33 text heights where the transcript has no
+ * space and at least 0.45 where it has one, but for 3 transcripts that disagree with their own
+ * receipt (docs/media.md, seventh round). A comma whose widest blank run is under
  * SB__OCR_TIGHT_COMMA heights is joined to the next word.
  */
 #include "media_internal.h"
