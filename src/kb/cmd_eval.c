@@ -171,11 +171,13 @@ static void eval_usage(FILE *out)
 {
     fprintf(out,
             "usage: switchboard eval retrieval --corpus FILE --queries FILE --qrels FILE "
-            "[--json] [--predictions OUT.jsonl]\n"
+            "[--json] [--predictions OUT.jsonl [--depth N]]\n"
             "       switchboard eval answer --kb FILE --queries FILE --qrels FILE [--json] "
             "[--predictions OUT.jsonl]\n"
             "Both take --learn-queries FILE --learn-qrels FILE: past questions (never the\n"
-            "evaluated ones) added to the FAQ entries they were resolved with, as phrasings.\n");
+            "evaluated ones) added to the FAQ entries they were resolved with, as phrasings.\n"
+            "Retrieval predictions hold each query's top N entries (--depth, default 10, at\n"
+            "most 1000) and their scores, e.g. to fuse with another ranker's.\n");
 }
 
 int sb_kb_cmd_eval(int argc, char **argv)
@@ -187,7 +189,7 @@ int sb_kb_cmd_eval(int argc, char **argv)
                *features = NULL, *lq = NULL, *lqrels = NULL, *rankfeat = NULL;
     double threshold = -1;
     int json = 0;
-    long repeat = 1;
+    long repeat = 1, depth = 10;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -226,13 +228,16 @@ int sb_kb_cmd_eval(int argc, char **argv)
             lqrels = v;
         else if (strcmp(a, "--repeat") == 0)
             repeat = strtol(v, NULL, 10);
+        else if (strcmp(a, "--depth") == 0)
+            depth = strtol(v, NULL, 10);
         else {
             fprintf(stderr, "switchboard eval %s: unknown option '%s'\n", argv[0], a);
             eval_usage(stderr);
             return 2;
         }
     }
-    if (!corpus || !queries || !qrels || repeat < 1 || repeat > 1000 || !lq != !lqrels) {
+    if (!corpus || !queries || !qrels || repeat < 1 || repeat > 1000 || depth < 1 ||
+        depth > 1000 || !lq != !lqrels) {
         eval_usage(stderr);
         return 2;
     }
@@ -346,11 +351,23 @@ int sb_kb_cmd_eval(int argc, char **argv)
             rec5 += (double)found5 / (double)q->nrel;
             s1 += first == 1;
             if (pf) {
-                json_t *rk = json_array();
-                for (size_t r = 0; r < n; r++)
+                /* the metrics stay at 10; the file may go deeper (an untimed second search) */
+                struct sb__kb_scored *deep = top;
+                size_t nd = n;
+                if (depth != 10) {
+                    deep = sb_malloc((size_t)depth * sizeof(*deep));
+                    nd = sb__kb_rank(ix, q->text, NULL, p, (size_t)depth, deep, NULL);
+                }
+                json_t *rk = json_array(), *sc = json_array();
+                for (size_t r = 0; r < nd; r++) {
                     json_array_append_new(rk,
-                                          json_string(sb__kb_index_doc(ix, top[r].slot)->id));
-                json_t *o = json_pack("{s:s,s:o}", "query_id", q->id, "ranking", rk);
+                                          json_string(sb__kb_index_doc(ix, deep[r].slot)->id));
+                    json_array_append_new(sc, json_real(deep[r].score));
+                }
+                if (deep != top)
+                    free(deep);
+                json_t *o = json_pack("{s:s,s:o,s:o}", "query_id", q->id, "ranking", rk,
+                                      "scores", sc);
                 char *s = json_dumps(o, JSON_COMPACT);
                 fprintf(pf, "%s\n", s);
                 free(s);

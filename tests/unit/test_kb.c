@@ -13,9 +13,11 @@
 #include <cmocka.h>
 
 #include "../../src/kb/kb_internal.h"
+#include "sb/cli.h"
 #include "sb/kb.h"
 #include "sb/mem.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,6 +260,44 @@ static void test_eval_files_name_line(void **state)
     sb__kb_qset_cleanup(&set);
     unlink(q);
     unlink(r);
+    rmdir(dir);
+}
+
+/* `eval retrieval --predictions --depth N`: N entries per query, best first, with scores. */
+static void test_eval_predictions_depth(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sb-test-kbpred-XXXXXX", c[64], q[64], r[64], o[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(c, sizeof(c), "%s/c.jsonl", dir);
+    snprintf(q, sizeof(q), "%s/q.jsonl", dir);
+    snprintf(r, sizeof(r), "%s/r.tsv", dir);
+    snprintf(o, sizeof(o), "%s/o.jsonl", dir);
+    write_text(c, "{\"id\":\"a\",\"question\":\"reset my password\",\"answer\":\"Use the link.\"}\n"
+                  "{\"id\":\"b\",\"question\":\"change my password\",\"answer\":\"Settings.\"}\n"
+                  "{\"id\":\"c\",\"question\":\"delete my account\",\"answer\":\"Write to us.\"}\n");
+    write_text(q, "{\"id\":\"1\",\"text\":\"how do I reset the password\"}\n");
+    write_text(r, "query_id\tdoc_id\trelevance\n1\ta\t1\n");
+    char *argv[] = {"retrieval", "--corpus", c, "--queries", q, "--qrels", r,
+                    "--predictions", o, "--depth", "2", "--json"};
+    assert_int_equal(sb_kb_cmd_eval((int)(sizeof(argv) / sizeof(argv[0])), argv), 0);
+    json_error_t je;
+    json_t *p = json_load_file(o, JSON_DECODE_ANY, &je);
+    assert_non_null(p);
+    assert_string_equal(json_string_value(json_object_get(p, "query_id")), "1");
+    json_t *rk = json_object_get(p, "ranking"), *sc = json_object_get(p, "scores");
+    assert_int_equal(json_array_size(rk), 2);
+    assert_int_equal(json_array_size(sc), 2);
+    assert_string_equal(json_string_value(json_array_get(rk, 0)), "a");
+    assert_true(json_real_value(json_array_get(sc, 0)) >= json_real_value(json_array_get(sc, 1)));
+    json_decref(p);
+    /* a depth out of range is a usage error */
+    argv[10] = "0";
+    assert_int_equal(sb_kb_cmd_eval((int)(sizeof(argv) / sizeof(argv[0])), argv), 2);
+    unlink(c);
+    unlink(q);
+    unlink(r);
+    unlink(o);
     rmdir(dir);
 }
 
@@ -539,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_parse_errors_name_line),
         cmocka_unit_test(test_import_all_or_nothing),
         cmocka_unit_test(test_ranking_fixture),
+        cmocka_unit_test(test_eval_predictions_depth),
         cmocka_unit_test(test_edit_visible_at_once),
         cmocka_unit_test(test_article_reimport_replaces_sections),
         cmocka_unit_test(test_answer_and_abstain),
