@@ -59,4 +59,12 @@ void sb_nn_input_shape(const struct sb_nn_model *m, int64_t dims[SB_NN_MAX_DIMS]
 int sb_nn_run(const struct sb_nn_model *m, const float *in, const int64_t *dims, int ndim,
               float **out, int64_t out_dims[SB_NN_MAX_DIMS], int *out_ndim, struct sb_error *err);
 
+/*
+ * The runtime's blocked GEMM for other modules' dense layers (src/embed): C[m×n] += A[m×k]·B[k×n]
+ * in float32, row-major with leading dimensions lda/ldb/ldc (AVX2+FMA when the CPU has it).
+ * Thread-safe; allocates its packing scratch per call.
+ */
+void sb_nn_matmul(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
+                  size_t ldb, float *c, size_t ldc);
+
 #endif

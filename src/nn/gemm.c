@@ -10,6 +10,9 @@
  */
 #include "nn_internal.h"
 
+#include "sb/mem.h"
+
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -220,4 +223,14 @@ void sb__nn_gemm_packed(size_t m, size_t n, size_t k, const float *ap, const flo
                         float *c, size_t ldc, float *scratch)
 {
     gemm(m, n, k, NULL, 0, ap, b, ldb, c, ldc, scratch);
+}
+
+void sb_nn_matmul(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
+                  size_t ldb, float *c, size_t ldc)
+{
+    if (m == 0 || n == 0 || k == 0)
+        return;
+    float *scratch = sb_malloc(sb__nn_gemm_scratch(m, n, k));
+    gemm(m, n, k, a, lda, NULL, b, ldb, c, ldc, scratch);
+    free(scratch);
 }

@@ -141,7 +141,7 @@ static void test_reference_embeddings(void **state)
             ng += (double)got[i] * got[i];
         }
         double cosv = dot / sqrt(nr * ng);
-        printf("cos %.7f  %.40s\n", cosv, text);
+        printf("cos %.9f  %.40s\n", cosv, text);
         assert_true(cosv >= 0.9999);
         assert_true(fabs(ng - 1.0) < 1e-4);
         size_t n = 0;
