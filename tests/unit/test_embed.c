@@ -6,12 +6,14 @@
  * @tensorflow/tfjs's CPU backend on the same model files (tests/fixtures/embed/ref.tsv: a JSON
  * string, then 512 floats; the fourth text has 153 pieces, so the 128-piece clip is exercised).
  * Each C embedding must have cosine ≥ 0.9999 with its reference. Invalid UTF-8 is rejected with
- * SB_EINVAL. Skipped when the model is not installed (scripts/deps.sh installs it).
+ * SB_EINVAL. Two threads sharing the model agree with one. Skipped when the model is not
+ * installed (scripts/deps.sh installs it).
  */
 #include "sb/embed.h"
 
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -208,6 +210,42 @@ static void test_invalid_utf8(void **state)
     assert_int_equal(sb_embed_tokenize(model, "\xed\xa0\x80", NULL, 0, &n, &err3), SB_EINVAL);
 }
 
+/* Two threads sharing the model get the same vectors as one thread. */
+struct job {
+    const char *text;
+    float e[SB_EMBED_DIM];
+    int rc;
+};
+
+static void *run_job(void *arg)
+{
+    struct job *j = arg;
+    struct sb_error err = {0};
+    for (int i = 0; i < 5 && j->rc == 0; i++)
+        j->rc = sb_embed_text(model, j->text, j->e, &err);
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    NEED_MODEL();
+    struct job jobs[2] = {{.text = "Where is my parcel? It was due on Monday."},
+                          {.text = "Can I pay the invoice by bank transfer instead of card?"}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, run_job, &jobs[i]), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < 2; i++) {
+        float e[SB_EMBED_DIM];
+        struct sb_error err = {0};
+        assert_int_equal(jobs[i].rc, 0);
+        assert_int_equal(sb_embed_text(model, jobs[i].text, e, &err), 0);
+        assert_memory_equal(e, jobs[i].e, sizeof e);
+    }
+}
+
 static void test_load_errors(void **state)
 {
     (void)state;
@@ -223,7 +261,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tokens),       cmocka_unit_test(test_reference_embeddings),
         cmocka_unit_test(test_empty_text),   cmocka_unit_test(test_clip),
-        cmocka_unit_test(test_invalid_utf8), cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_invalid_utf8), cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_load_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
