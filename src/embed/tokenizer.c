@@ -4,11 +4,12 @@
  * JavaScript tokenizer of @energetic-ai/embeddings 0.2.0 (dist/index.js) id for id, quirks
  * included. The text is NFKC-normalised (utf8proc), "▁" (U+2581) is put in front of a
  * non-empty text and in place of every U+0020; pieces (vocab.json entries from index 6 on, the
- * first six being reserved; a null score counts as 0, as JS's null + number does) are matched over code points with a trie, a later duplicate piece
- * replacing an earlier one; a position where no piece starts yields the unknown id 0 (one code
- * point, score 0). The best path is a Viterbi over piece log-probabilities where, as in the JS,
- * a running best of exactly 0 counts as "none yet" and a tie goes to the later candidate; the
- * backtrack steps by each piece's UTF-16 length; runs of unknown ids are merged into one.
+ * first six being reserved; a null score counts as 0, as JS's null + number does) are matched over
+ * code points with a trie, a later duplicate piece replacing an earlier one; a position where no
+ * piece starts yields the unknown id 0 (one code point, score 0). The best path is a Viterbi over
+ * piece log-probabilities where, as in the JS, a running best of exactly 0 counts as "none yet" and
+ * a tie goes to the later candidate; the backtrack steps by each piece's UTF-16 length; runs of
+ * unknown ids are merged into one.
  */
 #include "embed_internal.h"
 
@@ -126,7 +127,8 @@ int sb__embed_tokenizer_load(const char *dir, struct embed_tokenizer *t, struct 
             return sb_error_set(err, SB_EPARSE, "%s: entry %zu is not [piece, score]", path, i);
         }
         size_t pl = strlen(piece);
-        if (utf8proc_decompose((const utf8proc_uint8_t *)piece, (utf8proc_ssize_t)pl, NULL, 0, 0) < 0) {
+        if (utf8proc_decompose((const utf8proc_uint8_t *)piece, (utf8proc_ssize_t)pl, NULL, 0, 0) <
+            0) {
             json_decref(root);
             sb__embed_tokenizer_free(t);
             return sb_error_set(err, SB_EPARSE, "%s: entry %zu is not valid UTF-8", path, i);

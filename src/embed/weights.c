@@ -26,7 +26,8 @@ static int parse_weight(json_t *jw, struct embed_weight *w, size_t *bytes, struc
     const char *dtype = json_string_value(json_object_get(jw, "dtype"));
     json_t *shape = json_object_get(jw, "shape");
     if (!name || !dtype || !json_is_array(shape))
-        return sb_error_set(err, SB_EPARSE, "model.json: weightsManifest entry lacks name, dtype or shape");
+        return sb_error_set(err, SB_EPARSE,
+                            "model.json: weightsManifest entry lacks name, dtype or shape");
     if (json_object_get(jw, "quantization"))
         return sb_error_set(err, SB_EUNSUPPORTED, "model.json: weight %s is quantised", name);
     if (strcmp(dtype, "float32") == 0)
@@ -34,7 +35,8 @@ static int parse_weight(json_t *jw, struct embed_weight *w, size_t *bytes, struc
     else if (strcmp(dtype, "int32") == 0)
         w->is_int = 1;
     else
-        return sb_error_set(err, SB_EUNSUPPORTED, "model.json: weight %s has dtype %s", name, dtype);
+        return sb_error_set(err, SB_EUNSUPPORTED, "model.json: weight %s has dtype %s", name,
+                            dtype);
     size_t nd = json_array_size(shape);
     if (nd > EMBED_MAX_SHAPE)
         return sb_error_set(err, SB_EPARSE, "model.json: weight %s has %zu dims", name, nd);
@@ -87,7 +89,8 @@ int sb__embed_weights_load(const char *dir, struct embed_weights *ws, struct sb_
         }
         for (size_t i = 0; i < json_array_size(weights); i++) {
             if (ws->n == EMBED_MAX_WEIGHTS) {
-                rc = sb_error_set(err, SB_ETOOBIG, "%s: more than %d weights", path, EMBED_MAX_WEIGHTS);
+                rc = sb_error_set(err, SB_ETOOBIG, "%s: more than %d weights", path,
+                                  EMBED_MAX_WEIGHTS);
                 goto out;
             }
             size_t bytes = 0;
@@ -113,8 +116,9 @@ int sb__embed_weights_load(const char *dir, struct embed_weights *ws, struct sb_
         for (size_t i = 0; i < json_array_size(paths); i++) {
             const char *p = json_string_value(json_array_get(paths, i));
             if (!p || !*p || strchr(p, '/') || strcmp(p, "..") == 0) {
-                rc = sb_error_set(err, SB_EPARSE, "%s: weightsManifest[%zu].paths[%zu] is not a file name",
-                                  path, g, i);
+                rc = sb_error_set(err, SB_EPARSE,
+                                  "%s: weightsManifest[%zu].paths[%zu] is not a file name", path, g,
+                                  i);
                 goto out;
             }
             char spath[4096];
@@ -129,8 +133,9 @@ int sb__embed_weights_load(const char *dir, struct embed_weights *ws, struct sb_
                 goto out;
             if (sl > total - got) {
                 free(sd);
-                rc = sb_error_set(err, SB_EPARSE, "%s: shards hold more bytes than the manifest's %zu",
-                                  spath, total);
+                rc = sb_error_set(err, SB_EPARSE,
+                                  "%s: shards hold more bytes than the manifest's %zu", spath,
+                                  total);
                 goto out;
             }
             memcpy(ws->blob + got, sd, sl);
@@ -173,7 +178,8 @@ const float *sb__embed_weight(const struct embed_weights *ws, const char *name, 
         for (int d = 0; ok && d < ndim; d++)
             ok = w->shape[d] == dims[d];
         if (!ok) {
-            sb_error_set(err, SB_EPARSE, "model.json: weight %s has an unexpected type or shape", name);
+            sb_error_set(err, SB_EPARSE, "model.json: weight %s has an unexpected type or shape",
+                         name);
             return NULL;
         }
         return w->data;

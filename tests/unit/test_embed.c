@@ -11,6 +11,7 @@
  */
 #include "sb/embed.h"
 
+#include <cmocka.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
@@ -21,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
 
 static struct sb_embed_model *model;
 static char skip_why[SB_ERROR_MSG_MAX];
@@ -46,14 +46,14 @@ static int teardown(void **state)
     return 0;
 }
 
-#define NEED_MODEL()                                                                 \
-    do {                                                                             \
-        if (!model) {                                                                \
-            if (load_rc)                                                             \
-                fail_msg("model failed to load: %s", skip_why);                      \
-            printf("skipped: USE-lite model not installed (%s)\n", skip_why);        \
-            skip();                                                                  \
-        }                                                                            \
+#define NEED_MODEL()                                                                               \
+    do {                                                                                           \
+        if (!model) {                                                                              \
+            if (load_rc)                                                                           \
+                fail_msg("model failed to load: %s", skip_why);                                    \
+            printf("skipped: USE-lite model not installed (%s)\n", skip_why);                      \
+            skip();                                                                                \
+        }                                                                                          \
     } while (0)
 
 /* One fixture line: the JSON-quoted text (decoded into *text, free()) and the rest. */
