@@ -11,7 +11,6 @@
  */
 #include "sb/embed.h"
 
-#include <cmocka.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
@@ -22,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+/* after setjmp.h, stdarg.h and stddef.h, which it needs */
+#include <cmocka.h>
 
 static struct sb_embed_model *model;
 static char skip_why[SB_ERROR_MSG_MAX];
