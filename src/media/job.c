@@ -57,6 +57,7 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+#if !defined(__SANITIZE_ADDRESS__) /* its only caller is not built under ASan */
 /* The process's virtual size now, in bytes (0 when unknown). */
 static uint64_t vm_size(void)
 {
@@ -69,6 +70,7 @@ static uint64_t vm_size(void)
     long ps = sysconf(_SC_PAGESIZE);
     return ok && ps > 0 ? (uint64_t)pages * (uint64_t)ps : 0;
 }
+#endif
 
 static int write_all(int fd, const void *p, size_t n)
 {
