@@ -8,6 +8,7 @@
 
 #include "sb/embed.h"
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,10 @@ struct embed_weights {
 
 /* Reads <dir>/model.json's weightsManifest and the shard files it names (each at most 64 MB,
  * 512 MB in all, 256 tensors, float32 or int32, no quantisation). */
+/* Reads and parses the JSON file dir/name (at most `max` bytes); its path goes to path[4096]
+ * for the caller's messages. On success *root is the caller's (json_decref). */
+int sb__embed_json_load(const char *dir, const char *name, size_t max, char path[4096],
+                        json_t **root, struct sb_error *err);
 int sb__embed_weights_load(const char *dir, struct embed_weights *ws, struct sb_error *err);
 void sb__embed_weights_free(struct embed_weights *ws);
 /* The float32 tensor `name` with exactly the given dims (ndim of them); NULL + SB_EPARSE

@@ -92,18 +92,10 @@ int sb__embed_tokenizer_load(const char *dir, struct embed_tokenizer *t, struct 
 {
     memset(t, 0, sizeof *t);
     char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/vocab.json", dir) >= sizeof path)
-        return sb_error_set(err, SB_ETOOBIG, "embed model directory path too long");
-    char *text = NULL;
-    size_t len = 0;
-    int rc = sb_file_read(path, VOCAB_JSON_MAX, &text, &len, err);
+    json_t *root = NULL;
+    int rc = sb__embed_json_load(dir, "vocab.json", VOCAB_JSON_MAX, path, &root, err);
     if (rc < 0)
         return rc;
-    json_error_t jerr;
-    json_t *root = json_loadb(text, len, 0, &jerr);
-    free(text);
-    if (!root)
-        return sb_error_set(err, SB_EPARSE, "%s: line %d: %s", path, jerr.line, jerr.text);
     size_t n = json_array_size(root);
     if (!json_is_array(root) || n <= RESERVED_PIECES) {
         json_decref(root);

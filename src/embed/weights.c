@@ -57,22 +57,32 @@ static int parse_weight(json_t *jw, struct embed_weight *w, size_t *bytes, struc
     return 0;
 }
 
+int sb__embed_json_load(const char *dir, const char *name, size_t max, char path[4096],
+                        json_t **root, struct sb_error *err)
+{
+    if ((size_t)snprintf(path, 4096, "%s/%s", dir, name) >= 4096)
+        return sb_error_set(err, SB_ETOOBIG, "embed model directory path too long");
+    char *text = NULL;
+    size_t len = 0;
+    int rc = sb_file_read(path, max, &text, &len, err);
+    if (rc < 0)
+        return rc;
+    json_error_t jerr;
+    *root = json_loadb(text, len, 0, &jerr);
+    free(text);
+    if (!*root)
+        return sb_error_set(err, SB_EPARSE, "%s: line %d: %s", path, jerr.line, jerr.text);
+    return 0;
+}
+
 int sb__embed_weights_load(const char *dir, struct embed_weights *ws, struct sb_error *err)
 {
     memset(ws, 0, sizeof *ws);
     char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/model.json", dir) >= sizeof path)
-        return sb_error_set(err, SB_ETOOBIG, "embed model directory path too long");
-    char *text = NULL;
-    size_t len = 0;
-    int rc = sb_file_read(path, MODEL_JSON_MAX, &text, &len, err);
+    json_t *root = NULL;
+    int rc = sb__embed_json_load(dir, "model.json", MODEL_JSON_MAX, path, &root, err);
     if (rc < 0)
         return rc;
-    json_error_t jerr;
-    json_t *root = json_loadb(text, len, 0, &jerr);
-    free(text);
-    if (!root)
-        return sb_error_set(err, SB_EPARSE, "%s: line %d: %s", path, jerr.line, jerr.text);
     json_t *man = json_object_get(root, "weightsManifest");
     size_t offs[EMBED_MAX_WEIGHTS];
     size_t total = 0;
