@@ -13,7 +13,6 @@
  */
 #include "embed_internal.h"
 
-#include "sb/file.h"
 #include "sb/mem.h"
 
 #include <jansson.h>
