@@ -52,6 +52,10 @@ int sb__media_text_height(const struct sb_image *img);
 #define SB__PPOCR_PAD_Y 0.3
 #define SB__PPOCR_REACH 0.6     /* a character is a word's within this many heights of its box */
 
+/* The text band of words [a, b) of a line (ocr.c): height (at least 1) and, when yc is not
+ * NULL, vertical centre — medians weighted by word width, so that neither the specks tesseract
+ * reports as tiny words nor a word whose box took in a mark of the next line stretch it. */
+void sb__ocr_text_band(const struct sb_ocr_line *l, size_t a, size_t b, int *h, double *yc);
 /* Joins word j + 1 of the line onto word j (texts concatenated, boxes united, the lower
  * confidence); the line's text is not rebuilt. */
 void sb__ocr_merge_next_word(struct sb_ocr_line *l, size_t j);

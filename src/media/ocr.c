@@ -110,6 +110,47 @@ static struct sb_box box_union(struct sb_box a, struct sb_box b)
     return (struct sb_box){x0, y0, x1 - x0, y1 - y0};
 }
 
+struct weighted {
+    double v, w;
+};
+
+static int cmp_weighted(const void *a, const void *b)
+{
+    const struct weighted *x = a, *y = b;
+    return (x->v > y->v) - (x->v < y->v);
+}
+
+/* The median of v[0..n) weighted by w (sorts v). */
+static double weighted_median(struct weighted *v, size_t n)
+{
+    qsort(v, n, sizeof(*v), cmp_weighted);
+    double total = 0, acc = 0;
+    for (size_t i = 0; i < n; i++)
+        total += v[i].w;
+    for (size_t i = 0; i < n; i++) {
+        acc += v[i].w;
+        if (2 * acc >= total)
+            return v[i].v;
+    }
+    return v[n - 1].v;
+}
+
+void sb__ocr_text_band(const struct sb_ocr_line *l, size_t a, size_t b, int *h, double *yc)
+{
+    struct weighted *v = sb_malloc((b - a) * sizeof(*v));
+    for (size_t j = a; j < b; j++)
+        v[j - a] = (struct weighted){l->words[j].box.h, l->words[j].box.w};
+    *h = (int)weighted_median(v, b - a);
+    *h = *h > 0 ? *h : 1;
+    if (yc) {
+        for (size_t j = a; j < b; j++)
+            v[j - a] = (struct weighted){l->words[j].box.y + l->words[j].box.h / 2.0,
+                                         l->words[j].box.w};
+        *yc = weighted_median(v, b - a);
+    }
+    free(v);
+}
+
 void sb__ocr_merge_next_word(struct sb_ocr_line *l, size_t j)
 {
     struct sb_ocr_word *p = &l->words[j], *w = &l->words[j + 1];

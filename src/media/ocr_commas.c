@@ -13,29 +13,9 @@
 #include "media_internal.h"
 
 #include <ctype.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define MIN_CONTRAST 48 /* grey levels between paper and ink for the run to be measured */
-
-static int cmp_int(const void *a, const void *b)
-{
-    return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
-}
-
-/* The median word height of a line. */
-static int line_height(const struct sb_ocr_line *l)
-{
-    int *h = malloc(l->n_words * sizeof(int));
-    if (!h)
-        return 0;
-    for (size_t j = 0; j < l->n_words; j++)
-        h[j] = l->words[j].box.h;
-    qsort(h, l->n_words, sizeof(int), cmp_int);
-    int m = h[l->n_words / 2];
-    free(h);
-    return m;
-}
 
 /* The widest run of blank columns between the middles of boxes a and b (rows of both), with
  * ink as darker than midway between the region's darkest and lightest grey; -1 when the region
@@ -77,7 +57,8 @@ void sb__ocr_join_tight_commas(const struct sb_image *img, struct sb_ocr_page *p
         struct sb_ocr_line *l = &page->lines[i];
         if (l->n_words < 2)
             continue;
-        int h = line_height(l), joined = 0;
+        int h, joined = 0;
+        sb__ocr_text_band(l, 0, l->n_words, &h, NULL);
         for (size_t j = 0; j + 1 < l->n_words;) {
             const struct sb_ocr_word *a = &l->words[j], *b = &l->words[j + 1];
             size_t n = strlen(a->text);

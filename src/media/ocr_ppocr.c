@@ -205,51 +205,6 @@ static int cmp_word_x(const void *a, const void *b)
     return (x->box.x > y->box.x) - (x->box.x < y->box.x);
 }
 
-struct weighted {
-    double v, w;
-};
-
-static int cmp_weighted(const void *a, const void *b)
-{
-    const struct weighted *x = a, *y = b;
-    return (x->v > y->v) - (x->v < y->v);
-}
-
-/* The median of v[0..n) weighted by w (sorts v). */
-static double weighted_median(struct weighted *v, size_t n)
-{
-    qsort(v, n, sizeof(*v), cmp_weighted);
-    double total = 0, acc = 0;
-    for (size_t i = 0; i < n; i++)
-        total += v[i].w;
-    for (size_t i = 0; i < n; i++) {
-        acc += v[i].w;
-        if (2 * acc >= total)
-            return v[i].v;
-    }
-    return v[n - 1].v;
-}
-
-/* The text band of words [a, b) of a line: height and (yc not NULL) vertical centre, medians
- * weighted by word width, so that neither the specks tesseract reports as tiny words nor a word
- * whose box took in a mark of the next line stretch it (a crop reaching into the lines above
- * and below confuses the network). */
-static void text_band(const struct sb_ocr_line *l, size_t a, size_t b, int *h, double *yc)
-{
-    struct weighted *v = sb_malloc((b - a) * sizeof(*v));
-    for (size_t j = a; j < b; j++)
-        v[j - a] = (struct weighted){l->words[j].box.h, l->words[j].box.w};
-    *h = (int)weighted_median(v, b - a);
-    *h = *h > 0 ? *h : 1;
-    if (yc) {
-        for (size_t j = a; j < b; j++)
-            v[j - a] = (struct weighted){l->words[j].box.y + l->words[j].box.h / 2.0,
-                                         l->words[j].box.w};
-        *yc = weighted_median(v, b - a);
-    }
-    free(v);
-}
-
 /*
  * Reads the runs of words of one line that hold a doubtful word. A run ends at a gap wider
  * than SB__PPOCR_GAP word heights (the network reads a gap of blank paper badly); runs whose
@@ -260,7 +215,7 @@ static int read_line(const struct sb_image *img, const struct sb_ocr_line *l,
                      struct char_list *chars, int64_t deadline, struct sb_error *err)
 {
     int h;
-    text_band(l, 0, l->n_words, &h, NULL);
+    sb__ocr_text_band(l, 0, l->n_words, &h, NULL);
     for (size_t a = 0, b; a < l->n_words; a = b) {
         int x0 = l->words[a].box.x, x1 = x0 + l->words[a].box.w;
         float minc = l->words[a].conf, maxc = minc;
@@ -279,7 +234,7 @@ static int read_line(const struct sb_image *img, const struct sb_ocr_line *l,
         /* margins as the network saw text in training: some paper around the letters */
         int hh;
         double yc;
-        text_band(l, a, b, &hh, &yc);
+        sb__ocr_text_band(l, a, b, &hh, &yc);
         int cx0 = (int)(x0 - SB__PPOCR_PAD_X * hh), cx1 = (int)(x1 + SB__PPOCR_PAD_X * hh);
         int cy0 = (int)(yc - (0.5 + SB__PPOCR_PAD_Y) * hh);
         int cy1 = (int)(yc + (0.5 + SB__PPOCR_PAD_Y) * hh);
