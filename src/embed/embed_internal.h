@@ -68,4 +68,37 @@ void sb__embed_tokenizer_free(struct embed_tokenizer *t);
 int sb__embed_tokenize(const struct embed_tokenizer *t, const char *utf8, int32_t **ids, size_t *n,
                        struct sb_error *err);
 
+/* ---- qgemm.c: int8 matrix products (see the file's comment) ---- */
+enum { EMBED_K_SCALAR = 0, EMBED_K_AVX2 = 1, EMBED_K_VNNI = 2 };
+#define EMBED_QN 64 /* output columns per kernel pass: n must be a multiple */
+
+/* A k×n weight matrix quantised to int8 with one scale per column, packed for one kernel. */
+struct embed_qmat {
+    int k, n;
+    int u8;       /* stored as w + 128 (the VNNI kernel's layout) */
+    int8_t *w;    /* k·n bytes, packed (qgemm.c) */
+    float *scale; /* [n]: w[k][j] ≈ scale[j]·q[k][j] */
+};
+
+const char *sb__embed_kernel_name(int kernel);
+/* Whether this CPU can run `kernel` (EMBED_K_*). */
+int sb__embed_kernel_supported(int kernel);
+int sb__embed_kernel_best(void);
+/* Quantises row-major w[k][n] for `kernel`; SB_EINVAL unless k % 4 == 0 and n % EMBED_QN == 0.
+ * Free with sb__embed_qmat_free. */
+int sb__embed_qmat_init(struct embed_qmat *q, const float *w, int k, int n, int kernel);
+void sb__embed_qmat_free(struct embed_qmat *q);
+/* Rows of x[m][k] to int8: xq[m][k], scales xs[m] (x ≈ xs·xq) and the rows' sums xsum[m]. */
+void sb__embed_quantize_rows(const float *x, int m, int k, int8_t *xq, float *xs, int32_t *xsum);
+/* acc[m][n] = xq·q exactly (with the +128 shift of a u8 matrix still in it). */
+void sb__embed_qmatmul_i32(int kernel, const int8_t *xq, int m, const struct embed_qmat *q,
+                           int32_t *acc);
+/* y[m][n] = xs[i]·scale[j]·Σ_k xq[i][k]·q[k][j] + bias[j] (bias may be NULL); acc is m·n
+ * int32 scratch. `kernel` must be the one q was packed for. */
+void sb__embed_qmatmul(int kernel, const int8_t *xq, const float *xs, const int32_t *xsum, int m,
+                       const struct embed_qmat *q, const float *bias, int32_t *acc, float *y);
+/* ---- encoder.c ---- */
+/* "float32", or the int8 kernel's name ("scalar", "avx2", "avx512vnni"): for tests/benches. */
+const char *sb__embed_model_kernel(const struct sb_embed_model *m);
+
 #endif

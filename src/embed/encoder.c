@@ -43,6 +43,11 @@ struct layer {
     const float *ln_f_g, *ln_f_b, *w1, *b1, *w2, *b2;
 };
 
+/* The same matrices quantised to int8 (qgemm.c), when the model runs in int8. */
+struct qlayer {
+    struct embed_qmat qkv, out, res, w1, w2;
+};
+
 struct sb_embed_model {
     struct embed_weights ws;
     struct embed_tokenizer tok;
@@ -51,6 +56,18 @@ struct sb_embed_model {
     struct layer layer[2];
     const float *tanh_w, *tanh_b;
     int64_t vocab_rows;
+    int int8;   /* 0: float32 matrices (sb_nn_matmul); 1: int8 (qgemm.c) */
+    int kernel; /* EMBED_K_* for int8 */
+    struct qlayer q[2];
+    struct embed_qmat tanh_q;
+};
+
+/* Per-call work buffers of the int8 path: a quantised copy of one matrix product's input. */
+struct qwork {
+    int8_t *xq;    /* L·1536 */
+    float *xs;     /* L */
+    int32_t *xsum; /* L */
+    int32_t *acc;  /* L·1536 */
 };
 
 /* C[m×n] = A[m×k]·B[k×n] + bias (row-major), through src/nn's blocked GEMM. */
@@ -62,6 +79,19 @@ static void matmul(const float *a, const float *b, const float *bias, float *c, 
             cr[j] = bias ? bias[j] : 0.0f;
     }
     sb_nn_matmul((size_t)m, (size_t)n, (size_t)k, a, (size_t)k, b, (size_t)n, c, (size_t)n);
+}
+
+/* c[L×n] = a[L×k]·W + bias, W either float (wf) or int8 (wq) as the model runs. */
+static void dense(const struct sb_embed_model *m, const struct qwork *qw, const float *a,
+                  const float *wf, const struct embed_qmat *wq, const float *bias, float *c, int L,
+                  int k, int n)
+{
+    if (!m->int8) {
+        matmul(a, wf, bias, c, L, k, n);
+        return;
+    }
+    sb__embed_quantize_rows(a, L, k, qw->xq, qw->xs, qw->xsum);
+    sb__embed_qmatmul(m->kernel, qw->xq, qw->xs, qw->xsum, L, wq, bias, qw->acc, c);
 }
 
 static void layer_norm(const float *x, const float *g, const float *b, float *y, int m, int d)
@@ -122,17 +152,19 @@ static void attention(const float *qkv, float *o, float *s, int L, int d)
 }
 
 /* One transformer layer: x [L][din] → h [L][dmodel]. Scratch: ln (L·512), qkv (L·1536),
- * att (L·512), ff (L·1536), s (L·L + L·256). */
-static void run_layer(const struct layer *ly, const float *x, float *h, int L, float *ln,
-                      float *qkv, float *att, float *ff, float *s)
+ * att (L·512), ff (L·1536), s (L·L + L·256), qw (int8 path). */
+static void run_layer(const struct sb_embed_model *m, int li, const float *x, float *h, int L,
+                      float *ln, float *qkv, float *att, float *ff, float *s, const struct qwork *qw)
 {
+    const struct layer *ly = &m->layer[li];
+    const struct qlayer *q = &m->q[li];
     const int din = ly->din, d = ly->dmodel;
     layer_norm(x, ly->ln_a_g, ly->ln_a_b, ln, L, din);
-    matmul(ln, ly->qkv_w, ly->qkv_b, qkv, L, din, 3 * din);
+    dense(m, qw, ln, ly->qkv_w, &q->qkv, ly->qkv_b, qkv, L, din, 3 * din);
     attention(qkv, att, s, L, din);
-    matmul(att, ly->out_w, ly->out_b, h, L, din, d);
+    dense(m, qw, att, ly->out_w, &q->out, ly->out_b, h, L, din, d);
     if (ly->res_w) {
-        matmul(x, ly->res_w, ly->res_b, ff, L, din, d);
+        dense(m, qw, x, ly->res_w, &q->res, ly->res_b, ff, L, din, d);
         for (size_t i = 0; i < (size_t)L * d; i++)
             h[i] += ff[i];
     } else {
@@ -140,10 +172,10 @@ static void run_layer(const struct layer *ly, const float *x, float *h, int L, f
             h[i] += x[i];
     }
     layer_norm(h, ly->ln_f_g, ly->ln_f_b, ln, L, d);
-    matmul(ln, ly->w1, ly->b1, ff, L, d, DF);
+    dense(m, qw, ln, ly->w1, &q->w1, ly->b1, ff, L, d, DF);
     for (size_t i = 0; i < (size_t)L * DF; i++)
         ff[i] = ff[i] > 0 ? ff[i] : 0;
-    matmul(ff, ly->w2, ly->b2, att, L, DF, d);
+    dense(m, qw, ff, ly->w2, &q->w2, ly->b2, att, L, DF, d);
     for (size_t i = 0; i < (size_t)L * d; i++)
         h[i] += att[i];
 }
@@ -152,11 +184,19 @@ static void encode_ids(const struct sb_embed_model *m, const int32_t *ids, int L
                        float out[SB_EMBED_DIM])
 {
     const size_t rows = L > 0 ? (size_t)L : 1;
-    float *buf =
-        sb_malloc(rows * (D0 + 2 * D1 + D1 + D1 + DF + DF + SB_EMBED_MAX_TOKENS + 2 * D1 / HEADS) *
-                  sizeof(float));
+    const size_t nf = rows * (D0 + 2 * D1 + D1 + D1 + DF + DF + SB_EMBED_MAX_TOKENS + 2 * D1 / HEADS);
+    /* int8 path: xs, xsum (rows each), acc (rows·1536 int32), xq (rows·1536 bytes) */
+    const size_t nq = m->int8 ? rows * (2 + DF) * 4 + rows * DF : 0;
+    float *buf = sb_malloc(nf * sizeof(float) + nq);
     float *x = buf, *h0 = x + rows * D0, *h1 = h0 + rows * D1, *ln = h1 + rows * D1;
     float *att = ln + rows * D1, *qkv = att + rows * D1, *ff = qkv + rows * DF, *s = ff + rows * DF;
+    struct qwork qw = {0};
+    if (m->int8) {
+        qw.xs = buf + nf;
+        qw.xsum = (int32_t *)(qw.xs + rows);
+        qw.acc = qw.xsum + rows;
+        qw.xq = (int8_t *)(qw.acc + rows * DF);
+    }
     for (int i = 0; i < L; i++) {
         const float *e = m->emb + (size_t)ids[i] * D0;
         float *xr = x + (size_t)i * D0;
@@ -166,8 +206,8 @@ static void encode_ids(const struct sb_embed_model *m, const int32_t *ids, int L
             xr[k + D0 / 2] = e[k + D0 / 2] + (e[k + D0 / 2] + (float)cos((double)t));
         }
     }
-    run_layer(&m->layer[0], x, h0, L, ln, qkv, att, ff, s);
-    run_layer(&m->layer[1], h0, h1, L, ln, qkv, att, ff, s);
+    run_layer(m, 0, x, h0, L, ln, qkv, att, ff, s, &qw);
+    run_layer(m, 1, h0, h1, L, ln, qkv, att, ff, s, &qw);
     float pooled[D1];
     for (int j = 0; j < D1; j++) {
         float sum = 0;
@@ -176,7 +216,7 @@ static void encode_ids(const struct sb_embed_model *m, const int32_t *ids, int L
         pooled[j] = sum / (float)(L > 1 ? L : 1);
     }
     float y[SB_EMBED_DIM];
-    matmul(pooled, m->tanh_w, m->tanh_b, y, 1, D1, SB_EMBED_DIM);
+    dense(m, &qw, pooled, m->tanh_w, &m->tanh_q, m->tanh_b, y, 1, D1, SB_EMBED_DIM);
     float ss = 0;
     for (int j = 0; j < SB_EMBED_DIM; j++) {
         y[j] = tanhf(y[j]);
@@ -252,6 +292,59 @@ static int bind_layer(struct sb_embed_model *m, int li, struct sb_error *err)
     return 0;
 }
 
+/* SB_EMBED_PRECISION (float32 | int8, default int8) and, for int8, SB_EMBED_KERNEL (auto |
+ * scalar | avx2 | avx512vnni, default auto = the best this CPU runs). */
+static int choose_precision(struct sb_embed_model *m, struct sb_error *err)
+{
+    const char *p = getenv("SB_EMBED_PRECISION");
+    if (!p || !*p || strcmp(p, "int8") == 0)
+        m->int8 = 1;
+    else if (strcmp(p, "float32") == 0)
+        m->int8 = 0;
+    else
+        return sb_error_set(err, SB_EINVAL,
+                            "SB_EMBED_PRECISION: \"%.64s\" is neither float32 nor int8", p);
+    const char *k = getenv("SB_EMBED_KERNEL");
+    m->kernel = sb__embed_kernel_best();
+    if (k && *k && strcmp(k, "auto") != 0) {
+        int want = -1;
+        for (int i = EMBED_K_SCALAR; i <= EMBED_K_VNNI; i++)
+            if (strcmp(k, sb__embed_kernel_name(i)) == 0)
+                want = i;
+        if (want < 0)
+            return sb_error_set(err, SB_EINVAL,
+                                "SB_EMBED_KERNEL: \"%.64s\" is not auto, scalar, avx2 or avx512vnni",
+                                k);
+        if (!sb__embed_kernel_supported(want))
+            return sb_error_set(err, SB_EUNSUPPORTED, "SB_EMBED_KERNEL: this CPU cannot run %s",
+                                k);
+        m->kernel = want;
+    }
+    return 0;
+}
+
+/* Every matrix of the encoder to int8 (the shapes are the model's, all multiples of 64). */
+static void quantize_model(struct sb_embed_model *m)
+{
+    for (int li = 0; li < 2; li++) {
+        const struct layer *ly = &m->layer[li];
+        struct qlayer *q = &m->q[li];
+        const int din = ly->din, d = ly->dmodel, kn = m->kernel;
+        sb__embed_qmat_init(&q->qkv, ly->qkv_w, din, 3 * din, kn);
+        sb__embed_qmat_init(&q->out, ly->out_w, din, d, kn);
+        if (ly->res_w)
+            sb__embed_qmat_init(&q->res, ly->res_w, din, d, kn);
+        sb__embed_qmat_init(&q->w1, ly->w1, d, DF, kn);
+        sb__embed_qmat_init(&q->w2, ly->w2, DF, d, kn);
+    }
+    sb__embed_qmat_init(&m->tanh_q, m->tanh_w, D1, SB_EMBED_DIM, m->kernel);
+}
+
+const char *sb__embed_model_kernel(const struct sb_embed_model *m)
+{
+    return m->int8 ? sb__embed_kernel_name(m->kernel) : "float32";
+}
+
 int sb_embed_load(const char *dir, struct sb_embed_model **out, struct sb_error *err)
 {
     if (!dir) {
@@ -294,6 +387,10 @@ int sb_embed_load(const char *dir, struct sb_embed_model **out, struct sb_error 
     for (int li = 0; li < 2; li++)
         if ((rc = bind_layer(m, li, err)) < 0)
             goto fail;
+    if ((rc = choose_precision(m, err)) < 0)
+        goto fail;
+    if (m->int8)
+        quantize_model(m);
     *out = m;
     return 0;
 fail:
@@ -305,6 +402,15 @@ void sb_embed_free(struct sb_embed_model *m)
 {
     if (!m)
         return;
+    for (int li = 0; li < 2; li++) {
+        struct qlayer *q = &m->q[li];
+        sb__embed_qmat_free(&q->qkv);
+        sb__embed_qmat_free(&q->out);
+        sb__embed_qmat_free(&q->res);
+        sb__embed_qmat_free(&q->w1);
+        sb__embed_qmat_free(&q->w2);
+    }
+    sb__embed_qmat_free(&m->tanh_q);
     sb__embed_weights_free(&m->ws);
     sb__embed_tokenizer_free(&m->tok);
     free(m);
