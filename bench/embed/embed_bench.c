@@ -10,7 +10,8 @@
  *     entries by cosine with the query; qrels.tsv, relevance > 0);
  *   - speed (one thread): per-query latency of sb_embed_text over the 999 queries (median, p90,
  *     p99, max per pass; passes alternate float32 / int8) and the entries' throughput.
- * Usage: embed_bench [--data DIR] [--passes N] [--no-speed] [--no-accuracy]. Build and run:
+ * Usage: embed_bench [--data DIR] [--passes N] [--no-speed] [--no-accuracy]
+ * [--only float32|int8] (speed of one precision). Build and run:
  * bench/embed/run.sh (README.md there).
  */
 #include "sb/embed.h"
@@ -185,7 +186,7 @@ static void cos_stats(const char *what, const float *a, const float *b, int n)
 int main(int argc, char **argv)
 {
     const char *data = "/work/shared/bench/data/stackfaq";
-    int passes = 3, speed = 1, acc = 1;
+    int passes = 3, speed = 1, acc = 1, only = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
             data = argv[++i];
@@ -195,8 +196,10 @@ int main(int argc, char **argv)
             speed = 0;
         else if (strcmp(argv[i], "--no-accuracy") == 0)
             acc = 0;
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = strcmp(argv[++i], "int8") == 0;
         else
-            die("usage: embed_bench [--data DIR] [--passes N] [--no-speed] [--no-accuracy]");
+            die("usage: embed_bench [--data DIR] [--passes N] [--no-speed] [--no-accuracy] [--only float32|int8]");
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/queries.jsonl", data);
@@ -249,6 +252,8 @@ int main(int argc, char **argv)
                 sb_embed_text(ms[w], qs[i].text, e, &err);
         for (int p = 0; p < passes; p++) {
             for (int w = 0; w < 2; w++) {
+                if (only >= 0 && w != only)
+                    continue;
                 for (int i = 0; i < nq; i++) {
                     double t0 = now();
                     sb_embed_text(ms[w], qs[i].text, e, &err);

@@ -9,3 +9,7 @@ set_property(SOURCE ${CMAKE_SOURCE_DIR}/src/embed/encoder.c APPEND PROPERTY COMP
 if(NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
   set_property(SOURCE ${CMAKE_SOURCE_DIR}/src/embed/encoder.c APPEND PROPERTY COMPILE_OPTIONS "-O3")
 endif()
+# qgemm.c's kernels need their row loops unrolled into registers (-O3 outside Debug builds).
+if(NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
+  set_property(SOURCE ${CMAKE_SOURCE_DIR}/src/embed/qgemm.c APPEND PROPERTY COMPILE_OPTIONS "-O3")
+endif()

@@ -172,7 +172,7 @@ static inline int32_t load_x4(const int8_t *p)
 
 /* AVX2: 16 columns (one block, two ymm of 8 columns × 4 k) × up to 4 rows per pass. */
 #define A2_MR 4
-__attribute__((target("avx2"))) static inline void
+__attribute__((target("avx2"), always_inline)) static inline void
 a2_tile(const int8_t *xq, int mr, int k, const int8_t *blk, int32_t *c, int ldc)
 {
     __m256i acc[A2_MR][2];
@@ -226,7 +226,7 @@ __attribute__((target("avx2"))) static void kernel_avx2(const int8_t *xq, int m,
 
 /* AVX512-VNNI: 64 columns (four blocks) × up to 6 rows per pass, 24 zmm accumulators. */
 #define V_MR 6
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) static inline void
+__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) static inline void
 v_tile(const int8_t *xq, int mr, int k, const int8_t *w0p, size_t bstride, int32_t *c, int ldc)
 {
     __m512i acc[V_MR][4];
