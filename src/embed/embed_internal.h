@@ -88,8 +88,10 @@ int sb__embed_kernel_best(void);
  * Free with sb__embed_qmat_free. */
 int sb__embed_qmat_init(struct embed_qmat *q, const float *w, int k, int n, int kernel);
 void sb__embed_qmat_free(struct embed_qmat *q);
-/* Rows of x[m][k] to int8: xq[m][k], scales xs[m] (x ≈ xs·xq) and the rows' sums xsum[m]. */
-void sb__embed_quantize_rows(const float *x, int m, int k, int8_t *xq, float *xs, int32_t *xsum);
+/* Rows of x[m][k] to int8: xq[m][k], scales xs[m] (x ≈ xs·xq) and the rows' sums xsum[m].
+ * Every kernel's CPU features give the same bytes (the non-scalar ones use AVX2). */
+void sb__embed_quantize_rows(int kernel, const float *x, int m, int k, int8_t *xq, float *xs,
+                             int32_t *xsum);
 /* acc[m][n] = xq·q exactly (with the +128 shift of a u8 matrix still in it). */
 void sb__embed_qmatmul_i32(int kernel, const int8_t *xq, int m, const struct embed_qmat *q,
                            int32_t *acc);

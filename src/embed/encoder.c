@@ -53,6 +53,7 @@ struct sb_embed_model {
     struct embed_tokenizer tok;
     const float *emb;    /* [8002][256] */
     const float *timing; /* [128] inverse timescales */
+    float *signal;       /* [128 positions][256]: sin(p·f) then cos(p·f), computed at load */
     struct layer layer[2];
     const float *tanh_w, *tanh_b;
     int64_t vocab_rows;
@@ -90,8 +91,34 @@ static void dense(const struct sb_embed_model *m, const struct qwork *qw, const 
         matmul(a, wf, bias, c, L, k, n);
         return;
     }
-    sb__embed_quantize_rows(a, L, k, qw->xq, qw->xs, qw->xsum);
+    sb__embed_quantize_rows(m->kernel, a, L, k, qw->xq, qw->xs, qw->xsum);
     sb__embed_qmatmul(m->kernel, qw->xq, qw->xs, qw->xsum, L, wq, bias, qw->acc, c);
+}
+
+/* Sums of d floats (d a multiple of 16) in 16 interleaved partial sums, so that the compiler
+ * vectorises them without reassociating anything itself. */
+static float sum16(const float *v, int d)
+{
+    float p[16] = {0};
+    for (int j = 0; j < d; j += 16)
+        for (int t = 0; t < 16; t++)
+            p[t] += v[j + t];
+    float s = 0;
+    for (int t = 0; t < 16; t++)
+        s += p[t];
+    return s;
+}
+
+static float sqdev16(const float *v, float mean, int d)
+{
+    float p[16] = {0};
+    for (int j = 0; j < d; j += 16)
+        for (int t = 0; t < 16; t++)
+            p[t] += (v[j + t] - mean) * (v[j + t] - mean);
+    float s = 0;
+    for (int t = 0; t < 16; t++)
+        s += p[t];
+    return s;
 }
 
 static void layer_norm(const float *x, const float *g, const float *b, float *y, int m, int d)
@@ -99,14 +126,8 @@ static void layer_norm(const float *x, const float *g, const float *b, float *y,
     for (int i = 0; i < m; i++) {
         const float *xr = x + (size_t)i * d;
         float *yr = y + (size_t)i * d;
-        float mean = 0;
-        for (int j = 0; j < d; j++)
-            mean += xr[j];
-        mean /= (float)d;
-        float var = 0;
-        for (int j = 0; j < d; j++)
-            var += (xr[j] - mean) * (xr[j] - mean);
-        var /= (float)d;
+        const float mean = sum16(xr, d) / (float)d;
+        const float var = sqdev16(xr, mean, d) / (float)d;
         const float r = 1.0f / sqrtf(var + LN_EPS);
         for (int j = 0; j < d; j++)
             yr[j] = g[j] * r * (xr[j] - mean) + b[j];
@@ -200,11 +221,9 @@ static void encode_ids(const struct sb_embed_model *m, const int32_t *ids, int L
     for (int i = 0; i < L; i++) {
         const float *e = m->emb + (size_t)ids[i] * D0;
         float *xr = x + (size_t)i * D0;
-        for (int k = 0; k < D0 / 2; k++) {
-            const float t = (float)i * m->timing[k];
-            xr[k] = e[k] + (e[k] + (float)sin((double)t));
-            xr[k + D0 / 2] = e[k + D0 / 2] + (e[k + D0 / 2] + (float)cos((double)t));
-        }
+        const float *sg = m->signal + (size_t)i * D0;
+        for (int k = 0; k < D0; k++)
+            xr[k] = e[k] + (e[k] + sg[k]);
     }
     run_layer(m, 0, x, h0, L, ln, qkv, att, ff, s, &qw);
     run_layer(m, 1, h0, h1, L, ln, qkv, att, ff, s, &qw);
@@ -387,6 +406,13 @@ int sb_embed_load(const char *dir, struct sb_embed_model **out, struct sb_error 
     for (int li = 0; li < 2; li++)
         if ((rc = bind_layer(m, li, err)) < 0)
             goto fail;
+    m->signal = sb_malloc((size_t)SB_EMBED_MAX_TOKENS * D0 * sizeof *m->signal);
+    for (int i = 0; i < SB_EMBED_MAX_TOKENS; i++)
+        for (int k = 0; k < D0 / 2; k++) {
+            const float t = (float)i * m->timing[k];
+            m->signal[(size_t)i * D0 + k] = (float)sin((double)t);
+            m->signal[(size_t)i * D0 + D0 / 2 + k] = (float)cos((double)t);
+        }
     if ((rc = choose_precision(m, err)) < 0)
         goto fail;
     if (m->int8)
@@ -411,6 +437,7 @@ void sb_embed_free(struct sb_embed_model *m)
         sb__embed_qmat_free(&q->w2);
     }
     sb__embed_qmat_free(&m->tanh_q);
+    free(m->signal);
     sb__embed_weights_free(&m->ws);
     sb__embed_tokenizer_free(&m->tok);
     free(m);
