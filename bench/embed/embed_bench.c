@@ -11,7 +11,7 @@
  *   - speed (one thread): per-query latency of sb_embed_text over the 999 queries (median, p90,
  *     p99, max per pass; passes alternate float32 / int8) and the entries' throughput.
  * Usage: embed_bench [--data DIR] [--passes N] [--no-speed] [--no-accuracy]
- * [--only float32|int8] (speed of one precision). Build and run:
+ * [--only float32|int8] (speed of one precision) [--no-entries] (query latency only). Build and run:
  * bench/embed/run.sh (README.md there).
  */
 #include "sb/embed.h"
@@ -186,7 +186,7 @@ static void cos_stats(const char *what, const float *a, const float *b, int n)
 int main(int argc, char **argv)
 {
     const char *data = "/work/shared/bench/data/stackfaq";
-    int passes = 3, speed = 1, acc = 1, only = -1;
+    int passes = 3, speed = 1, acc = 1, only = -1, entries = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
             data = argv[++i];
@@ -196,10 +196,12 @@ int main(int argc, char **argv)
             speed = 0;
         else if (strcmp(argv[i], "--no-accuracy") == 0)
             acc = 0;
+        else if (strcmp(argv[i], "--no-entries") == 0)
+            entries = 0;
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = strcmp(argv[++i], "int8") == 0;
         else
-            die("usage: embed_bench [--data DIR] [--passes N] [--no-speed] [--no-accuracy] [--only float32|int8]");
+            die("usage: embed_bench [--data DIR] [--passes N] [--no-speed] [--no-accuracy] [--only float32|int8] [--no-entries]");
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/queries.jsonl", data);
@@ -262,7 +264,7 @@ int main(int argc, char **argv)
                 double med = pct(t, nq, 0.5), p90 = pct(t, nq, 0.9), p99 = pct(t, nq, 0.99),
                        mx = pct(t, nq, 1);
                 double t0 = now();
-                for (int i = 0; i < nd; i++)
+                for (int i = 0; i < nd && entries; i++)
                     sb_embed_text(ms[w], ds[i].text, e, &err);
                 double el = now() - t0;
                 printf("pass %d %-7s queries ms: median %.3f  p90 %.3f  p99 %.3f  max %.3f | "

@@ -59,6 +59,7 @@ struct sb_embed_model {
     int64_t vocab_rows;
     int int8;   /* 0: float32 matrices (sb_nn_matmul); 1: int8 (qgemm.c) */
     int kernel; /* EMBED_K_* for int8 */
+    int attn_avx2; /* attention compiled for AVX2+FMA (else baseline C) */
     struct qlayer q[2];
     struct embed_qmat tanh_q;
 };
@@ -134,28 +135,65 @@ static void layer_norm(const float *x, const float *g, const float *b, float *y,
     }
 }
 
-/* Multi-head self-attention over qkv [L][3·d] into o [L][d]. Scratch s: L·L + 2·L·(d/4)
- * floats. Per head: scores = (q·scale)·kᵀ, row softmax, o_h = P·v (GEMMs through src/nn). */
-static void attention(const float *qkv, float *o, float *s, int L, int d)
+/* Multi-head self-attention over qkv [L][3·d] into o [L][d]. Per head: scores = (q·scale)·kᵀ,
+ * row softmax, o_h = P·v. Scratch s: attn_scratch(L) floats (kᵀ of one head, zero-padded to
+ * L16 = L rounded up to 16 columns, then P [L][L16]). The products run in 4×16 register tiles
+ * written in plain C; the body is compiled twice (baseline and AVX2+FMA, chosen at load). */
+#define ATT_MR 4
+#define ATT_NR 16
+
+static size_t attn_scratch(int L)
 {
-    const int hd = d / HEADS;
+    const size_t l16 = ((size_t)L + ATT_NR - 1) / ATT_NR * ATT_NR;
+    return (D1 / HEADS) * l16 + (size_t)L * l16;
+}
+
+/* 8 floats as a GCC vector: ymm registers where AVX is enabled, pairs of xmm otherwise. */
+typedef float v8f __attribute__((vector_size(32)));
+
+/* an unaligned load of 8 floats (a macro: a function returning v8f would change the ABI) */
+#define LOAD8(v, p) memcpy(&(v), (p), sizeof(v8f))
+
+__attribute__((always_inline)) static inline void attention_body(const float *qkv, float *o,
+                                                                 float *s, int L, int d)
+{
+    const int hd = d / HEADS, l16 = (L + ATT_NR - 1) / ATT_NR * ATT_NR;
     const float scale = 1.0f / sqrtf((float)hd);
     const size_t stride = 3 * (size_t)d;
-    float *p = s, *qs = p + (size_t)L * L, *kt = qs + (size_t)L * hd;
-    memset(o, 0, (size_t)L * d * sizeof *o);
+    float *kt = s, *p = s + (size_t)hd * l16;
     for (int h = 0; h < HEADS; h++) {
-        for (int i = 0; i < L; i++) {
-            const float *q = qkv + (size_t)i * stride + h * hd;
-            const float *k = qkv + (size_t)i * stride + d + h * hd;
-            for (int t = 0; t < hd; t++) {
-                qs[(size_t)i * hd + t] = q[t] * scale;
-                kt[(size_t)t * L + i] = k[t];
+        for (int j = 0; j < L; j++) {
+            const float *kr = qkv + (size_t)j * stride + d + h * hd;
+            for (int t = 0; t < hd; t++)
+                kt[(size_t)t * l16 + j] = kr[t];
+        }
+        for (int t = 0; t < hd; t++)
+            for (int j = L; j < l16; j++)
+                kt[(size_t)t * l16 + j] = 0.0f;
+        for (int i = 0; i < L; i += ATT_MR) {
+            const float *q[ATT_MR];
+            for (int r = 0; r < ATT_MR; r++)
+                q[r] = qkv + (size_t)(i + r < L ? i + r : i) * stride + h * hd;
+            for (int jb = 0; jb < l16; jb += ATT_NR) {
+                v8f acc[ATT_MR][2] = {{{0}}};
+                for (int t = 0; t < hd; t++) {
+                    v8f k0, k1;
+                    LOAD8(k0, kt + (size_t)t * l16 + jb);
+                    LOAD8(k1, kt + (size_t)t * l16 + jb + 8);
+                    for (int r = 0; r < ATT_MR; r++) {
+                        const float qv = q[r][t] * scale;
+                        acc[r][0] += qv * k0;
+                        acc[r][1] += qv * k1;
+                    }
+                }
+                for (int r = 0; r < ATT_MR && i + r < L; r++) {
+                    memcpy(p + (size_t)(i + r) * l16 + jb, &acc[r][0], sizeof acc[r][0]);
+                    memcpy(p + (size_t)(i + r) * l16 + jb + 8, &acc[r][1], sizeof acc[r][1]);
+                }
             }
         }
-        memset(p, 0, (size_t)L * L * sizeof *p);
-        sb_nn_matmul((size_t)L, (size_t)L, (size_t)hd, qs, (size_t)hd, kt, (size_t)L, p, (size_t)L);
         for (int i = 0; i < L; i++) {
-            float *r = p + (size_t)i * L;
+            float *r = p + (size_t)i * l16;
             float mx = -INFINITY;
             for (int j = 0; j < L; j++)
                 mx = r[j] > mx ? r[j] : mx;
@@ -167,9 +205,56 @@ static void attention(const float *qkv, float *o, float *s, int L, int d)
             for (int j = 0; j < L; j++)
                 r[j] /= sum;
         }
-        sb_nn_matmul((size_t)L, (size_t)hd, (size_t)L, p, (size_t)L, qkv + 2 * (size_t)d + h * hd,
-                     stride, o + h * hd, (size_t)d);
+        const float *v = qkv + 2 * (size_t)d + h * hd;
+        for (int i = 0; i < L; i += ATT_MR) {
+            const float *pr[ATT_MR];
+            for (int r = 0; r < ATT_MR; r++)
+                pr[r] = p + (size_t)(i + r < L ? i + r : i) * l16;
+            for (int tb = 0; tb < hd; tb += ATT_NR) {
+                v8f acc[ATT_MR][2] = {{{0}}};
+                for (int j = 0; j < L; j++) {
+                    v8f v0, v1;
+                    LOAD8(v0, v + (size_t)j * stride + tb);
+                    LOAD8(v1, v + (size_t)j * stride + tb + 8);
+                    for (int r = 0; r < ATT_MR; r++) {
+                        acc[r][0] += pr[r][j] * v0;
+                        acc[r][1] += pr[r][j] * v1;
+                    }
+                }
+                for (int r = 0; r < ATT_MR && i + r < L; r++) {
+                    float *orow = o + (size_t)(i + r) * d + h * hd + tb;
+                    memcpy(orow, &acc[r][0], sizeof acc[r][0]);
+                    memcpy(orow + 8, &acc[r][1], sizeof acc[r][1]);
+                }
+            }
+        }
     }
+}
+
+static void attention_c(const float *qkv, float *o, float *s, int L, int d)
+{
+    attention_body(qkv, o, s, L, d);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,fma"))) static void attention_avx2(const float *qkv, float *o,
+                                                               float *s, int L, int d)
+{
+    attention_body(qkv, o, s, L, d);
+}
+#endif
+
+static void attention(const struct sb_embed_model *m, const float *qkv, float *o, float *s, int L,
+                      int d)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (m->attn_avx2) {
+        attention_avx2(qkv, o, s, L, d);
+        return;
+    }
+#endif
+    (void)m;
+    attention_c(qkv, o, s, L, d);
 }
 
 /* One transformer layer: x [L][din] → h [L][dmodel]. Scratch: ln (L·512), qkv (L·1536),
@@ -182,7 +267,7 @@ static void run_layer(const struct sb_embed_model *m, int li, const float *x, fl
     const int din = ly->din, d = ly->dmodel;
     layer_norm(x, ly->ln_a_g, ly->ln_a_b, ln, L, din);
     dense(m, qw, ln, ly->qkv_w, &q->qkv, ly->qkv_b, qkv, L, din, 3 * din);
-    attention(qkv, att, s, L, din);
+    attention(m, qkv, att, s, L, din);
     dense(m, qw, att, ly->out_w, &q->out, ly->out_b, h, L, din, d);
     if (ly->res_w) {
         dense(m, qw, x, ly->res_w, &q->res, ly->res_b, ff, L, din, d);
@@ -205,7 +290,7 @@ static void encode_ids(const struct sb_embed_model *m, const int32_t *ids, int L
                        float out[SB_EMBED_DIM])
 {
     const size_t rows = L > 0 ? (size_t)L : 1;
-    const size_t nf = rows * (D0 + 2 * D1 + D1 + D1 + DF + DF + SB_EMBED_MAX_TOKENS + 2 * D1 / HEADS);
+    const size_t nf = rows * (D0 + 2 * D1 + D1 + D1 + DF + DF) + attn_scratch(L);
     /* int8 path: xs, xsum (rows each), acc (rows·1536 int32), xq (rows·1536 bytes) */
     const size_t nq = m->int8 ? rows * (2 + DF) * 4 + rows * DF : 0;
     float *buf = sb_malloc(nf * sizeof(float) + nq);
@@ -339,6 +424,8 @@ static int choose_precision(struct sb_embed_model *m, struct sb_error *err)
                                 k);
         m->kernel = want;
     }
+    /* the attention's float code follows the int8 kernel (so "scalar" is all plain C) */
+    m->attn_avx2 = m->int8 ? m->kernel != EMBED_K_SCALAR : sb__embed_kernel_supported(EMBED_K_AVX2);
     return 0;
 }
 

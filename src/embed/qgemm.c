@@ -49,10 +49,11 @@ int sb__embed_kernel_supported(int kernel)
     case EMBED_K_SCALAR:
         return 1;
 #ifdef EMBED_HAVE_X86
-    case EMBED_K_AVX2:
-        return __builtin_cpu_supports("avx2");
+    case EMBED_K_AVX2: /* FMA for the encoder's float attention compiled alongside */
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case EMBED_K_VNNI:
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") &&
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+               __builtin_cpu_supports("avx512f") &&
                __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vnni");
 #endif
