@@ -540,7 +540,8 @@ int sb_embed_tokenize(const struct sb_embed_model *m, const char *utf8, int32_t 
     int rc = sb__embed_tokenize(&m->tok, utf8, &all, &na, err);
     if (rc < 0)
         return rc;
-    memcpy(ids, all, (na < cap ? na : cap) * sizeof *all);
+    if (cap && na) /* ids may be NULL when cap is 0 */
+        memcpy(ids, all, (na < cap ? na : cap) * sizeof *all);
     *n = na;
     free(all);
     return 0;
