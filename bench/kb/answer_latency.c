@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Latency of the bot's answer path (sb__kb_build_answer: ranking, confidence features, answer
- * and citations) on a KB file, one thread. Every query is run `reps` times; prints the p50/p99
+ * Latency of the bot's answer path (sb_kb_answer: the question's embedding, ranking,
+ * confidence features, answer and citations) on a KB file, one thread. Every query is run `reps` times; prints the p50/p99
  * of the first pass (wall clock, includes whatever else the machine is doing) and of each
  * query's fastest pass (the cost of the query itself, without preemption by other processes),
  * and the slowest queries by that measure.
  *
  * build: gcc -O2 -Iinclude -Isrc/kb bench/kb/answer_latency.c build-rel/libsb_kb.a \
- *          build-rel/libsb_core.a -lutf8proc -lstemmer -lsqlite3 -ljansson -lsodium -lpthread \
+ *          build-rel/libsb_embed.a build-rel/libsb_nn.a build-rel/libsb_core.a -lutf8proc -lstemmer -lsqlite3 -ljansson -lsodium -lpthread \
  *          -lm -o answer_latency
  * usage: answer_latency KB.jsonl QUERIES.jsonl [REPS=3]
  */
@@ -68,15 +68,15 @@ int main(int argc, char **argv)
     }
     fclose(f);
     sb__kb_wordnet_load(); /* once per process, not part of a query */
-    const struct sb__kb_index *ix = sb__kb_tenant_index(kb, 1);
-    struct sb__kb_params p;
-    sb__kb_params_default(&p);
     double *first = sb_calloc(n ? n : 1, sizeof(double)), *best = sb_calloc(n ? n : 1, sizeof(double));
     for (long r = 0; r < reps; r++) {
         for (size_t i = 0; i < n; i++) {
             struct sb_kb_answer *a = NULL;
             int64_t t0 = sb_mono_ns();
-            sb__kb_build_answer(ix, texts[i], NULL, &p, sb_kb_threshold(kb), &a, NULL);
+            if (sb_kb_answer(kb, 1, texts[i], NULL, &a, &err)) {
+                fprintf(stderr, "%s\n", err.msg);
+                return 1;
+            }
             double ms = (double)(sb_mono_ns() - t0) / 1e6;
             sb_kb_answer_free(a);
             if (r == 0)

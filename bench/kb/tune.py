@@ -34,6 +34,8 @@ GRIDS = {
     'wnc': dict(wnc=[0, 0.05, 0.1, 0.2, 0.3], sjoin=[0, 0.25, 0.5, 1, 1.5]),
     's5b': dict(wnd=[0.3, 0.4, 0.6], wns=[0.05, 0.1], sjoin=[1, 1.5, 2, 3]),
     's5': dict(wnd=[0, 0.2, 0.4], wns=[0, 0.05], sjoin=[0, 0.5, 1, 1.5]),
+    # session 7: the sentence encoder's cosine fused with the lexical score (src/kb/dense.c)
+    'dense': dict(dense=[0, 1.0, 1.5, 1.75, 1.9, 2.0, 2.25, 2.5, 3.0], dd=[30, 50, 100, 200, 0]),
 }
 
 def qrels():

@@ -179,8 +179,11 @@ int sb_kb_answer(struct sb_kb *kb, int64_t tenant, const char *text, const char 
                  struct sb_kb_answer **out, struct sb_error *err);
 void sb_kb_answer_free(struct sb_kb_answer *a);
 
-/* Sets the abstention threshold (0..1) on the confidence; thread-safe. */
+/* Sets the abstention threshold (0..1) on the confidence of the shipped models (without a
+ * call each uses its own fitted threshold); thread-safe. */
 void sb_kb_set_threshold(struct sb_kb *kb, double threshold);
+/* The threshold English questions are answered with (the set one, or the shipped model's for
+ * the KB's ranking: fused with the sentence encoder when it is installed, else lexical). */
 double sb_kb_threshold(const struct sb_kb *kb);
 
 /* ---- confidence model and its calibration (src/kb/calibrate.c) ---- */
@@ -188,12 +191,12 @@ double sb_kb_threshold(const struct sb_kb *kb);
 /*
  * The answer's confidence is a logistic model over SB_KB_CONF_NF features of the ranking (in
  * this order: top, gap, cover, ctitle, known, nterms, ratio, agree_t, agree_b, phr, unk, lfc,
- * lrc, lbg, tm, tm_gap, tm_top; docs/kb.md); the bot answers when it is >= the threshold.
+ * lrc, lbg, tm, tm_gap, tm_top, dcos, dgap; docs/kb.md); the bot answers when it is >= the threshold.
  * Every tenant uses the shipped coefficients (fitted on StackFAQ train queries) with the KB's
  * threshold unless a model was fitted for it (sb_kb_calibrate) and set with
  * sb_kb_set_conf_model.
  */
-#define SB_KB_CONF_NF 17
+#define SB_KB_CONF_NF 19
 
 /* Name of feature i (0 <= i < SB_KB_CONF_NF), e.g. "top"; NULL past the end. */
 const char *sb_kb_conf_feature_name(size_t i);

@@ -20,20 +20,34 @@
 #define CITATIONS_MAX 3
 #define CANDIDATES 20
 
-/* Logistic coefficients: bias, then the features in struct order (top, gap, cover, ctitle,
- * known, nterms, ratio, agree_t, agree_b, phr, unk, lfc, lrc, lbg, tm, tm_gap, tm_top);
- * the first 14 fitted by bench/kb/calibrate.py (session 3); the translation-model features
- * weigh 0: they raised StackFAQ CV but lowered the demo KB's confidences (docs/kb.md). A
- * tenant's own fit (switchboard kb calibrate) may use them. */
+/* Logistic coefficients for lexical ranking: bias, then the features in struct order (top,
+ * gap, cover, ctitle, known, nterms, ratio, agree_t, agree_b, phr, unk, lfc, lrc, lbg, tm,
+ * tm_gap, tm_top, dcos, dgap); the first 14 fitted by bench/kb/calibrate.py (session 3); the
+ * translation-model features weigh 0: they raised StackFAQ CV but lowered the demo KB's
+ * confidences (docs/kb.md). A tenant's own fit (switchboard kb calibrate) may use them. */
 static const double coef[1 + SB_KB_CONF_NF] = {
-    -2.6803, 0.9534, 1.0847, 1.6360, 0.9303, -0.1776, 1.1099, -2.9012, 0.8810,
-    0.5232,  0.0000, -0.1047, 1.3824, 1.1588, 0.2313, 0.0, 0.0, 0.0};
+    -2.6803, 0.9534, 1.0847, 1.6360, 0.9303, -0.1776, 1.1099, -2.9012, 0.8810, 0.5232,
+    0.0000,  -0.1047, 1.3824, 1.1588, 0.2313, 0.0,    0.0,    0.0,     0.0,    0.0};
+
+/* The same for ranking fused with the sentence encoder's cosine (session 7, `switchboard kb
+ * calibrate` over the StackFAQ train queries against ten KBs missing 20 % of the threads,
+ * docs/kb.md) and its threshold. */
+static const double coef_dense[1 + SB_KB_CONF_NF] = {
+    -2.6803, 0.9534, 1.0847, 1.6360, 0.9303, -0.1776, 1.1099, -2.9012, 0.8810, 0.5232,
+    0.0000,  -0.1047, 1.3824, 1.1588, 0.2313, 0.0,    0.0,    0.0,     0.0,    0.0};
+#define DENSE_THRESHOLD 0.81
+
+void sb__kb_conf_model_shipped(struct sb_kb_conf_model *m, int dense)
+{
+    const double *c = dense ? coef_dense : coef;
+    m->bias = c[0];
+    memcpy(m->w, c + 1, sizeof(m->w));
+    m->threshold = dense ? DENSE_THRESHOLD : SB__KB_DEFAULT_THRESHOLD;
+}
 
 void sb_kb_conf_model_default(struct sb_kb_conf_model *m)
 {
-    m->bias = coef[0];
-    memcpy(m->w, coef + 1, sizeof(m->w));
-    m->threshold = SB__KB_DEFAULT_THRESHOLD;
+    sb__kb_conf_model_shipped(m, 0);
 }
 
 void sb__kb_features_vec(const struct sb__kb_features *f, double x[SB_KB_CONF_NF])
@@ -41,17 +55,8 @@ void sb__kb_features_vec(const struct sb__kb_features *f, double x[SB_KB_CONF_NF
     const double v[SB_KB_CONF_NF] = {f->top,     f->gap,     f->cover, f->ctitle, f->known,
                                      f->nterms,  f->ratio,   f->agree_t, f->agree_b, f->phr,
                                      f->unk,     f->lfc,     f->lrc,   f->lbg,    f->tm,
-                                     f->tm_gap,  f->tm_top};
+                                     f->tm_gap,  f->tm_top,  f->dcos,  f->dgap};
     memcpy(x, v, sizeof(v));
-}
-
-double sb__kb_confidence(const struct sb__kb_features *f)
-{
-    struct sb_kb_conf_model m;
-    sb_kb_conf_model_default(&m);
-    double x[SB_KB_CONF_NF];
-    sb__kb_features_vec(f, x);
-    return sb__kb_conf_apply(&m, x, 0);
 }
 
 /* Group of the best entry when only field `keep` counts (the others weigh 0). */
@@ -163,42 +168,39 @@ static void cite(struct sb_kb_citation *c, const struct sb_kb_doc *d)
 }
 
 int sb__kb_build_answer(const struct sb__kb_index *ix, const char *query, const char *lang,
-                        const struct sb__kb_params *p, double threshold,
-                        struct sb_kb_answer **out, struct sb__kb_features *feat_out)
-{
-    struct sb_kb_conf_model m;
-    sb_kb_conf_model_default(&m);
-    m.threshold = threshold;
-    return sb__kb_build_answer_m(ix, query, lang, p, &m, out, feat_out);
-}
-
-int sb__kb_build_answer_m(const struct sb__kb_index *ix, const char *query, const char *lang,
-                          const struct sb__kb_params *p, const struct sb_kb_conf_model *m,
-                          struct sb_kb_answer **out, struct sb__kb_features *feat_out)
+                        const float *qvec, const struct sb__kb_params *p,
+                        const struct sb_kb_conf_model *m, struct sb_kb_answer **out,
+                        struct sb__kb_features *feat_out)
 {
     double threshold = m->threshold;
     struct sb_kb_answer *a = sb_calloc(1, sizeof(*a));
     a->decision = SB_KB_ABSTAIN;
     struct sb__kb_scored top[CANDIDATES];
     struct sb__kb_qinfo qi;
-    size_t n = sb__kb_rank(ix, query, lang, p, CANDIDATES, top, &qi);
+    size_t n = sb__kb_rank(ix, query, lang, qvec, p, CANDIDATES, top, &qi);
     struct sb__kb_features f = {0};
     if (n > 0 && qi.qmax > 0) {
         double norm = (1.0 + (p->group > 0 ? p->group : 0)) * qi.qmax;
         uint32_t g0 = sb__kb_index_group(ix, top[0].slot);
-        double second = 0;
+        /* lexical evidence of the cited entry against the best lexical score of another
+         * group; the same for the cosine (both 0 without an embedding of the question) */
+        double second = 0, second_cos = 0;
+        int seen_other = 0;
         for (size_t i = 1; i < n; i++) {
-            if (sb__kb_index_group(ix, top[i].slot) != g0) {
-                second = top[i].score;
-                break;
-            }
+            if (sb__kb_index_group(ix, top[i].slot) == g0)
+                continue;
+            second = !seen_other || top[i].lex > second ? top[i].lex : second;
+            second_cos = !seen_other || top[i].cos > second_cos ? top[i].cos : second_cos;
+            seen_other = 1;
         }
-        f.top = top[0].score / norm;
-        f.gap = (top[0].score - second) / norm;
+        f.top = top[0].lex / norm;
+        f.gap = (top[0].lex - second) / norm;
+        f.dcos = top[0].cos;
+        f.dgap = top[0].cos - second_cos;
         f.known = qi.n_terms ? (double)qi.n_known / (double)qi.n_terms : 0;
         f.nterms = log(1.0 + (double)qi.n_terms);
         sb__kb_index_coverage(ix, top[0].slot, query, lang, &f.cover, &f.ctitle);
-        f.ratio = top[0].score > 0 ? second / top[0].score : 0;
+        f.ratio = top[0].lex > 0 ? second / top[0].lex : 0;
         const struct sb_kb_doc *d0 = sb__kb_index_doc(ix, top[0].slot);
         size_t nphr = d0->questions[0] ? 1 : 0;
         for (const char *c = d0->questions; *c; c++)

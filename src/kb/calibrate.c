@@ -21,7 +21,7 @@
 
 static const char *const names[SB_KB_CONF_NF] = {
     "top", "gap", "cover", "ctitle", "known", "nterms", "ratio",  "agree_t", "agree_b",
-    "phr", "unk", "lfc",   "lrc",    "lbg",   "tm",     "tm_gap", "tm_top"};
+    "phr", "unk", "lfc",   "lrc",    "lbg",   "tm",     "tm_gap", "tm_top", "dcos", "dgap"};
 
 const char *sb_kb_conf_feature_name(size_t i)
 {

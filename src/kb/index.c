@@ -149,6 +149,7 @@ struct slot {
     uint32_t len[SB__KB_NF];
     uint32_t *terms; /* distinct term ids */
     uint32_t nterms;
+    float *vec;      /* the entry's sentence embedding (SB_EMBED_DIM), NULL when none */
 };
 
 struct group {
@@ -166,6 +167,7 @@ struct sb__kb_index {
     uint32_t *free_slots;
     size_t nfree, free_cap;
     size_t live;
+    size_t nvec; /* live entries with an embedding */
     double len_sum[SB__KB_NF];
 
     struct smap group_ids; /* group key -> group */
@@ -209,6 +211,7 @@ void sb__kb_index_free(struct sb__kb_index *ix)
         if (ix->slots[i].live)
             sb_kb_doc_cleanup(&ix->slots[i].doc);
         free(ix->slots[i].terms);
+        free(ix->slots[i].vec);
     }
     free(ix->slots);
     free(ix->free_slots);
@@ -326,6 +329,10 @@ static void slot_remove(struct sb__kb_index *ix, uint32_t s)
     if (sl->group < ix->ngroups && ix->groups[sl->group].members)
         ix->groups[sl->group].members--;
     sb_kb_doc_cleanup(&sl->doc);
+    if (sl->vec)
+        ix->nvec--;
+    free(sl->vec);
+    sl->vec = NULL;
     sl->live = 0;
     if (ix->nfree == ix->free_cap) {
         ix->free_cap = ix->free_cap ? ix->free_cap * 2 : 64;
@@ -335,7 +342,7 @@ static void slot_remove(struct sb__kb_index *ix, uint32_t s)
     ix->live--;
 }
 
-void sb__kb_index_put(struct sb__kb_index *ix, const struct sb_kb_doc *d)
+void sb__kb_index_put(struct sb__kb_index *ix, const struct sb_kb_doc *d, const float *vec)
 {
     uint32_t s;
     if (smap_get(&ix->doc_ids, d->id, &s))
@@ -352,6 +359,11 @@ void sb__kb_index_put(struct sb__kb_index *ix, const struct sb_kb_doc *d)
     struct slot *sl = &ix->slots[s];
     memset(sl, 0, sizeof(*sl));
     doc_copy(&sl->doc, d);
+    if (vec) {
+        sl->vec = sb_malloc(SB_EMBED_DIM * sizeof(float));
+        memcpy(sl->vec, vec, SB_EMBED_DIM * sizeof(float));
+        ix->nvec++;
+    }
     sl->live = 1;
     ix->live++;
     smap_set(&ix->doc_ids, d->id, s);
@@ -460,6 +472,33 @@ const struct sb_kb_doc *sb__kb_index_doc(const struct sb__kb_index *ix, uint32_t
     return slot < ix->nslots && ix->slots[slot].live ? &ix->slots[slot].doc : NULL;
 }
 
+const float *sb__kb_index_vec(const struct sb__kb_index *ix, uint32_t slot)
+{
+    return slot < ix->nslots && ix->slots[slot].live ? ix->slots[slot].vec : NULL;
+}
+
+void sb__kb_index_set_vec(struct sb__kb_index *ix, uint32_t slot, const float *vec)
+{
+    struct slot *sl = &ix->slots[slot];
+    if (!sl->live)
+        return;
+    if (!sl->vec) {
+        sl->vec = sb_malloc(SB_EMBED_DIM * sizeof(float));
+        ix->nvec++;
+    }
+    memcpy(sl->vec, vec, SB_EMBED_DIM * sizeof(float));
+}
+
+size_t sb__kb_index_nvec(const struct sb__kb_index *ix)
+{
+    return ix ? ix->nvec : 0;
+}
+
+size_t sb__kb_index_nslots(const struct sb__kb_index *ix)
+{
+    return ix ? ix->nslots : 0;
+}
+
 uint32_t sb__kb_index_group(const struct sb__kb_index *ix, uint32_t slot)
 {
     return ix->slots[slot].group;
@@ -521,6 +560,9 @@ void sb__kb_params_default(struct sb__kb_params *p)
     p->wnd = 0.4;
     p->wns = 0.05;
     p->sjoin = 1.5;
+    /* session 7: the sentence encoder's cosine fused with the lexical score (dense.c) */
+    p->dense = 1.9;
+    p->dense_depth = 200;
 }
 
 int sb__kb_params_parse(struct sb__kb_params *p, const char *spec, struct sb_error *err)
@@ -551,6 +593,8 @@ int sb__kb_params_parse(struct sb__kb_params *p, const char *spec, struct sb_err
         {"sub", offsetof(struct sb__kb_params, sub), 0},
         {"rerank", offsetof(struct sb__kb_params, rerank), 1},
         {"phrase", offsetof(struct sb__kb_params, phrase), 0},
+        {"dense", offsetof(struct sb__kb_params, dense), 0},
+        {"dd", offsetof(struct sb__kb_params, dense_depth), 1},
     };
     const char *s = spec;
     while (s && *s) {
@@ -652,7 +696,7 @@ static size_t select_top(const struct sb__kb_index *ix, const struct sb__kb_para
     struct sb__kb_scored *heap = sb_malloc((cap ? cap : 1) * sizeof(*heap));
     size_t nh = 0;
     for (size_t i = 0; i < ntouched && cap; i++) {
-        struct sb__kb_scored c = {touched[i], score[touched[i]]};
+        struct sb__kb_scored c = {.slot = touched[i], .score = score[touched[i]]};
         if (gbest)
             c.score += p->group * gbest[ix->slots[touched[i]].group];
         if (nh < cap) {

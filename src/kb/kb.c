@@ -9,6 +9,7 @@
 #include "kb_internal.h"
 
 #include "sb/clock.h"
+#include "sb/log.h"
 #include "sb/mem.h"
 
 #include <errno.h>
@@ -43,6 +44,7 @@ struct sb_kb {
     double threshold;
     struct tenant_model *models;
     size_t nmodels;
+    const struct sb_embed_model *enc; /* the shared sentence encoder (NULL: lexical only) */
 };
 
 static const char *const schema =
@@ -54,6 +56,7 @@ static const char *const schema =
     " body TEXT NOT NULL DEFAULT '', link TEXT NOT NULL DEFAULT '',"
     " sku TEXT NOT NULL DEFAULT '', price TEXT NOT NULL DEFAULT '',"
     " attrs_json TEXT NOT NULL DEFAULT '', updated_ms INTEGER NOT NULL,"
+    " vec BLOB," /* the entry's embedding, SB_EMBED_DIM float32 (dense.c); NULL when none */
     " PRIMARY KEY (tenant, id));"
     "CREATE INDEX IF NOT EXISTS kb_doc_parent ON kb_doc(tenant, parent);"
     "CREATE TABLE IF NOT EXISTS kb_gap ("
@@ -152,12 +155,67 @@ static const char *col(sqlite3_stmt *st, int i)
     return s ? (const char *)s : "";
 }
 
+static int exec(sqlite3 *db, const char *sql, struct sb_error *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = sb_error_set(err, SB_ESTORE, "kb.db: %s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return rc;
+    }
+    return 0;
+}
+
+/* Stores the embeddings of the entries with ok[i] set (one transaction). */
+static int db_set_vectors(sqlite3 *db, int64_t tenant, const struct sb_kb_doc *docs, size_t n,
+                          const float *vecs, const unsigned char *ok, struct sb_error *err)
+{
+    if (!db)
+        return 0;
+    int rc = exec(db, "BEGIN IMMEDIATE", err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "UPDATE kb_doc SET vec=? WHERE tenant=? AND id=?", -1, &st,
+                           NULL) != SQLITE_OK)
+        rc = sb_error_set(err, SB_ESTORE, "kb.db: %s", sqlite3_errmsg(db));
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (!ok[i])
+            continue;
+        sqlite3_bind_blob(st, 1, vecs + i * SB_EMBED_DIM, SB_EMBED_DIM * sizeof(float),
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, tenant);
+        sqlite3_bind_text(st, 3, docs[i].id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = sb_error_set(err, SB_ESTORE, "kb.db: %s", sqlite3_errmsg(db));
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    if (!rc)
+        rc = exec(db, "COMMIT", err);
+    if (rc)
+        exec(db, "ROLLBACK", NULL);
+    return rc;
+}
+
+/* kb.db files from before entries had embeddings get the column. */
+static int add_vec_column(sqlite3 *db, struct sb_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('kb_doc') WHERE name='vec'", -1,
+                           &st, NULL) != SQLITE_OK)
+        return sb_error_set(err, SB_ESTORE, "kb.db: %s", sqlite3_errmsg(db));
+    int has = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return has ? 0 : exec(db, "ALTER TABLE kb_doc ADD COLUMN vec BLOB", err);
+}
+
 static int load_all(struct sb_kb *kb, struct sb_error *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(kb->db,
                                 "SELECT tenant,id,kind,parent,collection,lang,title,questions,"
-                                "heading,body,link,sku,price,attrs_json,updated_ms FROM kb_doc",
+                                "heading,body,link,sku,price,attrs_json,updated_ms,vec FROM kb_doc",
                                 -1, &st, NULL);
     if (rc != SQLITE_OK)
         return sb_error_set(err, SB_ESTORE, "kb.db: %s", sqlite3_errmsg(kb->db));
@@ -178,12 +236,59 @@ static int load_all(struct sb_kb *kb, struct sb_error *err)
             .attrs_json = (char *)col(st, 13),
             .updated_ms = sqlite3_column_int64(st, 14),
         };
-        sb__kb_index_put(tenant_ix(kb, sqlite3_column_int64(st, 0), 1), &d);
+        const void *vec = sqlite3_column_blob(st, 15);
+        if (sqlite3_column_bytes(st, 15) != SB_EMBED_DIM * (int)sizeof(float))
+            vec = NULL;
+        sb__kb_index_put(tenant_ix(kb, sqlite3_column_int64(st, 0), 1), &d, vec);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return sb_error_set(err, SB_ESTORE, "kb.db: %s", sqlite3_errmsg(kb->db));
     return 0;
+}
+
+/* A kb.db written before entries had embeddings (or while no encoder was installed) gets them
+ * now, once: computed for every English entry without one, stored, and indexed. */
+static int backfill_vectors(struct sb_kb *kb, struct sb_error *err)
+{
+    if (!kb->enc)
+        return 0;
+    int rc = 0;
+    for (size_t t = 0; t < kb->ntenants && !rc; t++) {
+        struct sb__kb_index *ix = kb->tenants[t].ix;
+        size_t ns = sb__kb_index_nslots(ix), n = 0;
+        struct sb_kb_doc *docs = sb_malloc((ns ? ns : 1) * sizeof(*docs));
+        uint32_t *slots = sb_malloc((ns ? ns : 1) * sizeof(*slots));
+        for (uint32_t s = 0; s < ns; s++) {
+            const struct sb_kb_doc *d = sb__kb_index_doc(ix, s);
+            if (d && !sb__kb_index_vec(ix, s)) {
+                docs[n] = *d; /* borrowed: the index does not change until the end */
+                slots[n++] = s;
+            }
+        }
+        if (n) {
+            float *vecs = sb_malloc(n * SB_EMBED_DIM * sizeof(float));
+            unsigned char *ok = sb_malloc(n);
+            sb__kb_dense_entries(kb->enc, docs, n, vecs, ok);
+            size_t made = 0;
+            for (size_t i = 0; i < n; i++)
+                made += ok[i];
+            if (made) {
+                SB_LOG(SB_LOG_INFO, "kb", "tenant %lld: embedded %zu entries stored without one",
+                       (long long)kb->tenants[t].tenant, made);
+                rc = db_set_vectors(kb->db, kb->tenants[t].tenant, docs, n, vecs, ok, err);
+                for (size_t i = 0; i < n && !rc; i++) {
+                    if (ok[i])
+                        sb__kb_index_set_vec(ix, slots[i], vecs + i * SB_EMBED_DIM);
+                }
+            }
+            free(vecs);
+            free(ok);
+        }
+        free(docs);
+        free(slots);
+    }
+    return rc;
 }
 
 /* ---- per-tenant confidence models ---- */
@@ -313,15 +418,18 @@ int sb_kb_set_conf_model(struct sb_kb *kb, int64_t tenant, const struct sb_kb_co
     return rc;
 }
 
-/* The model of `tenant` (caller holds the lock). */
-static void model_in_use(struct sb_kb *kb, int64_t tenant, struct sb_kb_conf_model *m, int *own)
+/* The model of `tenant` (caller holds the lock): its own, else the shipped one for lexical
+ * or fused (`dense`) ranking with the KB's threshold when one was set. */
+static void model_in_use(struct sb_kb *kb, int64_t tenant, int dense, struct sb_kb_conf_model *m,
+                         int *own)
 {
     const struct tenant_model *tm = model_of(kb, tenant);
     if (tm) {
         *m = tm->m;
     } else {
-        sb_kb_conf_model_default(m);
-        m->threshold = kb->threshold;
+        sb__kb_conf_model_shipped(m, dense);
+        if (kb->threshold >= 0)
+            m->threshold = kb->threshold;
     }
     if (own)
         *own = tm != NULL;
@@ -331,9 +439,28 @@ int sb_kb_get_conf_model(struct sb_kb *kb, int64_t tenant, struct sb_kb_conf_mod
 {
     int own = 0;
     pthread_rwlock_rdlock(&kb->lock);
-    model_in_use(kb, tenant, m, &own);
+    model_in_use(kb, tenant, kb->enc != NULL, m, &own);
     pthread_rwlock_unlock(&kb->lock);
     return own;
+}
+
+int sb__kb_answer(struct sb_kb *kb, int64_t tenant, const char *text, const char *lang,
+                  struct sb_kb_answer **out, struct sb__kb_features *f, struct sb_error *err)
+{
+    if (!kb || !text || !out)
+        return sb_error_set(err, SB_EINVAL, "kb_answer: text required");
+    if (strlen(text) > 4096)
+        return sb_error_set(err, SB_ETOOBIG, "kb_answer: question longer than 4096 bytes");
+    float qv[SB_EMBED_DIM];
+    int has_qv = sb__kb_query_vec(kb, text, lang, qv); /* before the lock */
+    pthread_rwlock_rdlock(&kb->lock);
+    const struct sb__kb_index *ix = tenant_ix(kb, tenant, 0);
+    int dense = has_qv && sb__kb_index_nvec(ix) > 0;
+    struct sb_kb_conf_model m;
+    model_in_use(kb, tenant, dense, &m, NULL);
+    int rc = sb__kb_build_answer(ix, text, lang, dense ? qv : NULL, &kb->params, &m, out, f);
+    pthread_rwlock_unlock(&kb->lock);
+    return rc;
 }
 
 int sb_kb_conf_features(struct sb_kb *kb, int64_t tenant, const char *text, const char *lang,
@@ -342,17 +469,9 @@ int sb_kb_conf_features(struct sb_kb *kb, int64_t tenant, const char *text, cons
 {
     if (!kb || !text || !x)
         return sb_error_set(err, SB_EINVAL, "kb_conf_features: text required");
-    if (strlen(text) > 4096)
-        return sb_error_set(err, SB_ETOOBIG, "kb_conf_features: question longer than 4096 "
-                                             "bytes");
     struct sb_kb_answer *a = NULL;
     struct sb__kb_features f;
-    struct sb_kb_conf_model m;
-    pthread_rwlock_rdlock(&kb->lock);
-    model_in_use(kb, tenant, &m, NULL);
-    int rc = sb__kb_build_answer_m(tenant_ix(kb, tenant, 0), text, lang, &kb->params, &m, &a,
-                                   &f);
-    pthread_rwlock_unlock(&kb->lock);
+    int rc = sb__kb_answer(kb, tenant, text, lang, &a, &f, err);
     if (rc)
         return rc;
     sb__kb_features_vec(&f, x);
@@ -363,6 +482,40 @@ int sb_kb_conf_features(struct sb_kb *kb, int64_t tenant, const char *text, cons
     return 0;
 }
 
+/* The sentence encoder, unless SB_KB_DENSE=0: loaded once per process and shared by every KB
+ * (read-only, ~30 MB); without it (model not installed) KBs rank lexically, said once. */
+static struct sb_embed_model *shared_enc;
+static pthread_once_t enc_once = PTHREAD_ONCE_INIT;
+
+static void load_shared_encoder(void)
+{
+    struct sb_error e = {0};
+    if (sb_embed_load(NULL, &shared_enc, &e) != 0) {
+        shared_enc = NULL;
+        SB_LOG(SB_LOG_WARN, "kb", "no sentence encoder (%s): lexical ranking only", e.msg);
+    }
+}
+
+static void load_encoder(struct sb_kb *kb)
+{
+    const char *env = getenv("SB_KB_DENSE");
+    if (env && strcmp(env, "0") == 0)
+        return;
+    pthread_once(&enc_once, load_shared_encoder);
+    kb->enc = shared_enc;
+}
+
+const struct sb_embed_model *sb__kb_encoder(struct sb_kb *kb)
+{
+    return kb->enc;
+}
+
+int sb__kb_query_vec(struct sb_kb *kb, const char *text, const char *lang,
+                     float v[SB_EMBED_DIM])
+{
+    return kb->params.dense > 0 && sb__kb_dense_query(kb->enc, text, lang, v);
+}
+
 int sb_kb_open(const char *data_dir, struct sb_kb **out, struct sb_error *err)
 {
     struct sb_kb *kb = sb_calloc(1, sizeof(*kb));
@@ -371,7 +524,8 @@ int sb_kb_open(const char *data_dir, struct sb_kb **out, struct sb_error *err)
     sb__kb_params_default(&kb->params);
     if (kb->params.wn > 0 || kb->params.wnd > 0 || kb->params.wns > 0)
         sb__kb_wordnet_load(); /* once per process; queries never wait for it */
-    kb->threshold = SB__KB_DEFAULT_THRESHOLD;
+    kb->threshold = -1; /* the shipped model's own */
+    load_encoder(kb);
     int rc = 0;
     if (data_dir) {
         if (mkdir(data_dir, 0750) != 0 && errno != EEXIST) {
@@ -401,7 +555,11 @@ int sb_kb_open(const char *data_dir, struct sb_kb **out, struct sb_error *err)
             sqlite3_free(msg);
             goto out;
         }
-        rc = load_all(kb, err);
+        rc = add_vec_column(kb->db, err);
+        if (!rc)
+            rc = load_all(kb, err);
+        if (!rc)
+            rc = backfill_vectors(kb, err);
         if (!rc)
             rc = load_models(kb, err);
     }
@@ -460,17 +618,6 @@ static int check_doc(const struct sb_kb_doc *d, size_t i, struct sb_error *err)
     return 0;
 }
 
-static int exec(sqlite3 *db, const char *sql, struct sb_error *err)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = sb_error_set(err, SB_ESTORE, "kb.db: %s", msg ? msg : sqlite3_errmsg(db));
-        sqlite3_free(msg);
-        return rc;
-    }
-    return 0;
-}
-
 static const char *nz(const char *s)
 {
     return s ? s : "";
@@ -493,7 +640,8 @@ static size_t batch_parents(const struct sb_kb_doc *docs, size_t n, const char *
 }
 
 static int db_put(sqlite3 *db, int64_t tenant, const struct sb_kb_doc *docs, size_t n,
-                  const char **parents, size_t np, int64_t now, struct sb_error *err)
+                  const float *vecs, const unsigned char *ok, const char **parents, size_t np,
+                  int64_t now, struct sb_error *err)
 {
     int rc = exec(db, "BEGIN IMMEDIATE", err);
     if (rc)
@@ -503,8 +651,8 @@ static int db_put(sqlite3 *db, int64_t tenant, const struct sb_kb_doc *docs, siz
                            NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db,
                            "INSERT OR REPLACE INTO kb_doc(tenant,id,kind,parent,collection,lang,"
-                           "title,questions,heading,body,link,sku,price,attrs_json,updated_ms)"
-                           " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           "title,questions,heading,body,link,sku,price,attrs_json,updated_ms,vec)"
+                           " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            -1, &ins, NULL) != SQLITE_OK) {
         rc = sb_error_set(err, SB_ESTORE, "kb.db: %s", sqlite3_errmsg(db));
         goto out;
@@ -528,6 +676,11 @@ static int db_put(sqlite3 *db, int64_t tenant, const struct sb_kb_doc *docs, siz
         for (int j = 0; j < 11; j++)
             sqlite3_bind_text(ins, 4 + j, nz(txt[j]), -1, SQLITE_STATIC);
         sqlite3_bind_int64(ins, 15, d->updated_ms ? d->updated_ms : now);
+        if (ok[i])
+            sqlite3_bind_blob(ins, 16, vecs + i * SB_EMBED_DIM, SB_EMBED_DIM * sizeof(float),
+                              SQLITE_STATIC);
+        else
+            sqlite3_bind_null(ins, 16);
         if (sqlite3_step(ins) != SQLITE_DONE) {
             rc = sb_error_set(err, SB_ESTORE, "kb.db: entry '%s': %s", d->id,
                               sqlite3_errmsg(db));
@@ -557,8 +710,12 @@ int sb_kb_put(struct sb_kb *kb, int64_t tenant, const struct sb_kb_doc *docs, si
     const char **parents = sb_malloc((n ? n : 1) * sizeof(*parents));
     size_t np = batch_parents(docs, n, parents);
     int64_t now = sb_now_ms();
+    /* embeddings first, outside every lock (milliseconds per entry) */
+    float *vecs = sb_malloc((n ? n : 1) * SB_EMBED_DIM * sizeof(float));
+    unsigned char *ok = sb_malloc(n ? n : 1);
+    sb__kb_dense_entries(kb->enc, docs, n, vecs, ok);
     pthread_mutex_lock(&kb->wmu);
-    int rc = kb->db ? db_put(kb->db, tenant, docs, n, parents, np, now, err) : 0;
+    int rc = kb->db ? db_put(kb->db, tenant, docs, n, vecs, ok, parents, np, now, err) : 0;
     if (rc == 0) {
         pthread_rwlock_wrlock(&kb->lock);
         struct sb__kb_index *ix = tenant_ix(kb, tenant, 1);
@@ -568,11 +725,13 @@ int sb_kb_put(struct sb_kb *kb, int64_t tenant, const struct sb_kb_doc *docs, si
             struct sb_kb_doc d = docs[i];
             if (!d.updated_ms)
                 d.updated_ms = now;
-            sb__kb_index_put(ix, &d);
+            sb__kb_index_put(ix, &d, ok[i] ? vecs + i * SB_EMBED_DIM : NULL);
         }
         pthread_rwlock_unlock(&kb->lock);
     }
     pthread_mutex_unlock(&kb->wmu);
+    free(vecs);
+    free(ok);
     free(parents);
     return rc;
 }
@@ -676,9 +835,11 @@ int sb_kb_search(struct sb_kb *kb, int64_t tenant, const char *text, const char 
     if (strlen(text) > 4096)
         return sb_error_set(err, SB_ETOOBIG, "kb_search: query longer than 4096 bytes");
     struct sb__kb_scored top[100];
+    float qv[SB_EMBED_DIM];
+    int has_qv = sb__kb_query_vec(kb, text, lang, qv); /* before the lock */
     pthread_rwlock_rdlock(&kb->lock);
     const struct sb__kb_index *ix = tenant_ix(kb, tenant, 0);
-    size_t m = sb__kb_rank(ix, text, lang, &kb->params, k, top, NULL);
+    size_t m = sb__kb_rank(ix, text, lang, has_qv ? qv : NULL, &kb->params, k, top, NULL);
     struct sb_kb_hit *h = m ? sb_calloc(m, sizeof(*h)) : NULL;
     for (size_t i = 0; i < m; i++) {
         const struct sb_kb_doc *d = sb__kb_index_doc(ix, top[i].slot);
@@ -709,17 +870,7 @@ void sb_kb_hits_free(struct sb_kb_hit *hits, size_t n)
 int sb_kb_answer(struct sb_kb *kb, int64_t tenant, const char *text, const char *lang,
                  struct sb_kb_answer **out, struct sb_error *err)
 {
-    if (!kb || !text || !out)
-        return sb_error_set(err, SB_EINVAL, "kb_answer: text required");
-    if (strlen(text) > 4096)
-        return sb_error_set(err, SB_ETOOBIG, "kb_answer: question longer than 4096 bytes");
-    pthread_rwlock_rdlock(&kb->lock);
-    struct sb_kb_conf_model m;
-    model_in_use(kb, tenant, &m, NULL);
-    int rc = sb__kb_build_answer_m(tenant_ix(kb, tenant, 0), text, lang, &kb->params, &m, out,
-                                   NULL);
-    pthread_rwlock_unlock(&kb->lock);
-    return rc;
+    return sb__kb_answer(kb, tenant, text, lang, out, NULL, err);
 }
 
 void sb_kb_set_threshold(struct sb_kb *kb, double threshold)
@@ -731,7 +882,11 @@ void sb_kb_set_threshold(struct sb_kb *kb, double threshold)
 
 double sb_kb_threshold(const struct sb_kb *kb)
 {
-    return kb->threshold;
+    if (kb->threshold >= 0)
+        return kb->threshold;
+    struct sb_kb_conf_model m;
+    sb__kb_conf_model_shipped(&m, kb->enc != NULL);
+    return m.threshold;
 }
 
 char *sb__kb_next_line(char **cursor)

@@ -7,6 +7,7 @@
 #ifndef SB_KB_INTERNAL_H
 #define SB_KB_INTERNAL_H
 
+#include "sb/embed.h"
 #include "sb/kb.h"
 
 #include <stddef.h>
@@ -92,6 +93,9 @@ struct sb__kb_params {
     int rerank;      /* 1: reorder the first stage with the learned reranker (rerank.c) */
     double sub;      /* query weight of index terms containing a query term or contained in
                       * it, 4+ letters ("striked"/"strikethrough", "reupload") (0 = off) */
+    double dense;    /* weight of the embeddings' cosine added to lexical score / the query's
+                      * best lexical score (0 = lexical ranking only; dense.c) */
+    int dense_depth; /* lexical candidates the fusion rescores (0 = every entry) */
 };
 
 /* The defaults chosen by cross-validation (docs/kb.md). */
@@ -106,7 +110,9 @@ struct sb__kb_index;
 
 struct sb__kb_scored {
     uint32_t slot;
-    double score;
+    double score; /* what the ranking orders by */
+    double lex;   /* the lexical (BM25F + group lift) score (= score without dense fusion) */
+    double cos;   /* cosine of the question's and the entry's embeddings (0 without) */
 };
 
 /* Query-level evidence for the answer's confidence. */
@@ -119,14 +125,23 @@ struct sb__kb_qinfo {
 
 struct sb__kb_index *sb__kb_index_new(void);
 void sb__kb_index_free(struct sb__kb_index *ix);
-/* Copies `d` into the index, replacing an entry with the same id. */
-void sb__kb_index_put(struct sb__kb_index *ix, const struct sb_kb_doc *d);
+/* Copies `d` (and its embedding `vec`, SB_EMBED_DIM floats, may be NULL) into the index,
+ * replacing an entry with the same id. */
+void sb__kb_index_put(struct sb__kb_index *ix, const struct sb_kb_doc *d, const float *vec);
 /* Removes `id` and the entries whose parent is `id`; returns how many were removed. */
 size_t sb__kb_index_delete(struct sb__kb_index *ix, const char *id);
 /* Borrowed; valid until the next change of the index. */
 const struct sb_kb_doc *sb__kb_index_find(const struct sb__kb_index *ix, const char *id);
 const struct sb_kb_doc *sb__kb_index_doc(const struct sb__kb_index *ix, uint32_t slot);
 size_t sb__kb_index_count(const struct sb__kb_index *ix);
+/* The embedding of the entry in `slot` (NULL when it has none or the slot is free). */
+const float *sb__kb_index_vec(const struct sb__kb_index *ix, uint32_t slot);
+/* Sets the embedding of the live entry in `slot`. */
+void sb__kb_index_set_vec(struct sb__kb_index *ix, uint32_t slot, const float *vec);
+/* Live entries with an embedding. */
+size_t sb__kb_index_nvec(const struct sb__kb_index *ix);
+/* Slots in use or free (slot numbers are below this). */
+size_t sb__kb_index_nslots(const struct sb__kb_index *ix);
 /* Group of a slot (entries sharing a FAQ question share a group). */
 uint32_t sb__kb_index_group(const struct sb__kb_index *ix, uint32_t slot);
 /*
@@ -185,12 +200,36 @@ void sb__kb_index_translation(const struct sb__kb_index *ix, const char *query, 
 
 /*
  * The ranking the bot uses: the first stage (sb__kb_index_search) for the best
- * SB__KB_RERANK_DEPTH entries, reordered by the learned reranker when p->rerank is set, cut
- * to `k`. Same contract as sb__kb_index_search.
+ * SB__KB_RERANK_DEPTH entries, reordered by the learned reranker when p->rerank is set; then,
+ * when `qvec` (the question's embedding, may be NULL) is given and p->dense > 0, the best
+ * p->dense_depth lexical entries rescored with their cosine (sb__kb_dense_fuse); cut to `k`.
+ * Same contract as sb__kb_index_search; out[].lex and out[].cos are set.
  */
 size_t sb__kb_rank(const struct sb__kb_index *ix, const char *query, const char *lang,
-                   const struct sb__kb_params *p, size_t k, struct sb__kb_scored *out,
-                   struct sb__kb_qinfo *qi);
+                   const float *qvec, const struct sb__kb_params *p, size_t k,
+                   struct sb__kb_scored *out, struct sb__kb_qinfo *qi);
+
+/* ---- dense scores (dense.c) ---- */
+
+/* 1 when the encoder (English only) should embed `text` of language `lang` (NULL/"" = detect:
+ * not when CJK letters are more than a quarter of the Latin ones). */
+int sb__kb_dense_applies(const char *text, const char *lang);
+/* The text of an entry the encoder embeds (title, heading of a section, body), or NULL when
+ * the entry is not English. Free with free(). */
+char *sb__kb_dense_entry_text(const struct sb_kb_doc *d);
+/* The question's embedding into v; 1 when computed, 0 when there is no encoder, the question is
+ * not English or not valid UTF-8 (it then ranks lexically). Thread-safe. */
+int sb__kb_dense_query(const struct sb_embed_model *enc, const char *text, const char *lang,
+                       float v[SB_EMBED_DIM]);
+/* Embeddings of n entries into vecs (n × SB_EMBED_DIM); ok[i] = 1 where one was computed. Uses
+ * one thread per core for larger batches. */
+void sb__kb_dense_entries(const struct sb_embed_model *enc, const struct sb_kb_doc *docs,
+                          size_t n, float *vecs, unsigned char *ok);
+/* Rescores the `n` lexical candidates (cand[].lex set, any order) — or every entry when
+ * p->dense_depth is 0 — as lex / best lex + p->dense · cos(q, entry), best `k` into out. */
+size_t sb__kb_dense_fuse(const struct sb__kb_index *ix, const float *q,
+                         const struct sb__kb_params *p, const struct sb__kb_scored *cand, size_t n,
+                         size_t k, struct sb__kb_scored *out);
 
 /* ---- answers (answer.c) ---- */
 
@@ -214,6 +253,8 @@ struct sb__kb_features {
     double tm;      /* translation-model score of the top entry's questions (index.c) */
     double tm_gap;  /* tm minus the best tm of the other cited groups' entries */
     double tm_top;  /* 1 when no other cited entry has a higher tm */
+    double dcos;    /* cosine of the question's and the top entry's embeddings (0 without) */
+    double dgap;    /* dcos minus the best cosine of another group's candidate */
 };
 
 /* Positions of features in the model's vector (sb_kb_conf_feature_name order). */
@@ -235,27 +276,35 @@ void sb__kb_features_vec(const struct sb__kb_features *f, double x[SB_KB_CONF_NF
 /* The model's confidence for x; guard: apply the unknown-topic cap (calibrate.c). */
 double sb__kb_conf_apply(const struct sb_kb_conf_model *m, const double x[SB_KB_CONF_NF],
                          int guard);
-/* The calibrated probability (shipped model, no guard) that the top result is right. */
-double sb__kb_confidence(const struct sb__kb_features *f);
-/* Builds the answer for a ranked list with the shipped model and `threshold` (borrowed index,
- * caller holds the read lock). */
+/* The shipped model for lexical ranking (dense = 0) or ranking fused with the encoder's
+ * cosine (dense = 1), with its fitted threshold. */
+void sb__kb_conf_model_shipped(struct sb_kb_conf_model *m, int dense);
+/* Builds the answer for `query` (its embedding `qvec` may be NULL) with model `m` (its
+ * threshold included); borrowed index, caller holds the read lock. */
 int sb__kb_build_answer(const struct sb__kb_index *ix, const char *query, const char *lang,
-                        const struct sb__kb_params *p, double threshold,
-                        struct sb_kb_answer **out, struct sb__kb_features *feat_out);
-/* Same with model `m` (its threshold included). */
-int sb__kb_build_answer_m(const struct sb__kb_index *ix, const char *query, const char *lang,
-                          const struct sb__kb_params *p, const struct sb_kb_conf_model *m,
-                          struct sb_kb_answer **out, struct sb__kb_features *feat_out);
+                        const float *qvec, const struct sb__kb_params *p,
+                        const struct sb_kb_conf_model *m, struct sb_kb_answer **out,
+                        struct sb__kb_features *feat_out);
 
 /* Default abstention threshold on the confidence. */
 #define SB__KB_DEFAULT_THRESHOLD 0.81 /* docs/kb.md: precision >= 0.95 on train KBs */
 
 /* ---- the KB object (kb.c) ---- */
 
+/* sb_kb_answer with the features of the decision in *f (may be NULL). */
+int sb__kb_answer(struct sb_kb *kb, int64_t tenant, const char *text, const char *lang,
+                  struct sb_kb_answer **out, struct sb__kb_features *f, struct sb_error *err);
+
 /* The index of `tenant` (NULL when it has no entries); caller holds the read lock. */
 const struct sb__kb_index *sb__kb_tenant_index(struct sb_kb *kb, int64_t tenant);
 void sb__kb_rdlock(struct sb_kb *kb);
 void sb__kb_unlock(struct sb_kb *kb);
+/* The KB's sentence encoder (NULL when not installed or disabled with SB_KB_DENSE=0). */
+const struct sb_embed_model *sb__kb_encoder(struct sb_kb *kb);
+/* The embedding of question `text` into v when the KB ranks with dense scores; 1 when computed
+ * (0: no encoder, fusion off, or not an English question). No lock needed. */
+int sb__kb_query_vec(struct sb_kb *kb, const char *text, const char *lang,
+                     float v[SB_EMBED_DIM]);
 /* Ranking parameters in use (set once before concurrent use, e.g. by the eval command). */
 struct sb__kb_params *sb__kb_params_of(struct sb_kb *kb);
 

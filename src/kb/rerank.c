@@ -28,14 +28,15 @@ static int cmp_scored_desc(const void *a, const void *b)
     return x->slot < y->slot ? -1 : x->slot > y->slot;
 }
 
-size_t sb__kb_rank(const struct sb__kb_index *ix, const char *query, const char *lang,
-                   const struct sb__kb_params *p, size_t k, struct sb__kb_scored *out,
-                   struct sb__kb_qinfo *qi)
+/* The lexical stages: BM25F (+ the learned reranker or the phrasing lift), best `k`. */
+static size_t lexical(const struct sb__kb_index *ix, const char *query, const char *lang,
+                      const struct sb__kb_params *p, size_t k, struct sb__kb_scored *out,
+                      struct sb__kb_qinfo *qi)
 {
     if (!p->rerank && p->phrase <= 0)
         return sb__kb_index_search(ix, query, lang, p, k, out, qi);
-    struct sb__kb_scored cand[SB__KB_RERANK_DEPTH > 100 ? SB__KB_RERANK_DEPTH : 100];
     size_t depth = k > SB__KB_RERANK_DEPTH ? k : SB__KB_RERANK_DEPTH;
+    struct sb__kb_scored *cand = sb_malloc(depth * sizeof(*cand));
     size_t n = sb__kb_index_search(ix, query, lang, p, depth, cand, qi);
     if (n > 1) {
         double (*f)[SB__KB_RF_N] = sb_malloc(n * sizeof(*f));
@@ -58,5 +59,35 @@ size_t sb__kb_rank(const struct sb__kb_index *ix, const char *query, const char 
     if (n > k)
         n = k;
     memcpy(out, cand, n * sizeof(*out));
+    free(cand);
     return n;
+}
+
+/* Lexical candidates the fusion sees when it rescores every entry (p->dense_depth = 0). */
+#define ALL_ENTRIES_DEPTH 1000
+
+size_t sb__kb_rank(const struct sb__kb_index *ix, const char *query, const char *lang,
+                   const float *qvec, const struct sb__kb_params *p, size_t k,
+                   struct sb__kb_scored *out, struct sb__kb_qinfo *qi)
+{
+    int dense = qvec && p->dense > 0 && sb__kb_index_nvec(ix) > 0;
+    size_t depth = k;
+    if (dense) {
+        size_t dd = p->dense_depth > 0 ? (size_t)p->dense_depth : ALL_ENTRIES_DEPTH;
+        depth = dd > k ? dd : k;
+    }
+    struct sb__kb_scored *cand = depth > k ? sb_malloc(depth * sizeof(*cand)) : out;
+    size_t n = lexical(ix, query, lang, p, depth, cand, qi);
+    for (size_t i = 0; i < n; i++) {
+        cand[i].lex = cand[i].score;
+        cand[i].cos = 0;
+    }
+    if (dense && n > 0)
+        n = sb__kb_dense_fuse(ix, qvec, p, cand, n, k, out);
+    if (cand != out) {
+        if (!dense)
+            memcpy(out, cand, (n > k ? k : n) * sizeof(*out));
+        free(cand);
+    }
+    return n > k ? k : n;
 }

@@ -262,7 +262,7 @@ static void test_translation_features(void **state)
     };
     for (int i = 0; i < 4; i++) {
         d[i].lang = (char *)"en";
-        sb__kb_index_put(ix, &d[i]);
+        sb__kb_index_put(ix, &d[i], NULL);
     }
     uint32_t slot[3];
     const char *ids[3] = {"del", "pw", "ship"};
@@ -285,7 +285,7 @@ static void test_translation_features(void **state)
     /* an edit that drops the association is seen at once */
     struct sb_kb_doc e = faq("del2", "Can I delete a message?", "Yes, from the conversation menu.");
     e.lang = (char *)"en";
-    sb__kb_index_put(ix, &e);
+    sb__kb_index_put(ix, &e, NULL);
     double after[3];
     sb__kb_index_translation(ix, "remove my account", "en", slot, 3, after);
     assert_true(after[0] != before);
@@ -306,7 +306,8 @@ static void test_feature_names(void **state)
     assert_string_equal(sb_kb_conf_feature_name(SB__KB_CF_COVER), "cover");
     assert_string_equal(sb_kb_conf_feature_name(SB__KB_CF_UNK), "unk");
     assert_string_equal(sb_kb_conf_feature_name(13), "lbg");
-    assert_string_equal(sb_kb_conf_feature_name(SB_KB_CONF_NF - 1), "tm_top");
+    assert_string_equal(sb_kb_conf_feature_name(16), "tm_top");
+    assert_string_equal(sb_kb_conf_feature_name(SB_KB_CONF_NF - 1), "dgap");
     assert_null(sb_kb_conf_feature_name(SB_KB_CONF_NF));
 }
 

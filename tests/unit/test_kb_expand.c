@@ -39,7 +39,7 @@ static void put_faq(struct sb__kb_index *ix, const char *id, const char *questio
     d.link = d.sku = d.price = d.attrs_json = (char *)"";
     d.title = (char *)question;
     d.body = (char *)answer;
-    sb__kb_index_put(ix, &d);
+    sb__kb_index_put(ix, &d, NULL);
 }
 
 /* Id of the best entry for `query` (borrowed from the index), NULL when nothing matches. */
