@@ -267,9 +267,11 @@ int main(int argc, char **argv)
                 for (int i = 0; i < nd && entries; i++)
                     sb_embed_text(ms[w], ds[i].text, e, &err);
                 double el = now() - t0;
-                printf("pass %d %-7s queries ms: median %.3f  p90 %.3f  p99 %.3f  max %.3f | "
-                       "entries: %.2f s, %.0f/s\n",
-                       p + 1, names[w], med, p90, p99, mx, el, nd / el);
+                printf("pass %d %-7s queries ms: median %.3f  p90 %.3f  p99 %.3f  max %.3f", p + 1,
+                       names[w], med, p90, p99, mx);
+                if (entries)
+                    printf(" | entries: %.2f s, %.0f/s", el, nd / el);
+                printf("\n");
                 fflush(stdout);
             }
         }

@@ -59,6 +59,11 @@ struct embed_tokenizer {
     int32_t *u16len; /* each piece's length in UTF-16 units (the JS backtrack steps by it) */
     struct embed_trie_node *nodes;
     size_t n_nodes, cap_nodes;
+    /* (parent node, code point) → child node, open addressing, built after the trie: the
+     * tokenizer's lookups (sibling lists at the root are hundreds long) */
+    uint64_t *hkey; /* (parent << 32) | cp; UINT64_MAX empty */
+    int32_t *hval;
+    size_t hmask;
 };
 
 /* Reads <dir>/vocab.json ([[piece, score], ...], at most 4 MB and 100000 pieces). */

@@ -49,6 +49,49 @@ static int32_t find_child(const struct embed_tokenizer *t, int32_t node, uint32_
     return -1;
 }
 
+static size_t edge_hash(uint64_t key, size_t mask)
+{
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+}
+
+static uint64_t edge_key(int32_t node, uint32_t cp)
+{
+    return (uint64_t)(uint32_t)node << 32 | cp;
+}
+
+/* The edge table: a power of two at least twice the number of edges (nodes − 1). */
+static void build_edges(struct embed_tokenizer *t)
+{
+    size_t cap = 16;
+    while (cap < 2 * t->n_nodes)
+        cap *= 2;
+    t->hmask = cap - 1;
+    t->hkey = sb_malloc(cap * sizeof *t->hkey);
+    t->hval = sb_malloc(cap * sizeof *t->hval);
+    for (size_t i = 0; i < cap; i++)
+        t->hkey[i] = UINT64_MAX;
+    for (size_t p = 0; p < t->n_nodes; p++)
+        for (int32_t c = t->nodes[p].child; c >= 0; c = t->nodes[c].next) {
+            const uint64_t key = edge_key((int32_t)p, t->nodes[c].cp);
+            size_t h = edge_hash(key, t->hmask);
+            while (t->hkey[h] != UINT64_MAX)
+                h = (h + 1) & t->hmask;
+            t->hkey[h] = key;
+            t->hval[h] = c;
+        }
+}
+
+static int32_t edge(const struct embed_tokenizer *t, int32_t node, uint32_t cp)
+{
+    const uint64_t key = edge_key(node, cp);
+    for (size_t h = edge_hash(key, t->hmask);; h = (h + 1) & t->hmask) {
+        if (t->hkey[h] == key)
+            return t->hval[h];
+        if (t->hkey[h] == UINT64_MAX)
+            return -1;
+    }
+}
+
 /* Decodes valid UTF-8 (already checked) into code points; returns the count. */
 static size_t decode(const uint8_t *s, size_t len, int32_t *cps)
 {
@@ -135,11 +178,14 @@ int sb__embed_tokenizer_load(const char *dir, struct embed_tokenizer *t, struct 
             insert(t, piece, json_number_value(sc), (int32_t)i); /* null (":") is 0, as in JS */
     }
     json_decref(root);
+    build_edges(t);
     return 0;
 }
 
 void sb__embed_tokenizer_free(struct embed_tokenizer *t)
 {
+    free(t->hkey);
+    free(t->hval);
     free(t->u16len);
     free(t->nodes);
     memset(t, 0, sizeof *t);
@@ -200,7 +246,7 @@ int sb__embed_tokenize(const struct embed_tokenizer *t, const char *utf8, int32_
      * after best[start] is final — the JS's order (ends outer, starts inner, ascending). */
     for (size_t i = 0; i < n; i++) {
         int found = 0;
-        int32_t node = find_child(t, 0, (uint32_t)s[i]);
+        int32_t node = edge(t, 0, (uint32_t)s[i]);
         for (size_t j = i; j < n && node >= 0;) {
             const struct embed_trie_node *nd = &t->nodes[node];
             if (nd->id >= 0) {
@@ -213,7 +259,7 @@ int sb__embed_tokenize(const struct embed_tokenizer *t, const char *utf8, int32_
                 }
             }
             j++;
-            node = j < n ? find_child(t, node, (uint32_t)s[j]) : -1;
+            node = j < n ? edge(t, node, (uint32_t)s[j]) : -1;
         }
         if (!found) { /* the unknown piece: one code point, score 0, id 0 */
             double sc = best[i];
