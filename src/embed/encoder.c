@@ -139,7 +139,7 @@ static void layer_norm(const float *x, const float *g, const float *b, float *y,
  * row softmax, o_h = P·v. Scratch s: attn_scratch(L) floats (kᵀ of one head, zero-padded to
  * L16 = L rounded up to 16 columns, then P [L][L16]). The products run in 4×16 register tiles
  * written in plain C; the body is compiled twice (baseline and AVX2+FMA, chosen at load). */
-#define ATT_MR 4
+#define ATT_MR 6
 #define ATT_NR 16
 
 static size_t attn_scratch(int L)
@@ -313,12 +313,12 @@ static void encode_ids(const struct sb_embed_model *m, const int32_t *ids, int L
     run_layer(m, 0, x, h0, L, ln, qkv, att, ff, s, &qw);
     run_layer(m, 1, h0, h1, L, ln, qkv, att, ff, s, &qw);
     float pooled[D1];
-    for (int j = 0; j < D1; j++) {
-        float sum = 0;
-        for (int i = 0; i < L; i++)
-            sum += h1[(size_t)i * D1 + j];
-        pooled[j] = sum / (float)(L > 1 ? L : 1);
-    }
+    float sum[D1] = {0};
+    for (int i = 0; i < L; i++) /* row by row: each column still sums in row order */
+        for (int j = 0; j < D1; j++)
+            sum[j] += h1[(size_t)i * D1 + j];
+    for (int j = 0; j < D1; j++)
+        pooled[j] = sum[j] / (float)(L > 1 ? L : 1);
     float y[SB_EMBED_DIM];
     dense(m, &qw, pooled, m->tanh_w, &m->tanh_q, m->tanh_b, y, 1, D1, SB_EMBED_DIM);
     float ss = 0;
