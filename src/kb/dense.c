@@ -32,21 +32,35 @@ int sb__kb_dense_applies(const char *text, const char *lang)
     return latin > 0 && cjk * 4 <= latin;
 }
 
-char *sb__kb_dense_entry_text(const struct sb_kb_doc *d)
+char *sb__kb_dense_entry_text(const struct sb_kb_doc *in)
 {
-    /* what the encoder was measured on: the question (or title) and the answer (or body);
-     * a section's heading path says what the section is about */
-    struct sb_buf b;
-    sb_buf_init(&b, 0);
-    const char *parts[] = {d->title, d->kind == SB_KB_SECTION ? d->heading : NULL, d->body};
-    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-        if (!parts[i] || !parts[i][0] || (i == 1 && d->title && !strcmp(parts[i], d->title)))
-            continue;
-        if (b.len)
-            sb_buf_appends(&b, " ");
-        sb_buf_appends(&b, parts[i]);
+    /* entries given to sb_kb_put may leave fields NULL (= "") */
+    struct sb_kb_doc nd = *in, *d = &nd;
+    char **fields[] = {&nd.parent, &nd.collection, &nd.lang, &nd.title, &nd.questions,
+                       &nd.heading, &nd.body, &nd.link, &nd.sku, &nd.price, &nd.attrs_json};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (!*fields[i])
+            *fields[i] = (char *)"";
     }
-    char *text = sb_buf_steal(&b, NULL);
+    /* what the encoder was measured on: the question (or title) and the answer (or body);
+     * a section's heading path says what the section is about; a product is what the bot
+     * would say about it (name, attributes, price, description) */
+    char *text;
+    if (d->kind == SB_KB_PRODUCT) {
+        text = sb__kb_render_product(d);
+    } else {
+        struct sb_buf b;
+        sb_buf_init(&b, 0);
+        const char *parts[] = {d->title, d->kind == SB_KB_SECTION ? d->heading : NULL, d->body};
+        for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+            if (!parts[i] || !parts[i][0] || (i == 1 && !strcmp(parts[i], d->title)))
+                continue;
+            if (b.len)
+                sb_buf_appends(&b, " ");
+            sb_buf_appends(&b, parts[i]);
+        }
+        text = sb_buf_steal(&b, NULL);
+    }
     if (!text || !sb__kb_dense_applies(text, d->lang)) {
         free(text);
         return NULL;

@@ -276,6 +276,9 @@ void sb__kb_features_vec(const struct sb__kb_features *f, double x[SB_KB_CONF_NF
 /* The model's confidence for x; guard: apply the unknown-topic cap (calibrate.c). */
 double sb__kb_conf_apply(const struct sb_kb_conf_model *m, const double x[SB_KB_CONF_NF],
                          int guard);
+/* A catalogue entry as a sentence: "Oslo sofa (SKU SOFA-OSLO): width 210 cm, colour blue.
+ * Price: 899 €. <description>" (free with free()). */
+char *sb__kb_render_product(const struct sb_kb_doc *d);
 /* The shipped model for lexical ranking (dense = 0) or ranking fused with the encoder's
  * cosine (dense = 1), with its fitted threshold. */
 void sb__kb_conf_model_shipped(struct sb_kb_conf_model *m, int dense);
