@@ -396,12 +396,15 @@ static int bind_layer(struct sb_embed_model *m, int li, struct sb_error *err)
     return 0;
 }
 
-/* SB_EMBED_PRECISION (float32 | int8, default int8) and, for int8, SB_EMBED_KERNEL (auto |
- * scalar | avx2 | avx512vnni, default auto = the best this CPU runs). */
+/* SB_EMBED_PRECISION (float32 | int8; unset: int8 when the CPU has a SIMD int8 kernel, else
+ * float32, whose GEMM is faster than the plain C int8 kernel) and, for int8, SB_EMBED_KERNEL
+ * (auto | scalar | avx2 | avx512vnni, default auto = the best this CPU runs). */
 static int choose_precision(struct sb_embed_model *m, struct sb_error *err)
 {
     const char *p = getenv("SB_EMBED_PRECISION");
-    if (!p || !*p || strcmp(p, "int8") == 0)
+    if (!p || !*p)
+        m->int8 = sb__embed_kernel_best() != EMBED_K_SCALAR;
+    else if (strcmp(p, "int8") == 0)
         m->int8 = 1;
     else if (strcmp(p, "float32") == 0)
         m->int8 = 0;

@@ -189,13 +189,17 @@ static int load_with(const char *precision, const char *kernel, struct sb_embed_
     return rc;
 }
 
-/* The default model (int8 weights and activations): cosine ≥ 0.998 with tfjs' float32 output
+/* The default model (int8 weights and activations where the CPU has AVX2 or AVX512-VNNI):
+ * cosine ≥ 0.998 with tfjs' float32 output
  * (0.99892 is the lowest measured over the 1718 StackFAQ texts, docs/embed.md). */
 static void test_reference_embeddings(void **state)
 {
     (void)state;
     NEED_MODEL();
-    assert_string_not_equal(sb__embed_model_kernel(model), "float32");
+    if (sb__embed_kernel_best() == EMBED_K_SCALAR) /* no SIMD int8 kernel: float32 default */
+        assert_string_equal(sb__embed_model_kernel(model), "float32");
+    else
+        assert_string_not_equal(sb__embed_model_kernel(model), "float32");
     assert_int_equal(check_reference(model, 0.998, NULL, 16), 5);
 }
 
