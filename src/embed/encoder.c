@@ -12,6 +12,10 @@
  *   LN: (x-mean)·rsqrt(var+1e-6)·g + b;  FFN: W2·relu(W1·x+b1)+b2 (512→1536→512)
  *   y = tanh(Wt·mean_rows(h) + bt),  out = y·rsqrt(max(|y|², 1e-12)).
  * The L = 0 case (empty text) pools to zero, as the graph does (sum 0 / max(L, 1)).
+ * The ten matrix products (qkv, out, the layer-0 residual dense, the two FFN matrices of each
+ * layer, the tanh layer) run in int8 by default (qgemm.c: weights quantised at load, rows of
+ * activations at run time), or in float32 through src/nn's GEMM with SB_EMBED_PRECISION=float32
+ * (the reference path). Layer norm, attention, softmax, residuals, pooling and tanh stay float.
  * Also the module's entry points: load, free, tokenize, text.
  */
 #include "embed_internal.h"
