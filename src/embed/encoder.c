@@ -240,7 +240,7 @@ static void attention_c(const float *qkv, float *o, float *s, int L, int d)
     attention_body(qkv, o, s, L, d);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(SB_EMBED_NO_SIMD)
 __attribute__((target("avx2,fma"))) static void attention_avx2(const float *qkv, float *o,
                                                                float *s, int L, int d)
 {
@@ -251,7 +251,7 @@ __attribute__((target("avx2,fma"))) static void attention_avx2(const float *qkv,
 static void attention(const struct sb_embed_model *m, const float *qkv, float *o, float *s, int L,
                       int d)
 {
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(SB_EMBED_NO_SIMD)
     if (m->attn_avx2) {
         attention_avx2(qkv, o, s, L, d);
         return;
@@ -427,7 +427,7 @@ static int choose_precision(struct sb_embed_model *m, struct sb_error *err)
                                 "SB_EMBED_KERNEL: \"%.64s\" is not auto, scalar, avx2 or avx512vnni",
                                 k);
         if (!sb__embed_kernel_supported(want))
-            return sb_error_set(err, SB_EUNSUPPORTED, "SB_EMBED_KERNEL: this CPU cannot run %s",
+            return sb_error_set(err, SB_EUNSUPPORTED, "SB_EMBED_KERNEL: this CPU (or build) cannot run %s",
                                 k);
         m->kernel = want;
     }

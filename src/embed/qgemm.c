@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(SB_EMBED_NO_SIMD)
 #include <immintrin.h>
 #define EMBED_HAVE_X86 1
 #endif
