@@ -11,8 +11,8 @@
  *   - speed (one thread): per-query latency of sb_embed_text over the 999 queries (median, p90,
  *     p99, max per pass; passes alternate float32 / int8) and the entries' throughput.
  * Usage: embed_bench [--data DIR] [--passes N] [--no-speed] [--no-accuracy]
- * [--only float32|int8] (speed of one precision) [--no-entries] (query latency only). Build and run:
- * bench/embed/run.sh (README.md there).
+ * [--only float32|int8] (speed of one precision) [--no-entries] (query latency only). Build and
+ * run: bench/embed/run.sh (README.md there).
  */
 #include "sb/embed.h"
 
@@ -201,7 +201,8 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = strcmp(argv[++i], "int8") == 0;
         else
-            die("usage: embed_bench [--data DIR] [--passes N] [--no-speed] [--no-accuracy] [--only float32|int8] [--no-entries]");
+            die("usage: embed_bench [--data DIR] [--passes N] [--no-speed] [--no-accuracy] [--only "
+                "float32|int8] [--no-entries]");
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/queries.jsonl", data);

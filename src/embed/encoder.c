@@ -61,8 +61,8 @@ struct sb_embed_model {
     struct layer layer[2];
     const float *tanh_w, *tanh_b;
     int64_t vocab_rows;
-    int int8;   /* 0: float32 matrices (sb_nn_matmul); 1: int8 (qgemm.c) */
-    int kernel; /* EMBED_K_* for int8 */
+    int int8;      /* 0: float32 matrices (sb_nn_matmul); 1: int8 (qgemm.c) */
+    int kernel;    /* EMBED_K_* for int8 */
     int attn_avx2; /* attention compiled for AVX2+FMA (else baseline C) */
     struct qlayer q[2];
     struct embed_qmat tanh_q;
@@ -241,8 +241,8 @@ static void attention_c(const float *qkv, float *o, float *s, int L, int d)
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(SB_EMBED_NO_SIMD)
-__attribute__((target("avx2,fma"))) static void attention_avx2(const float *qkv, float *o,
-                                                               float *s, int L, int d)
+__attribute__((target("avx2,fma"))) static void attention_avx2(const float *qkv, float *o, float *s,
+                                                               int L, int d)
 {
     attention_body(qkv, o, s, L, d);
 }
@@ -264,7 +264,8 @@ static void attention(const struct sb_embed_model *m, const float *qkv, float *o
 /* One transformer layer: x [L][din] → h [L][dmodel]. Scratch: ln (L·512), qkv (L·1536),
  * att (L·512), ff (L·1536), s (L·L + L·256), qw (int8 path). */
 static void run_layer(const struct sb_embed_model *m, int li, const float *x, float *h, int L,
-                      float *ln, float *qkv, float *att, float *ff, float *s, const struct qwork *qw)
+                      float *ln, float *qkv, float *att, float *ff, float *s,
+                      const struct qwork *qw)
 {
     const struct layer *ly = &m->layer[li];
     const struct qlayer *q = &m->q[li];
@@ -423,12 +424,12 @@ static int choose_precision(struct sb_embed_model *m, struct sb_error *err)
             if (strcmp(k, sb__embed_kernel_name(i)) == 0)
                 want = i;
         if (want < 0)
-            return sb_error_set(err, SB_EINVAL,
-                                "SB_EMBED_KERNEL: \"%.64s\" is not auto, scalar, avx2 or avx512vnni",
-                                k);
+            return sb_error_set(
+                err, SB_EINVAL,
+                "SB_EMBED_KERNEL: \"%.64s\" is not auto, scalar, avx2 or avx512vnni", k);
         if (!sb__embed_kernel_supported(want))
-            return sb_error_set(err, SB_EUNSUPPORTED, "SB_EMBED_KERNEL: this CPU (or build) cannot run %s",
-                                k);
+            return sb_error_set(err, SB_EUNSUPPORTED,
+                                "SB_EMBED_KERNEL: this CPU (or build) cannot run %s", k);
         m->kernel = want;
     }
     /* the attention's float code follows the int8 kernel (so "scalar" is all plain C) */

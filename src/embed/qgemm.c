@@ -53,8 +53,7 @@ int sb__embed_kernel_supported(int kernel)
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case EMBED_K_VNNI:
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-               __builtin_cpu_supports("avx512f") &&
-               __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vnni");
 #endif
     default:
@@ -186,8 +185,8 @@ __attribute__((target("avx2"))) static void quantize_avx2(const float *x, int m,
                 r[t] = _mm256_max_epi32(_mm256_min_epi32(_mm256_cvttps_epi32(v), lim), nlim);
                 vs = _mm256_add_epi32(vs, r[t]);
             }
-            __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(r[0], r[1]),
-                                           _mm256_packs_epi32(r[2], r[3]));
+            __m256i p =
+                _mm256_packs_epi16(_mm256_packs_epi32(r[0], r[1]), _mm256_packs_epi32(r[2], r[3]));
             _mm256_storeu_si256((__m256i *)(qr + j), _mm256_permutevar8x32_epi32(p, order));
         }
         int32_t sl[8];
@@ -269,9 +268,8 @@ a2_tile(const int8_t *xq, int mr, int k, const int8_t *blk, int32_t *c, int ldc)
     }
 }
 
-__attribute__((target("avx2"))) static void kernel_avx2(const int8_t *xq, int m, int k,
-                                                        const int8_t *wp, int j0, int32_t *acc,
-                                                        int ldc)
+__attribute__((target("avx2"))) static void
+kernel_avx2(const int8_t *xq, int m, int k, const int8_t *wp, int j0, int32_t *acc, int ldc)
 {
     for (int b = 0; b < EMBED_QN / COLS; b++) {
         const int8_t *blk = wp + (size_t)(j0 / COLS + b) * COLS * k;

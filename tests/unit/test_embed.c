@@ -453,11 +453,16 @@ static void test_load_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tokens),       cmocka_unit_test(test_reference_embeddings),
-        cmocka_unit_test(test_reference_float32), cmocka_unit_test(test_kernels_agree),
-        cmocka_unit_test(test_qgemm),        cmocka_unit_test(test_env_errors),
-        cmocka_unit_test(test_empty_text),   cmocka_unit_test(test_clip),
-        cmocka_unit_test(test_invalid_utf8), cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_tokens),
+        cmocka_unit_test(test_reference_embeddings),
+        cmocka_unit_test(test_reference_float32),
+        cmocka_unit_test(test_kernels_agree),
+        cmocka_unit_test(test_qgemm),
+        cmocka_unit_test(test_env_errors),
+        cmocka_unit_test(test_empty_text),
+        cmocka_unit_test(test_clip),
+        cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_threads),
         cmocka_unit_test(test_load_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
