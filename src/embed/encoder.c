@@ -43,7 +43,7 @@
 struct layer {
     int din, dmodel;
     const float *ln_a_g, *ln_a_b, *qkv_w, *qkv_b, *out_w, *out_b;
-    const float *res_w, *res_b; /* layer 0 only */
+    const float *res_w, *res_b; /* layer 0 only (res_b tells: res_w is NULL after an int8 load) */
     const float *ln_f_g, *ln_f_b, *w1, *b1, *w2, *b2;
 };
 
@@ -66,6 +66,7 @@ struct sb_embed_model {
     int attn_avx2; /* attention compiled for AVX2+FMA (else baseline C) */
     struct qlayer q[2];
     struct embed_qmat tanh_q;
+    float *kept; /* int8: the float tensors still used, copied out of ws (which is freed) */
 };
 
 /* Per-call work buffers of the int8 path: a quantised copy of one matrix product's input. */
@@ -274,7 +275,7 @@ static void run_layer(const struct sb_embed_model *m, int li, const float *x, fl
     dense(m, qw, ln, ly->qkv_w, &q->qkv, ly->qkv_b, qkv, L, din, 3 * din);
     attention(m, qkv, att, s, L, din);
     dense(m, qw, att, ly->out_w, &q->out, ly->out_b, h, L, din, d);
-    if (ly->res_w) {
+    if (ly->res_b) {
         dense(m, qw, x, ly->res_w, &q->res, ly->res_b, ff, L, din, d);
         for (size_t i = 0; i < (size_t)L * d; i++)
             h[i] += ff[i];
@@ -454,6 +455,47 @@ static void quantize_model(struct sb_embed_model *m)
     sb__embed_qmat_init(&m->tanh_q, m->tanh_w, D1, SB_EMBED_DIM, m->kernel);
 }
 
+/* int8 only: copies the float tensors still used (embedding table, layer-norm parameters,
+ * biases: 8.2 MB) into one block and frees the weights blob with the float matrices (18.6 MB). */
+static void drop_float_matrices(struct sb_embed_model *m)
+{
+    struct {
+        const float **p;
+        size_t n;
+    } keep[24];
+    int nk = 0;
+#define KEEP(field, count) (keep[nk].p = &(field), keep[nk].n = (size_t)(count), nk++)
+    KEEP(m->emb, m->vocab_rows * D0);
+    KEEP(m->tanh_b, SB_EMBED_DIM);
+    for (int li = 0; li < 2; li++) {
+        struct layer *ly = &m->layer[li];
+        KEEP(ly->ln_a_g, ly->din);
+        KEEP(ly->ln_a_b, ly->din);
+        KEEP(ly->qkv_b, 3 * ly->din);
+        KEEP(ly->out_b, ly->dmodel);
+        if (ly->res_b)
+            KEEP(ly->res_b, ly->dmodel);
+        KEEP(ly->ln_f_g, ly->dmodel);
+        KEEP(ly->ln_f_b, ly->dmodel);
+        KEEP(ly->b1, DF);
+        KEEP(ly->b2, ly->dmodel);
+        ly->qkv_w = ly->out_w = ly->res_w = ly->w1 = ly->w2 = NULL;
+    }
+#undef KEEP
+    size_t total = 0;
+    for (int i = 0; i < nk; i++)
+        total += keep[i].n;
+    float *blk = sb_malloc(total * sizeof *blk), *at = blk;
+    for (int i = 0; i < nk; i++) {
+        memcpy(at, *keep[i].p, keep[i].n * sizeof *at);
+        *keep[i].p = at;
+        at += keep[i].n;
+    }
+    m->tanh_w = m->timing = NULL;
+    m->kept = blk;
+    sb__embed_weights_free(&m->ws);
+}
+
 const char *sb__embed_model_kernel(const struct sb_embed_model *m)
 {
     return m->int8 ? sb__embed_kernel_name(m->kernel) : "float32";
@@ -510,8 +552,10 @@ int sb_embed_load(const char *dir, struct sb_embed_model **out, struct sb_error 
         }
     if ((rc = choose_precision(m, err)) < 0)
         goto fail;
-    if (m->int8)
+    if (m->int8) {
         quantize_model(m);
+        drop_float_matrices(m);
+    }
     *out = m;
     return 0;
 fail:
@@ -533,6 +577,7 @@ void sb_embed_free(struct sb_embed_model *m)
     }
     sb__embed_qmat_free(&m->tanh_q);
     free(m->signal);
+    free(m->kept);
     sb__embed_weights_free(&m->ws);
     sb__embed_tokenizer_free(&m->tok);
     free(m);
