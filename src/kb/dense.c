@@ -142,14 +142,6 @@ static double dot(const float *a, const float *b)
     return (double)(((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])));
 }
 
-static int cmp_fused(const void *a, const void *b)
-{
-    const struct sb__kb_scored *x = a, *y = b;
-    if (x->score != y->score)
-        return x->score < y->score ? 1 : -1;
-    return x->slot < y->slot ? -1 : x->slot > y->slot;
-}
-
 size_t sb__kb_dense_fuse(const struct sb__kb_index *ix, const float *q,
                          const struct sb__kb_params *p, const struct sb__kb_scored *cand, size_t n,
                          size_t k, struct sb__kb_scored *out)
@@ -181,7 +173,7 @@ size_t sb__kb_dense_fuse(const struct sb__kb_index *ix, const float *q,
         all[i].cos = v ? dot(q, v) : 0;
         all[i].score = (top > 0 ? all[i].lex / top : 0) + p->dense * all[i].cos;
     }
-    qsort(all, m, sizeof(*all), cmp_fused);
+    qsort(all, m, sizeof(*all), sb__kb_scored_cmp);
     if (m > k)
         m = k;
     memcpy(out, all, m * sizeof(*out));

@@ -629,7 +629,7 @@ struct qterm {
     int extra;     /* 1 for expansion terms (not written by the customer) */
 };
 
-static int cmp_scored(const void *a, const void *b)
+int sb__kb_scored_cmp(const void *a, const void *b)
 {
     const struct sb__kb_scored *x = a, *y = b;
     if (x->score != y->score)
@@ -702,22 +702,22 @@ static size_t select_top(const struct sb__kb_index *ix, const struct sb__kb_para
         if (nh < cap) {
             /* sift up: the root is the worst kept entry */
             size_t j = nh++;
-            while (j > 0 && cmp_scored(&heap[(j - 1) / 2], &c) < 0) {
+            while (j > 0 && sb__kb_scored_cmp(&heap[(j - 1) / 2], &c) < 0) {
                 heap[j] = heap[(j - 1) / 2];
                 j = (j - 1) / 2;
             }
             heap[j] = c;
-        } else if (cmp_scored(&c, &heap[0]) < 0) {
+        } else if (sb__kb_scored_cmp(&c, &heap[0]) < 0) {
             /* better than the worst kept: replace the root and sift down */
             size_t j = 0;
             for (;;) {
                 size_t l = 2 * j + 1, r = l + 1, w = j;
                 const struct sb__kb_scored *wv = &c;
-                if (l < nh && cmp_scored(&heap[l], wv) > 0) {
+                if (l < nh && sb__kb_scored_cmp(&heap[l], wv) > 0) {
                     w = l;
                     wv = &heap[l];
                 }
-                if (r < nh && cmp_scored(&heap[r], wv) > 0)
+                if (r < nh && sb__kb_scored_cmp(&heap[r], wv) > 0)
                     w = r;
                 if (w == j)
                     break;
@@ -727,7 +727,7 @@ static size_t select_top(const struct sb__kb_index *ix, const struct sb__kb_para
             heap[j] = c;
         }
     }
-    qsort(heap, nh, sizeof(*heap), cmp_scored);
+    qsort(heap, nh, sizeof(*heap), sb__kb_scored_cmp);
     memcpy(out, heap, nh * sizeof(*out));
     free(heap);
     free(gbest);

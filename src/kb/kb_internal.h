@@ -115,6 +115,9 @@ struct sb__kb_scored {
     double cos;   /* cosine of the question's and the entry's embeddings (0 without) */
 };
 
+/* qsort order of scored entries: score descending, then slot ascending (deterministic). */
+int sb__kb_scored_cmp(const void *a, const void *b);
+
 /* Query-level evidence for the answer's confidence. */
 struct sb__kb_qinfo {
     double qmax;        /* upper bound of a document's score for this query */

@@ -20,14 +20,6 @@
 static const double rr_w[SB__KB_RF_N] = {0.6938, -0.7110, 1.7836, 0.2209, 1.7512, -0.1359, 2.0302,
                                          2.8852, 0.0979,  0.3872,  1.0122, -0.5770, -1.1016};
 
-static int cmp_scored_desc(const void *a, const void *b)
-{
-    const struct sb__kb_scored *x = a, *y = b;
-    if (x->score != y->score)
-        return x->score < y->score ? 1 : -1;
-    return x->slot < y->slot ? -1 : x->slot > y->slot;
-}
-
 /* The lexical stages: BM25F (+ the learned reranker or the phrasing lift), best `k`. */
 static size_t lexical(const struct sb__kb_index *ix, const char *query, const char *lang,
                       const struct sb__kb_params *p, size_t k, struct sb__kb_scored *out,
@@ -54,7 +46,7 @@ static size_t lexical(const struct sb__kb_index *ix, const char *query, const ch
             }
         }
         free(f);
-        qsort(cand, n, sizeof(*cand), cmp_scored_desc);
+        qsort(cand, n, sizeof(*cand), sb__kb_scored_cmp);
     }
     if (n > k)
         n = k;
