@@ -256,7 +256,7 @@ static int parse_multipart(struct sb_http_req *r, struct upload *u, int api)
                            p->name);
             return -1;
         }
-        char where[48];
+        char where[64]; /* "multipart body: part N: field" with any size_t N */
         snprintf(where, sizeof(where), "multipart body: part %zu: field", i + 1);
         if (field_set(r, u, f, p->data, p->len, where))
             return -1;
