@@ -68,15 +68,6 @@ char *sb__kb_dense_entry_text(const struct sb_kb_doc *in)
     return text;
 }
 
-int sb__kb_dense_query(const struct sb_embed_model *enc, const char *text, const char *lang,
-                       float v[SB_EMBED_DIM])
-{
-    if (!enc || !text || !sb__kb_dense_applies(text, lang))
-        return 0;
-    /* invalid UTF-8 has no embedding: the question then ranks lexically */
-    return sb_embed_text(enc, text, v, NULL) == 0;
-}
-
 /* ---- entries, on as many threads as there are cores ---- */
 
 struct embed_job {
@@ -112,13 +103,15 @@ void sb__kb_dense_entries(const struct sb_embed_model *enc, const struct sb_kb_d
         return;
     struct embed_job j = {.enc = enc, .docs = docs, .vecs = vecs, .ok = ok, .n = n};
     pthread_mutex_init(&j.mu, NULL);
+    /* the calling thread works too: one helper thread per further core, at most 7, none for a
+     * handful of entries */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t nt = cores > 1 ? (size_t)cores : 1;
-    if (nt > 8)
-        nt = 8;
-    if (nt > n / 8) /* a handful of entries: not worth a thread */
+    size_t nt = cores > 1 ? (size_t)cores - 1 : 0;
+    if (nt > 7)
+        nt = 7;
+    if (nt > n / 8)
         nt = n / 8;
-    pthread_t th[8];
+    pthread_t th[7];
     size_t started = 0;
     for (; started < nt; started++) {
         if (pthread_create(&th[started], NULL, embed_worker, &j) != 0)

@@ -513,7 +513,10 @@ const struct sb_embed_model *sb__kb_encoder(struct sb_kb *kb)
 int sb__kb_query_vec(struct sb_kb *kb, const char *text, const char *lang,
                      float v[SB_EMBED_DIM])
 {
-    return kb->params.dense > 0 && sb__kb_dense_query(kb->enc, text, lang, v);
+    if (!kb->enc || kb->params.dense <= 0 || !sb__kb_dense_applies(text, lang))
+        return 0;
+    /* invalid UTF-8 has no embedding: the question then ranks lexically */
+    return sb_embed_text(kb->enc, text, v, NULL) == 0;
 }
 
 int sb_kb_open(const char *data_dir, struct sb_kb **out, struct sb_error *err)

@@ -220,10 +220,6 @@ int sb__kb_dense_applies(const char *text, const char *lang);
 /* The text of an entry the encoder embeds (title, heading of a section, body), or NULL when
  * the entry is not English. Free with free(). */
 char *sb__kb_dense_entry_text(const struct sb_kb_doc *d);
-/* The question's embedding into v; 1 when computed, 0 when there is no encoder, the question is
- * not English or not valid UTF-8 (it then ranks lexically). Thread-safe. */
-int sb__kb_dense_query(const struct sb_embed_model *enc, const char *text, const char *lang,
-                       float v[SB_EMBED_DIM]);
 /* Embeddings of n entries into vecs (n × SB_EMBED_DIM); ok[i] = 1 where one was computed. Uses
  * one thread per core for larger batches. */
 void sb__kb_dense_entries(const struct sb_embed_model *enc, const struct sb_kb_doc *docs,
@@ -308,7 +304,7 @@ void sb__kb_unlock(struct sb_kb *kb);
 /* The KB's sentence encoder (NULL when not installed or disabled with SB_KB_DENSE=0). */
 const struct sb_embed_model *sb__kb_encoder(struct sb_kb *kb);
 /* The embedding of question `text` into v when the KB ranks with dense scores; 1 when computed
- * (0: no encoder, fusion off, or not an English question). No lock needed. */
+ * (0: no encoder, fusion off, not an English question, or invalid UTF-8). No lock needed. */
 int sb__kb_query_vec(struct sb_kb *kb, const char *text, const char *lang,
                      float v[SB_EMBED_DIM]);
 /* Ranking parameters in use (set once before concurrent use, e.g. by the eval command). */

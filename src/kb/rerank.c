@@ -68,18 +68,18 @@ size_t sb__kb_rank(const struct sb__kb_index *ix, const char *query, const char 
         size_t dd = p->dense_depth > 0 ? (size_t)p->dense_depth : ALL_ENTRIES_DEPTH;
         depth = dd > k ? dd : k;
     }
-    struct sb__kb_scored *cand = depth > k ? sb_malloc(depth * sizeof(*cand)) : out;
+    struct sb__kb_scored *cand = sb_malloc((depth ? depth : 1) * sizeof(*cand));
     size_t n = lexical(ix, query, lang, p, depth, cand, qi);
     for (size_t i = 0; i < n; i++) {
         cand[i].lex = cand[i].score;
         cand[i].cos = 0;
     }
-    if (dense && n > 0)
+    if (dense && n > 0) {
         n = sb__kb_dense_fuse(ix, qvec, p, cand, n, k, out);
-    if (cand != out) {
-        if (!dense)
-            memcpy(out, cand, (n > k ? k : n) * sizeof(*out));
-        free(cand);
+    } else {
+        n = n > k ? k : n;
+        memcpy(out, cand, n * sizeof(*out));
     }
-    return n > k ? k : n;
+    free(cand);
+    return n;
 }
