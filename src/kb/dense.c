@@ -72,7 +72,7 @@ char *sb__kb_dense_entry_text(const struct sb_kb_doc *in)
 
 struct embed_job {
     const struct sb_embed_model *enc;
-    const struct sb_kb_doc *docs;
+    char *const *texts;
     float *vecs;
     unsigned char *ok;
     size_t n, next;
@@ -88,10 +88,11 @@ static void *embed_worker(void *arg)
         pthread_mutex_unlock(&j->mu);
         if (i >= j->n)
             return NULL;
-        char *text = sb__kb_dense_entry_text(&j->docs[i]);
-        j->ok[i] =
-            text && sb_embed_text(j->enc, text, j->vecs + i * SB_EMBED_DIM, NULL) == 0 ? 1 : 0;
-        free(text);
+        const char *text = j->texts[i];
+        j->ok[i] = text && sb__kb_dense_applies(text, NULL) &&
+                           sb_embed_text(j->enc, text, j->vecs + i * SB_EMBED_DIM, NULL) == 0
+                       ? 1
+                       : 0;
     }
 }
 
@@ -101,7 +102,22 @@ void sb__kb_dense_entries(const struct sb_embed_model *enc, const struct sb_kb_d
     memset(ok, 0, n);
     if (!enc || !n)
         return;
-    struct embed_job j = {.enc = enc, .docs = docs, .vecs = vecs, .ok = ok, .n = n};
+    char **texts = sb_malloc(n * sizeof(*texts));
+    for (size_t i = 0; i < n; i++)
+        texts[i] = sb__kb_dense_entry_text(&docs[i]);
+    sb__kb_dense_texts(enc, texts, n, vecs, ok);
+    for (size_t i = 0; i < n; i++)
+        free(texts[i]);
+    free(texts);
+}
+
+void sb__kb_dense_texts(const struct sb_embed_model *enc, char *const *texts, size_t n,
+                        float *vecs, unsigned char *ok)
+{
+    memset(ok, 0, n);
+    if (!enc || !n)
+        return;
+    struct embed_job j = {.enc = enc, .texts = texts, .vecs = vecs, .ok = ok, .n = n};
     pthread_mutex_init(&j.mu, NULL);
     /* the calling thread works too: one helper thread per further core, at most 7, none for a
      * handful of entries */
@@ -139,6 +155,9 @@ size_t sb__kb_dense_fuse(const struct sb__kb_index *ix, const float *q,
                          const struct sb__kb_params *p, const struct sb__kb_scored *cand, size_t n,
                          size_t k, struct sb__kb_scored *out)
 {
+    float qm[SB_EMBED_DIM]; /* in the KB's adapted space, as its entries */
+    sb__kb_index_map_query(ix, q, qm);
+    q = qm;
     double top = 0;
     for (size_t i = 0; i < n; i++)
         top = cand[i].lex > top ? cand[i].lex : top;

@@ -150,6 +150,7 @@ struct slot {
     uint32_t *terms; /* distinct term ids */
     uint32_t nterms;
     float *vec;      /* the entry's sentence embedding (SB_EMBED_DIM), NULL when none */
+    float *avec;     /* vec mapped by the KB's adapter (adapt.c), NULL without one */
 };
 
 struct group {
@@ -168,6 +169,7 @@ struct sb__kb_index {
     size_t nfree, free_cap;
     size_t live;
     size_t nvec; /* live entries with an embedding */
+    float *adapter; /* the KB's map of embeddings (adapt.c), NULL: none */
     double len_sum[SB__KB_NF];
 
     struct smap group_ids; /* group key -> group */
@@ -212,7 +214,9 @@ void sb__kb_index_free(struct sb__kb_index *ix)
             sb_kb_doc_cleanup(&ix->slots[i].doc);
         free(ix->slots[i].terms);
         free(ix->slots[i].vec);
+        free(ix->slots[i].avec);
     }
+    free(ix->adapter);
     free(ix->slots);
     free(ix->free_slots);
     free(ix->groups);
@@ -332,7 +336,8 @@ static void slot_remove(struct sb__kb_index *ix, uint32_t s)
     if (sl->vec)
         ix->nvec--;
     free(sl->vec);
-    sl->vec = NULL;
+    free(sl->avec);
+    sl->vec = sl->avec = NULL;
     sl->live = 0;
     if (ix->nfree == ix->free_cap) {
         ix->free_cap = ix->free_cap ? ix->free_cap * 2 : 64;
@@ -359,12 +364,9 @@ void sb__kb_index_put(struct sb__kb_index *ix, const struct sb_kb_doc *d, const 
     struct slot *sl = &ix->slots[s];
     memset(sl, 0, sizeof(*sl));
     doc_copy(&sl->doc, d);
-    if (vec) {
-        sl->vec = sb_malloc(SB_EMBED_DIM * sizeof(float));
-        memcpy(sl->vec, vec, SB_EMBED_DIM * sizeof(float));
-        ix->nvec++;
-    }
     sl->live = 1;
+    if (vec)
+        sb__kb_index_set_vec(ix, s, vec);
     ix->live++;
     smap_set(&ix->doc_ids, d->id, s);
 
@@ -474,7 +476,9 @@ const struct sb_kb_doc *sb__kb_index_doc(const struct sb__kb_index *ix, uint32_t
 
 const float *sb__kb_index_vec(const struct sb__kb_index *ix, uint32_t slot)
 {
-    return slot < ix->nslots && ix->slots[slot].live ? ix->slots[slot].vec : NULL;
+    if (slot >= ix->nslots || !ix->slots[slot].live)
+        return NULL;
+    return ix->slots[slot].avec ? ix->slots[slot].avec : ix->slots[slot].vec;
 }
 
 void sb__kb_index_set_vec(struct sb__kb_index *ix, uint32_t slot, const float *vec)
@@ -487,6 +491,59 @@ void sb__kb_index_set_vec(struct sb__kb_index *ix, uint32_t slot, const float *v
         ix->nvec++;
     }
     memcpy(sl->vec, vec, SB_EMBED_DIM * sizeof(float));
+    if (ix->adapter) {
+        if (!sl->avec)
+            sl->avec = sb_malloc(SB_EMBED_DIM * sizeof(float));
+        sb__kb_adapt_map(ix->adapter, sl->vec, 1, sl->avec);
+    }
+}
+
+void sb__kb_index_set_adapter(struct sb__kb_index *ix, const float *map)
+{
+    free(ix->adapter);
+    ix->adapter = NULL;
+    if (map) {
+        ix->adapter = sb_malloc((size_t)SB_EMBED_DIM * SB_EMBED_DIM * sizeof(float));
+        memcpy(ix->adapter, map, (size_t)SB_EMBED_DIM * SB_EMBED_DIM * sizeof(float));
+    }
+    /* every embedding at once: one matrix product instead of one per entry */
+    float *in = sb_malloc((ix->nvec ? ix->nvec : 1) * SB_EMBED_DIM * sizeof(float));
+    float *out = sb_malloc((ix->nvec ? ix->nvec : 1) * SB_EMBED_DIM * sizeof(float));
+    size_t n = 0;
+    for (size_t s = 0; s < ix->nslots; s++) {
+        struct slot *sl = &ix->slots[s];
+        if (sl->live && sl->vec && ix->adapter)
+            memcpy(in + n++ * SB_EMBED_DIM, sl->vec, SB_EMBED_DIM * sizeof(float));
+    }
+    if (n)
+        sb__kb_adapt_map(ix->adapter, in, n, out);
+    n = 0;
+    for (size_t s = 0; s < ix->nslots; s++) {
+        struct slot *sl = &ix->slots[s];
+        if (!sl->live || !sl->vec || !ix->adapter) {
+            free(sl->avec);
+            sl->avec = NULL;
+            continue;
+        }
+        if (!sl->avec)
+            sl->avec = sb_malloc(SB_EMBED_DIM * sizeof(float));
+        memcpy(sl->avec, out + n++ * SB_EMBED_DIM, SB_EMBED_DIM * sizeof(float));
+    }
+    free(in);
+    free(out);
+}
+
+const float *sb__kb_index_adapter(const struct sb__kb_index *ix)
+{
+    return ix ? ix->adapter : NULL;
+}
+
+void sb__kb_index_map_query(const struct sb__kb_index *ix, const float *q, float *out)
+{
+    if (ix && ix->adapter)
+        sb__kb_adapt_map(ix->adapter, q, 1, out);
+    else
+        memcpy(out, q, SB_EMBED_DIM * sizeof(float));
 }
 
 size_t sb__kb_index_nvec(const struct sb__kb_index *ix)

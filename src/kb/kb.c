@@ -25,6 +25,7 @@
 struct tenant_index {
     int64_t tenant;
     struct sb__kb_index *ix;
+    size_t adapted_at; /* entries when its encoder map was fitted (0: never) */
 };
 
 /* A tenant's own confidence model (sb_kb_set_conf_model). */
@@ -45,6 +46,7 @@ struct sb_kb {
     struct tenant_model *models;
     size_t nmodels;
     const struct sb_embed_model *enc; /* the shared sentence encoder (NULL: lexical only) */
+    int adapt;                        /* fit encoder maps to tenants' KBs (adapt.c) */
 };
 
 static const char *const schema =
@@ -64,6 +66,9 @@ static const char *const schema =
     " lang TEXT NOT NULL DEFAULT '', closest TEXT NOT NULL DEFAULT '',"
     " confidence REAL NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS kb_gap_tenant ON kb_gap(tenant, created_ms);"
+    "CREATE TABLE IF NOT EXISTS kb_adapter (" /* a tenant's encoder map (adapt.c) */
+    " tenant INTEGER PRIMARY KEY, entries INTEGER NOT NULL, map BLOB NOT NULL,"
+    " updated_ms INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS kb_model ("
     " tenant INTEGER PRIMARY KEY, model TEXT NOT NULL, updated_ms INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS kb_wording (" /* agents' proposals (wordings.c) */
@@ -112,6 +117,7 @@ static struct sb__kb_index *tenant_ix(struct sb_kb *kb, int64_t tenant, int crea
     kb->tenants = sb_realloc(kb->tenants, (kb->ntenants + 1) * sizeof(*kb->tenants));
     kb->tenants[kb->ntenants].tenant = tenant;
     kb->tenants[kb->ntenants].ix = sb__kb_index_new();
+    kb->tenants[kb->ntenants].adapted_at = 0;
     return kb->tenants[kb->ntenants++].ix;
 }
 
@@ -287,6 +293,137 @@ static int backfill_vectors(struct sb_kb *kb, struct sb_error *err)
         }
         free(docs);
         free(slots);
+    }
+    return rc;
+}
+
+/* ---- per-tenant encoder maps (adapt.c) ---- */
+
+#define ADAPT_SAMPLE 1024 /* entries a map is fitted on at most (two embeddings each) */
+#define ADAPT_BATCH 16    /* a put of this many entries refits */
+
+static struct tenant_index *tenant_of(struct sb_kb *kb, int64_t tenant)
+{
+    for (size_t i = 0; i < kb->ntenants; i++) {
+        if (kb->tenants[i].tenant == tenant)
+            return &kb->tenants[i];
+    }
+    return NULL;
+}
+
+/* Stores the map of `tenant` fitted at `entries` entries (NULL: drops it); caller holds wmu. */
+static int db_set_adapter(sqlite3 *db, int64_t tenant, const float *map, size_t entries,
+                          struct sb_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    const char *sql = map ? "INSERT OR REPLACE INTO kb_adapter(tenant,entries,map,updated_ms) "
+                            "VALUES (?,?,?,?)"
+                          : "DELETE FROM kb_adapter WHERE tenant=?";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return sb_error_set(err, SB_ESTORE, "kb.db: %s", sqlite3_errmsg(db));
+    sqlite3_bind_int64(st, 1, tenant);
+    if (map) {
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)entries);
+        sqlite3_bind_blob(st, 3, map, SB_EMBED_DIM * SB_EMBED_DIM * sizeof(float),
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, sb_now_ms());
+    }
+    int rc = sqlite3_step(st) == SQLITE_DONE
+                 ? 0
+                 : sb_error_set(err, SB_ESTORE, "kb.db: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Fits the encoder map of `tenant` to its entries: the texts are taken under the read lock,
+ * embedded and fitted outside every lock (about a second for a thousand entries), then the map
+ * is stored and swapped in. Too few groups drop the map (the plain encoder is used). */
+static int adapt_refit(struct sb_kb *kb, int64_t tenant, struct sb_error *err)
+{
+    char **anchor = sb_malloc(ADAPT_SAMPLE * sizeof(char *));
+    char **positive = sb_malloc(ADAPT_SAMPLE * sizeof(char *));
+    uint32_t *group = sb_malloc(ADAPT_SAMPLE * sizeof(uint32_t));
+    size_t ngroups = 0, n = 0, entries = 0;
+    pthread_rwlock_rdlock(&kb->lock);
+    const struct sb__kb_index *ix = tenant_ix(kb, tenant, 0);
+    if (ix) {
+        entries = sb__kb_index_count(ix);
+        n = sb__kb_adapt_texts(ix, ADAPT_SAMPLE, anchor, positive, group, &ngroups);
+    }
+    int had = sb__kb_index_adapter(ix) != NULL;
+    pthread_rwlock_unlock(&kb->lock);
+    float *map = NULL;
+    if (ngroups >= SB__KB_ADAPT_MIN_GROUPS) {
+        map = sb_malloc(SB_EMBED_DIM * SB_EMBED_DIM * sizeof(float));
+        if (sb__kb_adapt_build(kb->enc, anchor, positive, group, n, map) != 0) {
+            free(map);
+            map = NULL;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(anchor[i]);
+        free(positive[i]);
+    }
+    free(anchor);
+    free(positive);
+    free(group);
+    if (!map && !had)
+        return 0; /* nothing to store or drop */
+    pthread_mutex_lock(&kb->wmu);
+    int rc = kb->db ? db_set_adapter(kb->db, tenant, map, entries, err) : 0;
+    if (!rc) {
+        pthread_rwlock_wrlock(&kb->lock);
+        struct tenant_index *t = tenant_of(kb, tenant);
+        if (t) {
+            sb__kb_index_set_adapter(t->ix, map);
+            t->adapted_at = map ? entries : 0;
+        }
+        pthread_rwlock_unlock(&kb->lock);
+    }
+    pthread_mutex_unlock(&kb->wmu);
+    free(map);
+    return rc;
+}
+
+/* After a put of n entries: a large batch, or a quarter more or fewer entries than at the last
+ * fit, refits the map; a single edit is mapped through the current one. */
+static int adapt_due(struct sb_kb *kb, int64_t tenant, size_t n)
+{
+    if (!kb->enc || !kb->adapt)
+        return 0;
+    pthread_rwlock_rdlock(&kb->lock);
+    struct tenant_index *t = tenant_of(kb, tenant);
+    size_t now = t ? sb__kb_index_count(t->ix) : 0, at = t ? t->adapted_at : 0;
+    pthread_rwlock_unlock(&kb->lock);
+    if (now < SB__KB_ADAPT_MIN_GROUPS)
+        return 0;
+    return n >= ADAPT_BATCH || !at || now * 4 >= at * 5 || now * 4 <= at * 3;
+}
+
+/* The stored maps, at open; tenants with entries but no map (a kb.db from before maps) get
+ * one fitted now. */
+static int load_adapters(struct sb_kb *kb, struct sb_error *err)
+{
+    if (!kb->enc || !kb->adapt)
+        return 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(kb->db, "SELECT tenant, entries, map FROM kb_adapter", -1, &st,
+                           NULL) != SQLITE_OK)
+        return sb_error_set(err, SB_ESTORE, "kb.db: %s", sqlite3_errmsg(kb->db));
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct tenant_index *t = tenant_of(kb, sqlite3_column_int64(st, 0));
+        const void *map = sqlite3_column_blob(st, 2);
+        if (!t || !map ||
+            sqlite3_column_bytes(st, 2) != SB_EMBED_DIM * SB_EMBED_DIM * (int)sizeof(float))
+            continue; /* a tenant without entries, or a map of another encoder: refitted */
+        sb__kb_index_set_adapter(t->ix, map);
+        t->adapted_at = (size_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    int rc = 0;
+    for (size_t i = 0; i < kb->ntenants && !rc; i++) {
+        if (adapt_due(kb, kb->tenants[i].tenant, 0))
+            rc = adapt_refit(kb, kb->tenants[i].tenant, err);
     }
     return rc;
 }
@@ -529,6 +666,8 @@ int sb_kb_open(const char *data_dir, struct sb_kb **out, struct sb_error *err)
         sb__kb_wordnet_load(); /* once per process; queries never wait for it */
     kb->threshold = -1; /* the shipped model's own */
     load_encoder(kb);
+    const char *ad = getenv("SB_KB_ADAPT");
+    kb->adapt = !(ad && strcmp(ad, "0") == 0);
     int rc = 0;
     if (data_dir) {
         if (mkdir(data_dir, 0750) != 0 && errno != EEXIST) {
@@ -563,6 +702,8 @@ int sb_kb_open(const char *data_dir, struct sb_kb **out, struct sb_error *err)
             rc = load_all(kb, err);
         if (!rc)
             rc = backfill_vectors(kb, err);
+        if (!rc)
+            rc = load_adapters(kb, err);
         if (!rc)
             rc = load_models(kb, err);
     }
@@ -736,6 +877,13 @@ int sb_kb_put(struct sb_kb *kb, int64_t tenant, const struct sb_kb_doc *docs, si
     free(vecs);
     free(ok);
     free(parents);
+    if (rc == 0 && adapt_due(kb, tenant, n)) {
+        /* the entries are stored: a map that cannot be stored only keeps the old one */
+        struct sb_error e = {0};
+        if (adapt_refit(kb, tenant, &e) != 0)
+            SB_LOG(SB_LOG_WARN, "kb", "tenant %lld: encoder map not refitted: %s",
+                   (long long)tenant, e.msg);
+    }
     return rc;
 }
 

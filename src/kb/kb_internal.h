@@ -143,6 +143,12 @@ const float *sb__kb_index_vec(const struct sb__kb_index *ix, uint32_t slot);
 void sb__kb_index_set_vec(struct sb__kb_index *ix, uint32_t slot, const float *vec);
 /* Live entries with an embedding. */
 size_t sb__kb_index_nvec(const struct sb__kb_index *ix);
+/* The KB's adapted encoder space (adapt.c): sets the map (SB_EMBED_DIM² floats, copied; NULL =
+ * none) and maps every entry's embedding through it; sb__kb_index_vec then returns the mapped
+ * vectors. sb__kb_index_map_query writes the question's vector in the same space into out. */
+void sb__kb_index_set_adapter(struct sb__kb_index *ix, const float *map);
+const float *sb__kb_index_adapter(const struct sb__kb_index *ix);
+void sb__kb_index_map_query(const struct sb__kb_index *ix, const float *q, float *out);
 /* Slots in use or free (slot numbers are below this). */
 size_t sb__kb_index_nslots(const struct sb__kb_index *ix);
 /* Group of a slot (entries sharing a FAQ question share a group). */
@@ -224,6 +230,10 @@ char *sb__kb_dense_entry_text(const struct sb_kb_doc *d);
  * one thread per core for larger batches. */
 void sb__kb_dense_entries(const struct sb_embed_model *enc, const struct sb_kb_doc *docs,
                           size_t n, float *vecs, unsigned char *ok);
+/* Embeddings of n texts (NULL or non-English: none) into vecs, ok[i] = 1 where computed;
+ * threads as sb__kb_dense_entries. */
+void sb__kb_dense_texts(const struct sb_embed_model *enc, char *const *texts, size_t n,
+                        float *vecs, unsigned char *ok);
 /* Rescores the `n` lexical candidates (cand[].lex set, any order) — or every entry when
  * p->dense_depth is 0 — as lex / best lex + p->dense · cos(q, entry), best `k` into out. */
 size_t sb__kb_dense_fuse(const struct sb__kb_index *ix, const float *q,
@@ -290,6 +300,26 @@ int sb__kb_build_answer(const struct sb__kb_index *ix, const char *query, const 
 
 /* Default abstention threshold on the confidence. */
 #define SB__KB_DEFAULT_THRESHOLD 0.81 /* docs/kb.md: precision >= 0.95 on train KBs */
+
+/* ---- the encoder adapted to a KB (adapt.c) ---- */
+
+/* Fewer groups than this (distinct FAQ questions, articles) do not make a map. */
+#define SB__KB_ADAPT_MIN_GROUPS 32
+/* Fits the map m (SB_EMBED_DIM² floats, row-major: a vector v maps to v·m, then unit length)
+ * from n pairs of embeddings (anchor: an entry's title; positive: its body), group[i] the
+ * group of pair i. Deterministic. SB_EINVAL (m untouched) with too few groups. */
+int sb__kb_adapt_fit(const float *anchor, const float *positive, const uint32_t *group, size_t n,
+                     float *m);
+/* out (n × SB_EMBED_DIM) = the rows of in mapped through m, unit length. */
+void sb__kb_adapt_map(const float *m, const float *in, size_t n, float *out);
+/* The texts to fit a map on: of up to `max` entries of ix with an embedding (evenly spaced when
+ * there are more), the anchor (question, title + heading, name) and positive (body) texts and
+ * the group; returns how many (caller frees the strings), *ngroups the distinct groups. */
+size_t sb__kb_adapt_texts(const struct sb__kb_index *ix, size_t max, char **anchor,
+                          char **positive, uint32_t *group, size_t *ngroups);
+/* Embeds those texts (threads as sb__kb_dense_texts) and fits the map into m. */
+int sb__kb_adapt_build(const struct sb_embed_model *enc, char *const *anchor,
+                       char *const *positive, const uint32_t *group, size_t n, float *m);
 
 /* ---- the KB object (kb.c) ---- */
 
