@@ -37,7 +37,7 @@ GRIDS = {
     # session 7: the sentence encoder's cosine fused with the lexical score (src/kb/dense.c)
     'dense': dict(dense=[0, 1.0, 1.5, 1.75, 1.9, 2.0, 2.25, 2.5, 3.0], dd=[30, 50, 100, 200, 0]),
     # session 8: the same with the KB's encoder map (src/kb/adapt.c)
-    'adapt': dict(dense=[1.0, 1.25, 1.5, 1.75, 1.9, 2.25], dd=[200]),
+    'adapt': dict(densea=[1.0, 1.25, 1.5, 1.75, 1.9, 2.25]),
     'dense2': dict(dense=[1.5, 1.9, 2.25], group=[0.5, 1, 1.5], k1=[3.0, 4.0, 6.0],
                    wt=[3, 4, 5]),
 }

@@ -158,6 +158,7 @@ size_t sb__kb_dense_fuse(const struct sb__kb_index *ix, const float *q,
     float qm[SB_EMBED_DIM]; /* in the KB's adapted space, as its entries */
     sb__kb_index_map_query(ix, q, qm);
     q = qm;
+    double w = sb__kb_index_adapter(ix) ? p->dense_adapted : p->dense;
     double top = 0;
     for (size_t i = 0; i < n; i++)
         top = cand[i].lex > top ? cand[i].lex : top;
@@ -183,7 +184,7 @@ size_t sb__kb_dense_fuse(const struct sb__kb_index *ix, const float *q,
     for (size_t i = 0; i < m; i++) {
         const float *v = sb__kb_index_vec(ix, all[i].slot);
         all[i].cos = v ? dot(q, v) : 0;
-        all[i].score = (top > 0 ? all[i].lex / top : 0) + p->dense * all[i].cos;
+        all[i].score = (top > 0 ? all[i].lex / top : 0) + w * all[i].cos;
     }
     qsort(all, m, sizeof(*all), sb__kb_scored_cmp);
     if (m > k)

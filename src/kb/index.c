@@ -619,6 +619,7 @@ void sb__kb_params_default(struct sb__kb_params *p)
     p->sjoin = 1.5;
     /* session 7: the sentence encoder's cosine fused with the lexical score (dense.c) */
     p->dense = 1.9;
+    p->dense_adapted = 1.5; /* session 8: CV over the same grid with the KB's map */
     p->dense_depth = 200;
 }
 
@@ -651,6 +652,7 @@ int sb__kb_params_parse(struct sb__kb_params *p, const char *spec, struct sb_err
         {"rerank", offsetof(struct sb__kb_params, rerank), 1},
         {"phrase", offsetof(struct sb__kb_params, phrase), 0},
         {"dense", offsetof(struct sb__kb_params, dense), 0},
+        {"densea", offsetof(struct sb__kb_params, dense_adapted), 0},
         {"dd", offsetof(struct sb__kb_params, dense_depth), 1},
     };
     const char *s = spec;

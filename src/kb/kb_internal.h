@@ -95,6 +95,7 @@ struct sb__kb_params {
                       * it, 4+ letters ("striked"/"strikethrough", "reupload") (0 = off) */
     double dense;    /* weight of the embeddings' cosine added to lexical score / the query's
                       * best lexical score (0 = lexical ranking only; dense.c) */
+    double dense_adapted; /* the same when the KB has an encoder map (adapt.c) */
     int dense_depth; /* lexical candidates the fusion rescores (0 = every entry) */
 };
 
@@ -235,7 +236,8 @@ void sb__kb_dense_entries(const struct sb_embed_model *enc, const struct sb_kb_d
 void sb__kb_dense_texts(const struct sb_embed_model *enc, char *const *texts, size_t n,
                         float *vecs, unsigned char *ok);
 /* Rescores the `n` lexical candidates (cand[].lex set, any order) — or every entry when
- * p->dense_depth is 0 — as lex / best lex + p->dense · cos(q, entry), best `k` into out. */
+ * p->dense_depth is 0 — as lex / best lex + w · cos(q, entry), w = p->dense or, with an encoder
+ * map, p->dense_adapted; best `k` into out. */
 size_t sb__kb_dense_fuse(const struct sb__kb_index *ix, const float *q,
                          const struct sb__kb_params *p, const struct sb__kb_scored *cand, size_t n,
                          size_t k, struct sb__kb_scored *out);
