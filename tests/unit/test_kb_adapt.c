@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "../../src/kb/kb_internal.h"
+#include "kb_fixture.h"
 #include "sb/kb.h"
 #include "sb/mem.h"
 
@@ -127,18 +128,6 @@ static void test_fit_synthetic(void **state)
 
 /* ---- with the encoder ---- */
 
-static struct sb_kb *open_or_skip(const char *dir)
-{
-    struct sb_kb *kb = NULL;
-    assert_int_equal(sb_kb_open(dir, &kb, NULL), 0);
-    if (!sb__kb_encoder(kb)) {
-        sb_kb_close(kb);
-        print_message("sentence encoder not installed (scripts/deps.sh): skipped\n");
-        return NULL;
-    }
-    return kb;
-}
-
 static const char *const topics[] = {
     "password",   "e-mail address", "delivery address", "invoice",     "credit card",
     "newsletter", "profile photo",  "username",         "phone number", "language",
@@ -185,22 +174,12 @@ static float *map_of(struct sb_kb *kb)
     return c;
 }
 
-static void exec_sql(const char *dir, const char *sql)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/kb.db", dir);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-}
-
 static void test_kb_map_stored_and_loaded(void **state)
 {
     (void)state;
     char dir[] = "/tmp/sb_kb_adapt_XXXXXX";
     assert_non_null(mkdtemp(dir));
-    struct sb_kb *kb = open_or_skip(dir);
+    struct sb_kb *kb = kb_fixture_open_encoded(dir);
     if (!kb) {
         rmdir(dir);
         return;
@@ -210,16 +189,16 @@ static void test_kb_map_stored_and_loaded(void **state)
     assert_non_null(m);
     sb_kb_close(kb);
     /* loaded, not refitted: changing the stored map changes what is loaded */
-    exec_sql(dir, "UPDATE kb_adapter SET map = zeroblob(length(map))");
-    kb = open_or_skip(dir);
+    kb_fixture_sql(dir, "UPDATE kb_adapter SET map = zeroblob(length(map))");
+    kb = kb_fixture_open_encoded(dir);
     float *z = map_of(kb);
     assert_non_null(z);
     assert_true(z[0] == 0.0f && z[D + 1] == 0.0f);
     free(z);
     sb_kb_close(kb);
     /* a kb.db without a map (from before maps) gets the same one fitted at open */
-    exec_sql(dir, "DELETE FROM kb_adapter");
-    kb = open_or_skip(dir);
+    kb_fixture_sql(dir, "DELETE FROM kb_adapter");
+    kb = kb_fixture_open_encoded(dir);
     float *r = map_of(kb);
     assert_non_null(r);
     assert_memory_equal(m, r, (size_t)D * D * sizeof(float));
@@ -241,7 +220,7 @@ static void test_kb_map_stored_and_loaded(void **state)
 static void test_small_kb_or_disabled_has_none(void **state)
 {
     (void)state;
-    struct sb_kb *kb = open_or_skip(NULL);
+    struct sb_kb *kb = kb_fixture_open_encoded(NULL);
     if (!kb)
         return;
     put_faqs(kb, SB__KB_ADAPT_MIN_GROUPS - 1);
@@ -250,7 +229,7 @@ static void test_small_kb_or_disabled_has_none(void **state)
     sb_kb_close(kb);
 
     setenv("SB_KB_ADAPT", "0", 1);
-    kb = open_or_skip(NULL);
+    kb = kb_fixture_open_encoded(NULL);
     unsetenv("SB_KB_ADAPT");
     put_faqs(kb, NTOPICS);
     m = map_of(kb);

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "../../src/kb/kb_internal.h"
+#include "kb_fixture.h"
 #include "sb/kb.h"
 #include "sb/mem.h"
 
@@ -136,18 +137,6 @@ static void test_fusion_arithmetic(void **state)
     sb__kb_index_free(ix);
 }
 
-static struct sb_kb *open_or_skip(const char *dir)
-{
-    struct sb_kb *kb = NULL;
-    assert_int_equal(sb_kb_open(dir, &kb, NULL), 0);
-    if (!sb__kb_encoder(kb)) {
-        sb_kb_close(kb);
-        print_message("sentence encoder not installed (scripts/deps.sh): skipped\n");
-        return NULL;
-    }
-    return kb;
-}
-
 static void put_faq(struct sb_kb *kb, const char *id, const char *q, const char *a)
 {
     struct sb_kb_doc d = {.id = (char *)id, .kind = SB_KB_FAQ, .title = (char *)q,
@@ -183,7 +172,7 @@ static const char *search_top(struct sb_kb *kb, const char *q, char *buf, size_t
 static void test_paraphrase_ranked_right(void **state)
 {
     (void)state;
-    struct sb_kb *kb = open_or_skip(NULL);
+    struct sb_kb *kb = kb_fixture_open_encoded(NULL);
     if (!kb)
         return;
     shop_faq(kb);
@@ -220,22 +209,12 @@ static int stored_vectors(const char *dir)
     return n;
 }
 
-static void exec_sql(const char *dir, const char *sql)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/kb.db", dir);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-}
-
 static void test_vectors_persist_and_backfill(void **state)
 {
     (void)state;
     char dir[] = "/tmp/sb_kb_dense_XXXXXX";
     assert_non_null(mkdtemp(dir));
-    struct sb_kb *kb = open_or_skip(dir);
+    struct sb_kb *kb = kb_fixture_open_encoded(dir);
     if (!kb) {
         rmdir(dir);
         return;
@@ -244,9 +223,9 @@ static void test_vectors_persist_and_backfill(void **state)
     sb_kb_close(kb);
     assert_int_equal(stored_vectors(dir), 5);
     /* entries stored without one (an older version, or no encoder then) get it at open */
-    exec_sql(dir, "UPDATE kb_doc SET vec = NULL WHERE id IN ('abroad', 'refund')");
+    kb_fixture_sql(dir, "UPDATE kb_doc SET vec = NULL WHERE id IN ('abroad', 'refund')");
     assert_int_equal(stored_vectors(dir), 3);
-    kb = open_or_skip(dir);
+    kb = kb_fixture_open_encoded(dir);
     assert_int_equal(stored_vectors(dir), 5);
     char buf[64];
     assert_string_equal(
@@ -254,8 +233,8 @@ static void test_vectors_persist_and_backfill(void **state)
         "abroad");
     sb_kb_close(kb);
     /* a kb.db from before the column: opened, the column added, every entry embedded */
-    exec_sql(dir, "ALTER TABLE kb_doc DROP COLUMN vec");
-    kb = open_or_skip(dir);
+    kb_fixture_sql(dir, "ALTER TABLE kb_doc DROP COLUMN vec");
+    kb = kb_fixture_open_encoded(dir);
     assert_int_equal(sb_kb_count(kb, 1), 5);
     sb_kb_close(kb);
     assert_int_equal(stored_vectors(dir), 5);
