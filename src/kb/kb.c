@@ -106,12 +106,20 @@ void sb_kb_doc_list_free(struct sb_kb_doc *docs, size_t n)
     free(docs);
 }
 
-static struct sb__kb_index *tenant_ix(struct sb_kb *kb, int64_t tenant, int create)
+static struct tenant_index *tenant_of(struct sb_kb *kb, int64_t tenant)
 {
     for (size_t i = 0; i < kb->ntenants; i++) {
         if (kb->tenants[i].tenant == tenant)
-            return kb->tenants[i].ix;
+            return &kb->tenants[i];
     }
+    return NULL;
+}
+
+static struct sb__kb_index *tenant_ix(struct sb_kb *kb, int64_t tenant, int create)
+{
+    struct tenant_index *t = tenant_of(kb, tenant);
+    if (t)
+        return t->ix;
     if (!create)
         return NULL;
     kb->tenants = sb_realloc(kb->tenants, (kb->ntenants + 1) * sizeof(*kb->tenants));
@@ -301,15 +309,6 @@ static int backfill_vectors(struct sb_kb *kb, struct sb_error *err)
 
 #define ADAPT_SAMPLE 1024 /* entries a map is fitted on at most (two embeddings each) */
 #define ADAPT_BATCH 16    /* a put of this many entries refits */
-
-static struct tenant_index *tenant_of(struct sb_kb *kb, int64_t tenant)
-{
-    for (size_t i = 0; i < kb->ntenants; i++) {
-        if (kb->tenants[i].tenant == tenant)
-            return &kb->tenants[i];
-    }
-    return NULL;
-}
 
 /* Stores the map of `tenant` fitted at `entries` entries (NULL: drops it); caller holds wmu. */
 static int db_set_adapter(sqlite3 *db, int64_t tenant, const float *map, size_t entries,
