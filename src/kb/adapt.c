@@ -78,38 +78,41 @@ static void through_norm(float *du, const float *u, const float *len, size_t b)
     }
 }
 
+/* Pairs by group (a counting sort on the group ids, which are index groups: small): pairs
+ * start[g] .. start[g + 1] - 1 of order are those of the g-th non-empty group; returns how many
+ * groups. A batch takes one pair per group: pairs of one group (answers to one question,
+ * sections of one article) must not be each other's negatives. */
+static size_t by_group(const uint32_t *group, size_t n, uint32_t *order, uint32_t *start)
+{
+    uint32_t gmax = 0;
+    for (size_t i = 0; i < n; i++)
+        gmax = group[i] > gmax ? group[i] : gmax;
+    uint32_t *end = sb_calloc((size_t)gmax + 2, sizeof(uint32_t));
+    for (size_t i = 0; i < n; i++)
+        end[group[i] + 1]++;
+    for (uint32_t g = 0; g <= gmax; g++)
+        end[g + 1] += end[g];
+    for (size_t i = 0; i < n; i++)
+        order[end[group[i]]++] = (uint32_t)i;
+    /* end[g] is now where group g ends */
+    size_t ng = 0;
+    uint32_t prev = 0;
+    for (uint32_t g = 0; g <= gmax; g++) {
+        if (end[g] > prev)
+            start[ng++] = prev;
+        prev = end[g];
+    }
+    start[ng] = (uint32_t)n;
+    free(end);
+    return ng;
+}
+
 int sb__kb_adapt_fit(const float *anchor, const float *positive, const uint32_t *group, size_t n,
                      float *m)
 {
-    /* pairs by group, so that a batch holds one pair per group: pairs of one group (answers to
-     * one question, sections of one article) must not be each other's negatives */
     uint32_t *order = sb_malloc((n ? n : 1) * sizeof(uint32_t));
-    for (size_t i = 0; i < n; i++)
-        order[i] = (uint32_t)i;
-    size_t ng = 0;
     uint32_t *start = sb_malloc((n + 1) * sizeof(uint32_t));
-    {
-        /* insertion by group id through counting: group ids are small (index groups) */
-        uint32_t gmax = 0;
-        for (size_t i = 0; i < n; i++)
-            gmax = group[i] > gmax ? group[i] : gmax;
-        uint32_t *cnt = sb_calloc((size_t)gmax + 2, sizeof(uint32_t));
-        for (size_t i = 0; i < n; i++)
-            cnt[group[i] + 1]++;
-        for (uint32_t g = 0; g <= gmax; g++)
-            cnt[g + 1] += cnt[g];
-        for (size_t i = 0; i < n; i++)
-            order[cnt[group[i]]++] = (uint32_t)i;
-        /* cnt[g] is now the end of group g; starts of the non-empty groups */
-        uint32_t prev = 0;
-        for (uint32_t g = 0; g <= gmax; g++) {
-            if (cnt[g] > prev)
-                start[ng++] = prev;
-            prev = cnt[g];
-        }
-        start[ng] = (uint32_t)n;
-        free(cnt);
-    }
+    size_t ng = by_group(group, n, order, start);
     if (ng < SB__KB_ADAPT_MIN_GROUPS) {
         free(order);
         free(start);

@@ -89,10 +89,8 @@ static void *embed_worker(void *arg)
         if (i >= j->n)
             return NULL;
         const char *text = j->texts[i];
-        j->ok[i] = text && sb__kb_dense_applies(text, NULL) &&
-                           sb_embed_text(j->enc, text, j->vecs + i * SB_EMBED_DIM, NULL) == 0
-                       ? 1
-                       : 0;
+        j->ok[i] =
+            text && sb_embed_text(j->enc, text, j->vecs + i * SB_EMBED_DIM, NULL) == 0 ? 1 : 0;
     }
 }
 

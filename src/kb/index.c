@@ -500,37 +500,38 @@ void sb__kb_index_set_vec(struct sb__kb_index *ix, uint32_t slot, const float *v
 
 void sb__kb_index_set_adapter(struct sb__kb_index *ix, const float *map)
 {
+    size_t dd = (size_t)SB_EMBED_DIM * SB_EMBED_DIM;
     free(ix->adapter);
-    ix->adapter = NULL;
-    if (map) {
-        ix->adapter = sb_malloc((size_t)SB_EMBED_DIM * SB_EMBED_DIM * sizeof(float));
-        memcpy(ix->adapter, map, (size_t)SB_EMBED_DIM * SB_EMBED_DIM * sizeof(float));
+    ix->adapter = map ? memcpy(sb_malloc(dd * sizeof(float)), map, dd * sizeof(float)) : NULL;
+    if (!map) {
+        for (size_t s = 0; s < ix->nslots; s++) {
+            free(ix->slots[s].avec);
+            ix->slots[s].avec = NULL;
+        }
+        return;
     }
     /* every embedding at once: one matrix product instead of one per entry */
-    float *in = sb_malloc((ix->nvec ? ix->nvec : 1) * SB_EMBED_DIM * sizeof(float));
-    float *out = sb_malloc((ix->nvec ? ix->nvec : 1) * SB_EMBED_DIM * sizeof(float));
+    float *vecs = sb_malloc((ix->nvec ? ix->nvec : 1) * SB_EMBED_DIM * sizeof(float));
     size_t n = 0;
     for (size_t s = 0; s < ix->nslots; s++) {
-        struct slot *sl = &ix->slots[s];
-        if (sl->live && sl->vec && ix->adapter)
-            memcpy(in + n++ * SB_EMBED_DIM, sl->vec, SB_EMBED_DIM * sizeof(float));
+        const struct slot *sl = &ix->slots[s];
+        if (sl->live && sl->vec)
+            memcpy(vecs + n++ * SB_EMBED_DIM, sl->vec, SB_EMBED_DIM * sizeof(float));
     }
+    float *mapped = sb_malloc((n ? n : 1) * SB_EMBED_DIM * sizeof(float));
     if (n)
-        sb__kb_adapt_map(ix->adapter, in, n, out);
+        sb__kb_adapt_map(ix->adapter, vecs, n, mapped);
     n = 0;
     for (size_t s = 0; s < ix->nslots; s++) {
         struct slot *sl = &ix->slots[s];
-        if (!sl->live || !sl->vec || !ix->adapter) {
-            free(sl->avec);
-            sl->avec = NULL;
-            continue;
-        }
+        if (!sl->live || !sl->vec)
+            continue; /* free slots hold no avec (slot_remove) */
         if (!sl->avec)
             sl->avec = sb_malloc(SB_EMBED_DIM * sizeof(float));
-        memcpy(sl->avec, out + n++ * SB_EMBED_DIM, SB_EMBED_DIM * sizeof(float));
+        memcpy(sl->avec, mapped + n++ * SB_EMBED_DIM, SB_EMBED_DIM * sizeof(float));
     }
-    free(in);
-    free(out);
+    free(vecs);
+    free(mapped);
 }
 
 const float *sb__kb_index_adapter(const struct sb__kb_index *ix)

@@ -231,8 +231,8 @@ char *sb__kb_dense_entry_text(const struct sb_kb_doc *d);
  * one thread per core for larger batches. */
 void sb__kb_dense_entries(const struct sb_embed_model *enc, const struct sb_kb_doc *docs,
                           size_t n, float *vecs, unsigned char *ok);
-/* Embeddings of n texts (NULL or non-English: none) into vecs, ok[i] = 1 where computed;
- * threads as sb__kb_dense_entries. */
+/* Embeddings of n texts (NULL: none; the caller has checked sb__kb_dense_applies) into vecs,
+ * ok[i] = 1 where computed; threads as sb__kb_dense_entries. */
 void sb__kb_dense_texts(const struct sb_embed_model *enc, char *const *texts, size_t n,
                         float *vecs, unsigned char *ok);
 /* Rescores the `n` lexical candidates (cand[].lex set, any order) — or every entry when
