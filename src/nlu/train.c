@@ -60,7 +60,8 @@ struct mlp_params {
     double drop; /* input feature dropout rate during training */
 };
 
-static double mlp_init = 0.02;
+/* spread of the MLP's input rows at the start (uniform in ±MLP_INIT; docs/nlu.md) */
+#define MLP_INIT 0.02
 
 /* What to train: the members and their fixed settings (parsed from the feature spec). */
 struct plan {
@@ -140,8 +141,6 @@ static int parse_features(const char *spec, enum sb_nlu_kind kind, struct sb__nl
     pl->lexlang = 0;
     pl->lexmin = 1;
     pl->lexwn = 0;
-    if (getenv("SB_MLP_INIT"))
-        mlp_init = strtod(getenv("SB_MLP_INIT"), NULL);
     int rc = parse_ensemble(
         kind == SB_NLU_SENTIMENT ? DEFAULT_ENSEMBLE_SENTIMENT : DEFAULT_ENSEMBLE, pl, err);
     if (rc || !spec)
@@ -713,7 +712,7 @@ static void mlp_fit(struct mlp *m, const struct csr *x, const int *y, const uint
     m->b2 = sb_calloc(K, sizeof(float));
     uint64_t rng = seed * 0xd1342543de82ef95ull + 0x9e3779b97f4a7c15ull;
     for (size_t i = 0; i < F * H; i++)
-        m->E[i] = (float)((urand(&rng) * 2 - 1) * mlp_init);
+        m->E[i] = (float)((urand(&rng) * 2 - 1) * MLP_INIT);
     double a2 = sqrt(6.0 / (double)(H + K));
     for (size_t i = 0; i < K * H; i++)
         m->W2[i] = (float)((urand(&rng) * 2 - 1) * a2);
