@@ -10,7 +10,7 @@
 # Usage: bench/nlu/peers.py [--folds K] [--data DIR] DATASET...
 # Prints one line per data set and peer: the per-fold accuracies, then median / mean (%).
 #
-# The peers, fixed before measuring (no tuning on these folds):
+# The peers' settings (docs/nlu.md says what was looked at before they were fixed):
 #   tfidf:    scikit-learn TfidfVectorizer (sublinear tf) + LinearSVC (liblinear), C = 1;
 #             English: word uni- and bigrams; Chinese: character 1-3-grams over the text.
 #   fasttext: the fasttext CLI, `supervised -lr 1.0 -epoch 25 -wordNgrams 2 -thread 1 -seed 1`
@@ -58,7 +58,7 @@ def is_chinese(texts):
     return sum(1 for t in texts if HAN.search(t)) > len(texts) / 2
 
 
-def tfidf_fold(tr_x, tr_y, te_x, chinese):
+def tfidf_fold(tr_x, tr_y, te_x, chinese, work):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.svm import LinearSVC
     if chinese:
@@ -97,19 +97,26 @@ def fasttext_fold(tr_x, tr_y, te_x, chinese, work):
     return [line[len('__label__'):] for line in out[:len(te_x)]]
 
 
+PEERS = {'tfidf': tfidf_fold, 'fasttext': fasttext_fold}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--folds', type=int, default=5)
-    ap.add_argument('--data', default=os.path.join(os.path.dirname(__file__),
-                                                   '../../../shared/bench/data'))
+    ap.add_argument('--data', default=os.environ.get('SB_BENCH_DATA') or os.path.join(
+        os.path.dirname(__file__), '../../../shared/bench/data'))
     ap.add_argument('--peers', default='tfidf,fasttext')
     ap.add_argument('sets', nargs='+')
     args = ap.parse_args()
+    peers = args.peers.split(',')
+    for peer in peers:
+        if peer not in PEERS:
+            sys.exit(f'--peers: unknown peer "{peer}" ({", ".join(PEERS)})')
     for name in args.sets:
         texts, labels = load(os.path.join(args.data, name, 'train.tsv'))
         fold = folds_of(labels, args.folds)
         chinese = is_chinese(texts)
-        for peer in args.peers.split(','):
+        for peer in peers:
             accs = []
             with tempfile.TemporaryDirectory() as work:
                 for f in range(args.folds):
@@ -117,12 +124,7 @@ def main():
                     te = [i for i in range(len(texts)) if fold[i] == f]
                     tr_x, tr_y = [texts[i] for i in tr], [labels[i] for i in tr]
                     te_x = [texts[i] for i in te]
-                    if peer == 'tfidf':
-                        pred = tfidf_fold(tr_x, tr_y, te_x, chinese)
-                    elif peer == 'fasttext':
-                        pred = fasttext_fold(tr_x, tr_y, te_x, chinese, work)
-                    else:
-                        sys.exit(f'--peers: unknown peer "{peer}" (tfidf, fasttext)')
+                    pred = PEERS[peer](tr_x, tr_y, te_x, chinese, work)
                     right = sum(1 for i, p in zip(te, pred) if labels[i] == p)
                     accs.append(100.0 * right / len(te))
             print(f'{name} {peer}: ' + ' '.join(f'{a:.2f}' for a in accs) +
